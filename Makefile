@@ -1,0 +1,37 @@
+# Two commands set everything up on a fresh machine with Python 3.11:
+#   make demo   builds .venv, installs hingecoach and analyses the bundled sample recording
+#   make test   builds .venv with the test tools and runs the whole test suite
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean demo-data
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=python3 ...'"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/hingecoach demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/accuracy.py
+	$(BIN)/python benchmarks/speed.py
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+demo-data: $(STAMP)
+	$(BIN)/python -c "from hingecoach.sources.simulator import simulate, DEMO_SETTINGS; from hingecoach.sources.imu_csv import write_imu_csv; write_imu_csv('src/hingecoach/data/demo.csv', simulate(DEMO_SETTINGS)[0])"

@@ -1,0 +1,1 @@
+"""Types, units, conventions and errors shared by every stage."""

@@ -1,0 +1,194 @@
+"""Form faults: a table of rules over per-rep metrics.
+
+Each rule names the metric it reads, the comparison, the threshold (a key into
+``Thresholds``), an optional guard, the message for the person, and where its default
+comes from. Thresholds depend on where the upper sensor sits (``PLACEMENT_SCALE``) and
+on the person's maximum flexion when a calibration measured it.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+
+from hingecoach.core.conventions import PLACEMENT_SCALE
+from hingecoach.core.errors import ParameterError
+from hingecoach.core.timeseries import TimeSeries
+from hingecoach.reps import Rep
+
+EXERCISES = ("hinge", "deadlift", "swing")
+
+
+@dataclass(frozen=True)
+class RepMetrics:
+    index: int
+    start_s: float
+    bottom_s: float
+    end_s: float
+    complete: bool
+    peak_lumbar_flexion_deg: float
+    peak_pelvis_tilt_deg: float
+    peak_trunk_inclination_deg: float
+    lumbar_share: float  # lumbar flexion / trunk inclination at the bottom
+    top_extension_deg: float  # lumbar extension at the top beyond standing (positive)
+    descent_s: float  # 10 % to 90 % of the bend
+    faults: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        d = asdict(self)
+        d["faults"] = list(self.faults)
+        return d
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    lumbar_rounding_deg: float
+    lumbar_rounding_source: str
+    top_overextension_deg: float  # extension beyond this (a negative angle) at the top
+    too_fast_s: float | None  # None: off (swings)
+    shallow_share: float
+    min_bend_for_share_deg: float = 30.0
+
+
+# Defaults at L1/T12, scaled by placement (core.conventions.PLACEMENT_SCALE):
+#  - lumbar_rounding 20 deg: about half the ~40 deg lumbar forward-bending range
+#    (lumbopelvic rhythm, BRIEF), well above the 5-12 deg of a neutral hinge.
+#  - with a maximum-flexion calibration: 60 % of the person's maximum (research systems
+#    beep at 60-70 %, Michaud et al. 2021 use 70 %).
+#  - top_overextension 8 deg of lumbar extension at the top (issue #2 default): leaning
+#    back beyond standing instead of finishing tall.
+#  - too_fast: a controlled descent takes >= 1 s (tempo prescriptions use 2-3 s); the
+#    10-90 % span of a smooth (minimum-jerk) movement is 53 % of its duration, so 0.6 s
+#    of 10-90 % is about a 1.1 s descent. Off for swings, which are ballistic.
+#  - shallow_hinge: lumbar share of the bend above 0.5 at L1/T12 (healthy full forward
+#    bending is about 40/(40+70) = 0.36 lumbar; a hinge should be far lower), 0.6 at T8,
+#    0.7 at the neck (the whole spine's share), for bends of at least 30 deg.
+LUMBAR_ROUNDING_DEG = 20.0
+MAX_FLEXION_SHARE = 0.60
+TOP_OVEREXTENSION_DEG = 8.0
+TOO_FAST_S = 0.6
+SHALLOW_SHARE = {"L1": 0.5, "T12": 0.5, "T8": 0.6, "neck": 0.7}
+
+
+def default_thresholds(placement: str, *, max_flexion_deg: float | None = None,
+                       exercise: str = "hinge", share_of_max: float = MAX_FLEXION_SHARE,
+                       too_fast_s: float | None = TOO_FAST_S,
+                       lumbar_rounding_deg: float | None = None) -> Thresholds:
+    if exercise not in EXERCISES:
+        raise ParameterError("exercise", f"one of {', '.join(EXERCISES)}", exercise)
+    if not 0.2 <= share_of_max <= 1.0:
+        raise ParameterError("share of maximum flexion", "0.2 to 1.0", share_of_max)
+    scale = PLACEMENT_SCALE[placement]
+    if lumbar_rounding_deg is not None:
+        rounding, src = lumbar_rounding_deg, "set by hand"
+    elif max_flexion_deg is not None and max_flexion_deg > 10.0:
+        rounding = share_of_max * max_flexion_deg
+        src = f"{share_of_max:.0%} of the calibrated maximum flexion {max_flexion_deg:.0f} deg"
+    else:
+        rounding = LUMBAR_ROUNDING_DEG * scale
+        src = f"default for the {placement} placement"
+    return Thresholds(
+        lumbar_rounding_deg=rounding, lumbar_rounding_source=src,
+        top_overextension_deg=TOP_OVEREXTENSION_DEG * scale,
+        too_fast_s=None if exercise == "swing" else too_fast_s,
+        shallow_share=SHALLOW_SHARE[placement],
+    )
+
+
+OPS: dict[str, Callable[[float, float], bool]] = {">": operator.gt, "<": operator.lt}
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    id: str
+    channels: tuple[str, ...]
+    metric: str  # a RepMetrics field
+    op: str  # ">" or "<"
+    threshold: Callable[[Thresholds], float | None]  # None: the rule is off
+    message: str
+    guard: tuple[str, str, Callable[[Thresholds], float]] | None = None
+    source: str = ""
+
+    def applies(self, m: RepMetrics, th: Thresholds) -> bool:
+        limit = self.threshold(th)
+        if limit is None:
+            return False
+        if self.guard is not None:
+            g_metric, g_op, g_limit = self.guard
+            if not OPS[g_op](getattr(m, g_metric), g_limit(th)):
+                return False
+        value = float(getattr(m, self.metric))
+        return bool(np.isfinite(value)) and OPS[self.op](value, limit)
+
+
+FAULT_RULES: tuple[FaultRule, ...] = (
+    FaultRule("lumbar_rounding", ("lumbar_flexion_deg",), "peak_lumbar_flexion_deg", ">",
+              lambda th: th.lumbar_rounding_deg,
+              "Your lower back rounded. Keep it flat: push the hips back and bend less far.",
+              source="20 deg at L1/T12, or 60 % of calibrated maximum flexion"),
+    FaultRule("top_overextension", ("lumbar_flexion_deg",), "top_extension_deg", ">",
+              lambda th: th.top_overextension_deg,
+              "You leaned back at the top. Finish tall: squeeze the glutes, ribs down.",
+              source="8 deg of lumbar extension at L1/T12"),
+    FaultRule("too_fast", ("trunk_inclination_deg",), "descent_s", "<",
+              lambda th: th.too_fast_s,
+              "That was fast. Lower with control, about two seconds down.",
+              source="descent 10-90 % under 0.6 s (about 1 s in all); off for swings"),
+    FaultRule("shallow_hinge", ("pelvis_tilt_deg", "trunk_inclination_deg"), "lumbar_share", ">",
+              lambda th: th.shallow_share,
+              "The bend came from your back, not your hips. Push the hips back first.",
+              guard=("peak_trunk_inclination_deg", ">", lambda th: th.min_bend_for_share_deg),
+              source="lumbar share of the bend above 0.5 at L1/T12"),
+)
+FAULT_IDS = tuple(r.id for r in FAULT_RULES)
+MESSAGES = {r.id: r.message for r in FAULT_RULES}
+
+
+def _crossing_time(t: np.ndarray, x: np.ndarray, level: float) -> float:
+    k = np.flatnonzero(x >= level)
+    return float(t[k[0]]) if k.size else float(t[-1])
+
+
+def rep_metrics(angles: TimeSeries, reps: Sequence[Rep], top_window_s: float = 1.5
+                ) -> list[RepMetrics]:
+    """Per-rep metrics. The top is the ``top_window_s`` after the rep (or up to the next
+    one). Extension at the top is measured from the calibrated neutral (zero), or from
+    the standing posture in the half second before the rep when that is more extended: if
+    the zero has drifted into extension (posture drift, a re-strapped belt), measuring
+    from zero would call every finish a lean-back."""
+    t = angles.time_s
+    lum = angles["lumbar_flexion_deg"]
+    pel = angles["pelvis_tilt_deg"]
+    tr = angles["trunk_inclination_deg"]
+    out = []
+    for k, r in enumerate(reps):
+        sl = slice(r.start_i, r.end_i + 1)
+        b = r.bottom_i
+        # the top: from the end of the rep to top_window_s later (or the next rep's start)
+        nxt = reps[k + 1].start_i if k + 1 < len(reps) else len(t)
+        top_end = min(int(np.searchsorted(t, r.end_s + top_window_s)), nxt)
+        top = lum[r.end_i:max(top_end, r.end_i + 1)]
+        before = lum[int(np.searchsorted(t, r.start_s - 0.5)):r.start_i + 1]
+        reference = min(0.0, float(np.median(before)))
+        base = float(np.min(tr[int(np.searchsorted(t, r.start_s - 1.0)):r.start_i + 1]))
+        rise = t[r.start_i:b + 1]
+        seg = tr[r.start_i:b + 1]
+        height = tr[b] - base
+        t10 = _crossing_time(rise, seg, base + 0.1 * height)
+        t90 = _crossing_time(rise, seg, base + 0.9 * height)
+        share = float(lum[b] / tr[b]) if abs(tr[b]) > 1e-6 else float("nan")
+        out.append(RepMetrics(
+            r.index, r.start_s, r.bottom_s, r.end_s, r.complete,
+            float(np.max(lum[sl])), float(np.max(pel[sl])), float(np.max(tr[sl])), share,
+            reference - float(np.min(top)) if r.complete else float("nan"), t90 - t10))
+    return out
+
+
+def evaluate(metrics: Sequence[RepMetrics], thresholds: Thresholds,
+             rules: Sequence[FaultRule] = FAULT_RULES) -> list[RepMetrics]:
+    """Each rep with the ids of the rules it breaks."""
+    return [replace(m, faults=tuple(r.id for r in rules if r.applies(m, thresholds)))
+            for m in metrics]

@@ -1,0 +1,67 @@
+"""The sagittal plane of each sensor, found from the data, and the signed tilt in it.
+
+When a segment tilts by theta about a body axis a (sensor frame), the "up" vector seen in
+the sensor frame turns by -theta about a, so ``up0 x up(t)`` lies along a. The dominant
+direction of these cross products over the recording (principal component, weighted by
+tilt) is the flexion axis; the second one is side bending. The signed tilt is the angle,
+about that axis, from the neutral ``up0`` to ``up(t)`` projected on the sagittal plane,
+so side bending and twisting drop out, and the heading never enters.
+
+Sign: a forward bend is positive. People bend forward much further than they lean back,
+so the axis is oriented to make the larger excursion positive. The pelvis (whose tilt may
+be small) is oriented to move with the upper segment when its own excursions do not
+decide it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hingecoach.core.timeseries import FloatArray
+
+MIN_TILT_DEG = 5.0  # cross products of smaller tilts are mostly sway and noise
+CONFIDENT_RATIO = 3.0  # first/second principal value below this: the plane is uncertain
+OWN_SIGN_RANGE_DEG = 15.0  # a sensor whose tilt range exceeds this decides its own sign
+
+
+@dataclass(frozen=True)
+class SagittalAxis:
+    axis: FloatArray  # unit flexion axis in the sensor frame, perpendicular to up0
+    ratio: float  # first / second principal value: how planar the tilts are
+    tilted_samples: int  # samples beyond MIN_TILT_DEG that determined it
+
+
+def estimate_axis(up0: FloatArray, ups: FloatArray) -> SagittalAxis:
+    """Principal axis of the tilts (unsigned: orient it with ``orient_axis``)."""
+    c = np.cross(up0, ups)
+    mag = np.linalg.norm(c, axis=1)
+    sel = mag > np.sin(np.deg2rad(MIN_TILT_DEG))
+    use = c[sel] if np.count_nonzero(sel) >= 3 else c
+    m = use.T @ use
+    w, v = np.linalg.eigh(m)
+    axis = v[:, 2] - np.dot(v[:, 2], up0) * up0
+    axis = axis / np.linalg.norm(axis)
+    ratio = float(w[2] / max(w[1], 1e-12))
+    return SagittalAxis(axis=axis, ratio=ratio, tilted_samples=int(np.count_nonzero(sel)))
+
+
+def sagittal_tilt_deg(up0: FloatArray, axis: FloatArray, ups: FloatArray) -> FloatArray:
+    """Signed rotation (deg) about ``axis`` from ``up0`` to each ``ups`` row, projected on
+    the plane perpendicular to ``axis``."""
+    p = ups - np.outer(ups @ axis, axis)
+    sin_part = np.cross(p, up0) @ axis  # the up vector turns by -theta about the axis
+    cos_part = p @ up0
+    return np.rad2deg(np.arctan2(sin_part, cos_part))
+
+
+def excursion_sign(theta_deg: FloatArray) -> float:
+    """+1 when the larger excursions are positive (forward), else -1."""
+    hi = float(np.percentile(theta_deg, 99.5))
+    lo = float(np.percentile(theta_deg, 0.5))
+    return 1.0 if hi >= -lo else -1.0
+
+
+def tilt_range_deg(theta_deg: FloatArray) -> float:
+    return float(np.percentile(theta_deg, 99.5) - np.percentile(theta_deg, 0.5))

@@ -1,0 +1,192 @@
+"""Repetitions (start, bottom, end) from the trunk's forward bend.
+
+The trunk inclination is smoothed by a causal 2nd-order Butterworth low-pass at 2 Hz
+(about 0.1 s of delay: it keeps a 1 s kettlebell swing and removes step jitter). A bend
+begins when it rises above ``enter_deg`` and is complete when it falls back below
+``standing_deg``. Start and end are where the bend crosses 10 % of its height above the
+standing level before it (``edge_fraction``); the bottom is the raw maximum between them.
+A bend still under way when the recording ends is an incomplete rep, reported but not
+counted.
+
+``RepDetector.update`` takes one sample at a time (live); ``detect_reps`` is the
+vectorised form of the same state machine (offline) and the tests check they agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy.signal import butter, lfilter, lfilter_zi
+
+from hingecoach.core.timeseries import FloatArray, TimeSeries
+
+
+@dataclass(frozen=True)
+class RepSettings:
+    # A hinge, deadlift or swing bottom tips the trunk 45-90 deg forward; standing sway,
+    # walking and stairs stay under 30 deg at L1/T12 (simulated walking +-5 deg; the
+    # SpineWise stairs lean 20-25 deg even at the neck). A neck sensor also moves with
+    # the head looking down (33 deg on the SpineWise stairs), so its entry is 40 deg.
+    enter_deg: float = 30.0
+    enter_deg_neck: float = 40.0
+    standing_deg: float = 15.0  # back below this is standing again: the rep is complete
+    edge_fraction: float = 0.10  # start/end at 10 % of the bend's height
+    min_duration_s: float = 0.3  # above enter_deg for at least this long
+    lookback_s: float = 5.0  # the standing level before a bend is judged this far back
+    lowpass_hz: float = 2.0
+
+    def for_placement(self, placement: str) -> RepSettings:
+        return replace(self, enter_deg=self.enter_deg_neck) if placement == "neck" else self
+
+
+@dataclass(frozen=True)
+class Rep:
+    index: int  # 1-based among complete reps (0 for an incomplete one)
+    start_s: float
+    bottom_s: float
+    end_s: float
+    complete: bool
+    start_i: int
+    bottom_i: int
+    end_i: int
+
+
+def smooth(t: FloatArray, x: FloatArray, cutoff_hz: float) -> FloatArray:
+    """Causal 2nd-order Butterworth low-pass, started at rest on the first value."""
+    rate = 1.0 / float(np.median(np.diff(t)))
+    if cutoff_hz >= 0.45 * rate:
+        return np.asarray(x, dtype=np.float64).copy()
+    b, a = butter(2, cutoff_hz / (rate / 2))
+    y, _ = lfilter(b, a, x, zi=lfilter_zi(b, a) * x[0])
+    return np.asarray(y)
+
+
+def _bend_spans(s: FloatArray, enter: float, standing: float) -> list[tuple[int, int | None]]:
+    """Hysteresis: (first index above enter, first index after it below standing)."""
+    above = np.flatnonzero((s[1:] > enter) & (s[:-1] <= enter)) + 1
+    if s.size and s[0] > enter:
+        above = np.r_[0, above]
+    below = np.flatnonzero(s < standing)
+    spans: list[tuple[int, int | None]] = []
+    pos = 0
+    for i in above:
+        if i < pos:
+            continue
+        k = np.searchsorted(below, i)
+        if k >= below.size:
+            spans.append((int(i), None))
+            break
+        j = int(below[k])
+        spans.append((int(i), j))
+        pos = j
+    return spans
+
+
+def _finish(t: FloatArray, raw: FloatArray, s: FloatArray, i_in: int, i_out: int | None,
+            prev_end: int, st: RepSettings) -> tuple[int, int, int]:
+    stop = len(s) if i_out is None else i_out + 1
+    bottom = i_in + int(np.argmax(raw[i_in:stop]))
+    prev_end = max(prev_end, int(np.searchsorted(t, t[i_in] - st.lookback_s)))
+    window = s[prev_end:i_in + 1]
+    standing = window[window < st.standing_deg]
+    # the standing level: the median of the standing samples before the bend (a lean-back
+    # at the end of the previous rep must not pull it down)
+    base = float(np.median(standing)) if standing.size else float(np.min(window))
+    peak = float(s[i_in:stop].max())
+    level = base + st.edge_fraction * (peak - base)
+    pre = np.flatnonzero(s[prev_end:i_in + 1] <= level)
+    start = prev_end + int(pre[-1]) if pre.size else prev_end
+    post = np.flatnonzero(s[bottom:stop] <= level)
+    end = bottom + int(post[0]) if post.size else stop - 1
+    return start, bottom, end
+
+
+def detect_reps(angles: TimeSeries, settings: RepSettings | None = None) -> list[Rep]:
+    """All repetitions (complete ones numbered from 1, an incomplete last one with 0)."""
+    st = (settings or RepSettings()).for_placement(str(angles.meta.get("placement", "T12")))
+    t = angles.time_s
+    raw = angles["trunk_inclination_deg"]
+    if len(t) < 3:
+        return []
+    s = smooth(t, raw, st.lowpass_hz)
+    reps: list[Rep] = []
+    prev_end = 0
+    for i_in, i_out in _bend_spans(s, st.enter_deg, st.standing_deg):
+        if i_out is not None and t[i_out] - t[i_in] < st.min_duration_s:
+            continue
+        start, bottom, end = _finish(t, raw, s, i_in, i_out, prev_end, st)
+        complete = i_out is not None
+        idx = sum(r.complete for r in reps) + 1 if complete else 0
+        reps.append(Rep(idx, float(t[start]), float(t[bottom]), float(t[end]), complete,
+                        start, bottom, end))
+        prev_end = end
+    return reps
+
+
+class RepDetector:
+    """The same state machine, one sample at a time. ``update`` returns a Rep when one
+    completes; ``finish`` returns the incomplete one at the end, if any. It keeps the
+    samples since the last rep (bounded by the rep's own length)."""
+
+    def __init__(self, sample_rate_hz: float, placement: str = "T12",
+                 settings: RepSettings | None = None) -> None:
+        self.st = (settings or RepSettings()).for_placement(placement)
+        self.rate = sample_rate_hz
+        if self.st.lowpass_hz < 0.45 * sample_rate_hz:
+            self._b, self._a = butter(2, self.st.lowpass_hz / (sample_rate_hz / 2))
+        else:
+            self._b, self._a = np.array([1.0]), np.array([1.0])
+        self._zi: FloatArray | None = None
+        self._t: list[float] = []
+        self._raw: list[float] = []
+        self._s: list[float] = []
+        self._offset = 0  # global index of self._t[0]
+        self._in: int | None = None  # local index where the bend went above enter
+        self._count = 0
+
+    def _filter(self, x: float) -> float:
+        if self._zi is None:
+            self._zi = lfilter_zi(self._b, self._a) * x if self._a.size > 1 else np.zeros(0)
+        if self._a.size == 1:
+            return x
+        y, self._zi = lfilter(self._b, self._a, [x], zi=self._zi)
+        return float(y[0])
+
+    def update(self, t: float, trunk_deg: float) -> Rep | None:
+        y = self._filter(trunk_deg)
+        prev = self._s[-1] if self._s else None
+        self._t.append(t)
+        self._raw.append(trunk_deg)
+        self._s.append(y)
+        k = len(self._s) - 1
+        if self._in is None:
+            if y > self.st.enter_deg and (prev is None or prev <= self.st.enter_deg):
+                self._in = k
+            return None
+        if y < self.st.standing_deg:
+            i_in, self._in = self._in, None
+            if t - self._t[i_in] < self.st.min_duration_s:
+                return None
+            rep = self._make(i_in, k, complete=True)
+            self._drop_before(rep.end_i - self._offset)
+            return rep
+        return None
+
+    def finish(self) -> Rep | None:
+        if self._in is None:
+            return None
+        return self._make(self._in, None, complete=False)
+
+    def _make(self, i_in: int, i_out: int | None, complete: bool) -> Rep:
+        t, raw, s = (np.asarray(v) for v in (self._t, self._raw, self._s))
+        start, bottom, end = _finish(t, raw, s, i_in, i_out, 0, self.st)
+        if complete:
+            self._count += 1
+        o = self._offset
+        return Rep(self._count if complete else 0, float(t[start]), float(t[bottom]),
+                   float(t[end]), complete, start + o, bottom + o, end + o)
+
+    def _drop_before(self, k: int) -> None:
+        self._t, self._raw, self._s = self._t[k:], self._raw[k:], self._s[k:]
+        self._offset += k
