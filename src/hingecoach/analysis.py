@@ -62,7 +62,7 @@ class Analysis:
                 "top_extension_deg", "descent_s")
 
         def rep(m: RepMetrics) -> dict[str, Any]:
-            d = {k: _num(getattr(m, k)) for k in keys}
+            d: dict[str, Any] = {k: _num(getattr(m, k)) for k in keys}
             d["faults"] = list(m.faults)
             return d
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -31,14 +31,14 @@ out = Console()
 err = Console(stderr=True)
 
 
-class Fmt(str, Enum):
+class Fmt(StrEnum):
     auto = "auto"
     hingecoach = "hingecoach"
     spinewise = "spinewise"
     qsense = "qsense"
 
 
-class Exercise(str, Enum):
+class Exercise(StrEnum):
     hinge = "hinge"
     deadlift = "deadlift"
     swing = "swing"

@@ -1,7 +1,8 @@
 """Repetitions (start, bottom, end) from the trunk's forward bend.
 
-The trunk inclination is smoothed by a causal 2nd-order Butterworth low-pass at 2 Hz
-(about 0.1 s of delay: it keeps a 1 s kettlebell swing and removes step jitter). A bend
+The trunk inclination is smoothed by a causal linear-phase FIR low-pass at 2 Hz
+(Hamming-windowed sinc over 0.4 s: it keeps a 1 s kettlebell swing and removes step
+jitter); its constant delay of 0.2 s is taken back out of every index it yields. A bend
 begins when it rises above ``enter_deg`` and is complete when it falls back below
 ``standing_deg``. Start and end are where the bend crosses 10 % of its height above the
 standing level before it (``edge_fraction``); the bottom is the raw maximum between them.
@@ -17,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.signal import butter, lfilter, lfilter_zi
 
 from hingecoach.core.timeseries import FloatArray, TimeSeries
 
@@ -52,14 +52,23 @@ class Rep:
     end_i: int
 
 
+def lowpass_taps(rate_hz: float, cutoff_hz: float, span_s: float = 0.4) -> FloatArray:
+    """Hamming-windowed sinc low-pass, odd length covering ``span_s``, unit DC gain."""
+    n = max(3, round(span_s * rate_hz) | 1)
+    k = np.arange(n) - (n - 1) / 2
+    h = np.sinc(2 * cutoff_hz / rate_hz * k) * np.hamming(n)
+    return np.asarray(h / h.sum())
+
+
 def smooth(t: FloatArray, x: FloatArray, cutoff_hz: float) -> FloatArray:
-    """Causal 2nd-order Butterworth low-pass, started at rest on the first value."""
+    """The low-pass, causal (the signal's first value is held before the start) and then
+    advanced by its group delay, so that index i of the result belongs to sample i; the
+    last (n-1)/2 samples, whose future is unknown, hold the first value beyond the end."""
     rate = 1.0 / float(np.median(np.diff(t)))
-    if cutoff_hz >= 0.45 * rate:
-        return np.asarray(x, dtype=np.float64).copy()
-    b, a = butter(2, cutoff_hz / (rate / 2))
-    y, _ = lfilter(b, a, x, zi=lfilter_zi(b, a) * x[0])
-    return np.asarray(y)
+    h = lowpass_taps(rate, cutoff_hz)
+    d = (h.size - 1) // 2
+    padded = np.concatenate([np.full(d, x[0]), x, np.full(d, x[-1])])
+    return np.asarray(np.convolve(padded, h, mode="valid"))
 
 
 def _bend_spans(s: FloatArray, enter: float, standing: float) -> list[tuple[int, int | None]]:
@@ -126,38 +135,39 @@ def detect_reps(angles: TimeSeries, settings: RepSettings | None = None) -> list
 
 class RepDetector:
     """The same state machine, one sample at a time. ``update`` returns a Rep when one
-    completes; ``finish`` returns the incomplete one at the end, if any. It keeps the
-    samples since the last rep (bounded by the rep's own length)."""
+    completes (the centred low-pass needs (n-1)/2 samples of the future, so decisions
+    come that much, 0.2 s, after the sample they are about); ``finish`` flushes the end
+    and returns the incomplete rep, if any. Memory is bounded by the longest rep."""
 
     def __init__(self, sample_rate_hz: float, placement: str = "T12",
                  settings: RepSettings | None = None) -> None:
         self.st = (settings or RepSettings()).for_placement(placement)
-        self.rate = sample_rate_hz
-        if self.st.lowpass_hz < 0.45 * sample_rate_hz:
-            self._b, self._a = butter(2, self.st.lowpass_hz / (sample_rate_hz / 2))
-        else:
-            self._b, self._a = np.array([1.0]), np.array([1.0])
-        self._zi: FloatArray | None = None
+        self._h = lowpass_taps(sample_rate_hz, self.st.lowpass_hz)
+        self._d = (self._h.size - 1) // 2
         self._t: list[float] = []
         self._raw: list[float] = []
         self._s: list[float] = []
         self._offset = 0  # global index of self._t[0]
         self._in: int | None = None  # local index where the bend went above enter
         self._count = 0
-
-    def _filter(self, x: float) -> float:
-        if self._zi is None:
-            self._zi = lfilter_zi(self._b, self._a) * x if self._a.size > 1 else np.zeros(0)
-        if self._a.size == 1:
-            return x
-        y, self._zi = lfilter(self._b, self._a, [x], zi=self._zi)
-        return float(y[0])
+        self._first: float | None = None
+        self._window: list[float] = []
 
     def update(self, t: float, trunk_deg: float) -> Rep | None:
-        y = self._filter(trunk_deg)
-        prev = self._s[-1] if self._s else None
+        if self._first is None:
+            self._first = trunk_deg
+            self._window = [trunk_deg] * self._d
         self._t.append(t)
         self._raw.append(trunk_deg)
+        self._window.append(trunk_deg)
+        if len(self._window) < self._h.size:
+            return None
+        return self._step()
+
+    def _step(self) -> Rep | None:
+        y = float(np.dot(self._h, self._window[-self._h.size:]))
+        del self._window[0]
+        prev = self._s[-1] if self._s else None
         self._s.append(y)
         k = len(self._s) - 1
         if self._in is None:
@@ -166,20 +176,32 @@ class RepDetector:
             return None
         if y < self.st.standing_deg:
             i_in, self._in = self._in, None
-            if t - self._t[i_in] < self.st.min_duration_s:
+            if self._t[k] - self._t[i_in] < self.st.min_duration_s:
                 return None
             rep = self._make(i_in, k, complete=True)
             self._drop_before(rep.end_i - self._offset)
             return rep
         return None
 
-    def finish(self) -> Rep | None:
-        if self._in is None:
-            return None
-        return self._make(self._in, None, complete=False)
+    def finish(self) -> list[Rep]:
+        """Flush the samples still waiting for their future; returns the reps that
+        completed on the way and the incomplete one, if any."""
+        out: list[Rep] = []
+        if self._first is None:
+            return out
+        last = self._raw[-1]
+        while len(self._s) < len(self._raw):
+            self._window.append(last)
+            rep = self._step()
+            if rep is not None:
+                out.append(rep)
+        if self._in is not None:
+            out.append(self._make(self._in, None, complete=False))
+        return out
 
     def _make(self, i_in: int, i_out: int | None, complete: bool) -> Rep:
-        t, raw, s = (np.asarray(v) for v in (self._t, self._raw, self._s))
+        n = len(self._s)
+        t, raw, s = (np.asarray(v[:n]) for v in (self._t, self._raw, self._s))
         start, bottom, end = _finish(t, raw, s, i_in, i_out, 0, self.st)
         if complete:
             self._count += 1

@@ -40,7 +40,7 @@ class SensorCalibration:
 
 def _still_windows(rec: TimeSeries, s: CalibrationSettings, until_s: float) -> tuple[FloatArray, list[bool]]:
     t = rec.time_s
-    n_win = max(2, int(round(s.window_s * rec.sample_rate_hz)))
+    n_win = max(2, round(s.window_s * rec.sample_rate_hz))
     starts: list[float] = []
     flags: list[bool] = []
     i = 0
@@ -57,7 +57,7 @@ def _still_windows(rec: TimeSeries, s: CalibrationSettings, until_s: float) -> t
         starts.append(float(t[i]))
         flags.append(ok)
         i += n_win
-    return np.asarray(starts + [float(t[min(i, len(t) - 1)])]), flags
+    return np.asarray([*starts, float(t[min(i, len(t) - 1)])]), flags
 
 
 def find_still_span(rec: TimeSeries, settings: CalibrationSettings | None = None,

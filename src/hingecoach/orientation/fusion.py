@@ -16,6 +16,7 @@ accelerometer.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -64,7 +65,7 @@ class SensorFusion:
             sample_rate=self.rate, convention=imufusion.CONVENTION_NWU, gain=s.gain,
             gyroscope_range=s.gyroscope_range_dps,
             acceleration_rejection=s.acceleration_rejection_deg, magnetic_rejection=0.0,
-            rejection_timeout=int(round(s.recovery_trigger_s * self.rate))))
+            rejection_timeout=round(s.recovery_trigger_s * self.rate)))
         self._initial_up = np.asarray(initial_up, dtype=np.float64)
         self._prev_gyr: FloatArray | None = None
         self.restart(self._initial_up)
@@ -105,12 +106,10 @@ class SensorFusion:
         bounds = [0, *resets.tolist(), n]
         upd = self._ahrs.update_no_magnetometer
         grav = self._ahrs.get_gravity
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        for a, b in itertools.pairwise(bounds):
             if a in resets:
                 self.restart(acc_g[a])
-            g_rows = list(gyr[a:b])
-            a_rows = list(acc_g[a:b])
-            out[a:b] = [(upd(w, x), grav())[1] for w, x in zip(g_rows, a_rows, strict=True)]
+            out[a:b] = [(upd(w, x), grav())[1] for w, x in zip(gyr[a:b], acc_g[a:b], strict=True)]
         self._prev_gyr = g[-1]
         return out
 
@@ -128,8 +127,10 @@ def fuse_pair(jobs: list[tuple[float, FloatArray, FloatArray, FusionSettings, Fl
     n = max(len(j[4]) for j in jobs)
     if n >= jobs[0][3].parallel_min_samples and len(jobs) > 1 and _can_fork():
         ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=len(jobs), mp_context=ctx) as pool:
-            return list(pool.map(_run_one, jobs))
+        with ProcessPoolExecutor(max_workers=len(jobs) - 1, mp_context=ctx) as pool:
+            futures = [pool.submit(_run_one, j) for j in jobs[1:]]
+            first = _run_one(jobs[0])  # this process fuses one sensor meanwhile
+            return [first, *(f.result() for f in futures)]
     return [_run_one(j) for j in jobs]
 
 

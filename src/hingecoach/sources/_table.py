@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 import numpy as np
 
 from hingecoach.core.errors import InputError
@@ -79,10 +78,11 @@ def read_numeric(
         ok = bool(np.all(np.isfinite(arr))) and arr.shape[0] > 0
     except ValueError:
         ok = False
-    lines = text.splitlines()
-    if ok and len(lines) - first_data_line == arr.shape[0]:  # no blank or comment rows
+    n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if ok and n_lines - first_data_line == arr.shape[0]:  # no blank or comment rows
         return Table({w: arr[:, j] for j, w in enumerate(wanted)},
                      np.arange(first_data_line + 1, first_data_line + 1 + arr.shape[0]))
+    lines = text.splitlines()
     numbered = [(first_data_line + i + 1, ln) for i, ln in enumerate(lines[first_data_line:])
                 if ln.strip() and not ln.lstrip().startswith("#")]
     if not numbered:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hingecoach.core.conventions import normalise_placement
 from hingecoach.core.errors import InputError, ParameterError
 from hingecoach.core.timeseries import TimeSeries
 from hingecoach.sources import qsense, spinewise
@@ -47,6 +48,7 @@ def detect_format(path: Path) -> str:
 def read_recording(path: str | Path, *, fmt: str = "auto", placement: str | None = None) -> TimeSeries:
     """Read an IMU recording in any supported format, in SI units."""
     path = Path(path)
+    placement = normalise_placement(placement) if placement else None
     if fmt not in FORMATS:
         raise ParameterError("format", f"one of {', '.join(FORMATS)}", fmt)
     kind = detect_format(path) if fmt == "auto" else fmt

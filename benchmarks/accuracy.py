@@ -1,0 +1,70 @@
+"""Accuracy against simulator ground truth: prints a table (issue #2 targets).
+
+Random mountings, noise, gyroscope bias, 50 and 100 Hz, slow hinges, fast swings,
+walking, dropouts and clock jitter; 10 seeds per condition. Run: python benchmarks/accuracy.py
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+
+import numpy as np
+
+from hingecoach.analysis import AnalysisSettings, analyze_recording
+from hingecoach.sources.simulator import SimSettings, simulate
+
+CONDITIONS = {
+    "mixed 100 Hz, walk, dropouts, jitter": dict(pattern="mixed", reps=8, walk_s=6, dropouts=3,
+                                                 clock_jitter=0.25),
+    "mixed 50 Hz": dict(pattern="mixed", reps=8, sample_rate_hz=50),
+    "slow hinges 50 Hz": dict(pattern="slow", reps=4, sample_rate_hz=50),
+    "fast hinges 100 Hz": dict(pattern="fast", reps=6),
+    "swings 100 Hz": dict(pattern="swing", reps=15),
+    "swings 50 Hz": dict(pattern="swing", reps=15, sample_rate_hz=50),
+    "gyro bias 3 deg/s": dict(pattern="mixed", reps=8, gyro_bias_dps=3.0),
+}
+SEEDS = range(100, 110)
+
+
+def main() -> None:
+    rows = []
+    t0 = time.perf_counter()
+    for name, kw in CONDITIONS.items():
+        err = {k: [] for k in ("lumbar_flexion_deg", "pelvis_tilt_deg", "trunk_inclination_deg")}
+        reps_true = reps_found = flagged_ok = flag_needed = false_flags = good_reps = 0
+        for seed in SEEDS:
+            rec, truth, reps = simulate(SimSettings(seed=seed, **kw))
+            ex = "swing" if kw["pattern"] == "swing" else "hinge"
+            a = analyze_recording(rec, settings=AnalysisSettings(exercise=ex))
+            for k in err:
+                err[k].append(float(np.sqrt(np.mean((a.angles[k] - truth[k]) ** 2))))
+            reps_true += len(reps)
+            matched = []
+            for r in reps:
+                m = next((m for m in a.reps if abs(m.bottom_s - r.bottom_s) < 0.6), None)
+                if m is not None:
+                    reps_found += 1
+                    matched.append((r, m))
+            for r, m in matched:
+                flag_needed += len(r.must_flag)
+                flagged_ok += sum(f in m.faults for f in r.must_flag)
+                bad = [f for f in m.faults if f in r.must_not_flag]
+                false_flags += bool(bad)
+                good_reps += 1
+        rows.append((name, *(max(v) for v in err.values()), f"{reps_found}/{reps_true}",
+                     f"{flagged_ok}/{flag_needed}", f"{false_flags}/{good_reps}"))
+    print(f"accuracy against simulator ground truth, {len(SEEDS)} seeds per condition "
+          f"({platform.processor() or platform.machine()}, {time.perf_counter() - t0:.0f} s)")
+    hdr = ("condition", "lumbar RMSE max", "pelvis RMSE max", "trunk RMSE max", "reps found",
+           "required flags", "reps with a wrong flag")
+    print("| " + " | ".join(hdr) + " |")
+    print("|" + "---|" * len(hdr))
+    for r in rows:
+        print(f"| {r[0]} | {r[1]:.2f} | {r[2]:.2f} | {r[3]:.2f} | {r[4]} | {r[5]} | {r[6]} |")
+    print("targets: lumbar <= 1.0 deg, pelvis and trunk <= 1.5 deg, every rep found, every "
+          "required flag, no wrong flag")
+
+
+if __name__ == "__main__":
+    main()
