@@ -42,7 +42,7 @@ def main() -> None:
             reps_true += len(reps)
             matched = []
             for r in reps:
-                m = next((m for m in a.reps if abs(m.bottom_s - r.bottom_s) < 0.6), None)
+                m = next((m for m in a.reps if r.start_s <= m.bottom_s <= r.end_s), None)
                 if m is not None:
                     reps_found += 1
                     matched.append((r, m))

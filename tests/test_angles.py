@@ -13,6 +13,7 @@ SEGMENT_RMSE_DEG = 1.5
 CASES = [
     dict(pattern="good", seed=1),
     dict(pattern="slow", reps=3, seed=2, sample_rate_hz=50),
+    dict(pattern="slow", reps=4, seed=106, sample_rate_hz=50),  # a slow start looked still
     dict(pattern="rounded", seed=3, sample_rate_hz=50),
     dict(pattern="swing", reps=12, seed=4),
     dict(pattern="swing", reps=12, seed=5, sample_rate_hz=50),

@@ -29,6 +29,7 @@ class CalibrationSettings:
     min_still_s: float = 2.0  # shorter: a warning (zero and bias less certain)
     hard_min_still_s: float = 0.5  # shorter: an error
     max_still_s: float = 10.0  # use at most this much of the still start
+    max_drift_deg: float = 3.0  # the upper sensor's up may wander this far while "still"
     search_s: float = 30.0  # look for the still stance within the first this many seconds
 
 
@@ -38,11 +39,13 @@ class SensorCalibration:
     gyro_bias_rad_s: FloatArray  # (3,)
 
 
-def _still_windows(rec: TimeSeries, s: CalibrationSettings, until_s: float) -> tuple[FloatArray, list[bool]]:
+def _still_windows(rec: TimeSeries, s: CalibrationSettings, until_s: float
+                   ) -> tuple[FloatArray, list[bool], list[FloatArray]]:
     t = rec.time_s
     n_win = max(2, round(s.window_s * rec.sample_rate_hz))
     starts: list[float] = []
     flags: list[bool] = []
+    ups: list[FloatArray] = []
     i = 0
     while i + n_win <= len(t) and t[i] - t[0] < until_s:
         ok = True
@@ -56,8 +59,9 @@ def _still_windows(rec: TimeSeries, s: CalibrationSettings, until_s: float) -> t
                 break
         starts.append(float(t[i]))
         flags.append(ok)
+        ups.append(np.mean(rec["upper_acc"][i:i + n_win], axis=0))
         i += n_win
-    return np.asarray([*starts, float(t[min(i, len(t) - 1)])]), flags
+    return np.asarray([*starts, float(t[min(i, len(t) - 1)])]), flags, ups
 
 
 def find_still_span(rec: TimeSeries, settings: CalibrationSettings | None = None,
@@ -66,10 +70,15 @@ def find_still_span(rec: TimeSeries, settings: CalibrationSettings | None = None
     ``search_s`` seconds (default: the whole recording up to 30 s), else the longest one
     found there; capped at ``max_still_s``. Returns (start, end) in seconds."""
     s = settings or CalibrationSettings()
-    edges, flags = _still_windows(rec, s, s.search_s if search_s is None else search_s)
+    edges, flags, ups = _still_windows(rec, s, s.search_s if search_s is None else search_s)
     best = (float(rec.time_s[0]), float(rec.time_s[0]))
     run_start: int | None = None
+    cos_max = np.cos(np.deg2rad(s.max_drift_deg))
     for k, ok in enumerate([*flags, False]):
+        if ok and run_start is not None:
+            a, b = ups[run_start], ups[k]
+            # a slow, smooth bend has a small gyroscope std: the posture must also hold
+            ok = float(a @ b) / (np.linalg.norm(a) * np.linalg.norm(b)) >= cos_max
         if ok and run_start is None:
             run_start = k
         if not ok and run_start is not None:
