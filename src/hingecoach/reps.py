@@ -1,8 +1,8 @@
 """Repetitions (start, bottom, end) from the trunk's forward bend.
 
-The trunk inclination is smoothed by a causal linear-phase FIR low-pass at 2 Hz
-(Hamming-windowed sinc over 0.4 s: it keeps a 1 s kettlebell swing and removes step
-jitter); its constant delay of 0.2 s is taken back out of every index it yields. A bend
+The trunk inclination is smoothed by a centred (zero-delay) linear-phase FIR low-pass at
+2 Hz (Hamming-windowed sinc over 0.4 s: it keeps a 1 s kettlebell swing and removes step
+jitter). Offline it reads 0.2 s ahead; live, each decision waits those 0.2 s. A bend
 begins when it rises above ``enter_deg`` and is complete when it falls back below
 ``standing_deg``. Start and end are where the bend crosses 10 % of its height above the
 standing level before it (``edge_fraction``); the bottom is the raw maximum between them.
@@ -61,9 +61,8 @@ def lowpass_taps(rate_hz: float, cutoff_hz: float, span_s: float = 0.4) -> Float
 
 
 def smooth(t: FloatArray, x: FloatArray, cutoff_hz: float) -> FloatArray:
-    """The low-pass, causal (the signal's first value is held before the start) and then
-    advanced by its group delay, so that index i of the result belongs to sample i; the
-    last (n-1)/2 samples, whose future is unknown, hold the first value beyond the end."""
+    """The centred low-pass: index i of the result belongs to sample i. The first value
+    is held before the start and the last value beyond the end."""
     rate = 1.0 / float(np.median(np.diff(t)))
     h = lowpass_taps(rate, cutoff_hz)
     d = (h.size - 1) // 2
