@@ -26,8 +26,12 @@ from hingecoach.faults import (
     evaluate,
     rep_metrics,
 )
+from hingecoach.pose.camera import CAMERA_CHANNELS, CameraResult, CameraSettings, video_angles
+from hingecoach.pose.dowel import rounding_threshold_deg
+from hingecoach.pose.estimator import PoseModel
 from hingecoach.reps import RepSettings, detect_reps
-from hingecoach.sources.detect import read_recording
+from hingecoach.sources.detect import detect_format, read_recording
+from hingecoach.sources.video import VideoReader, iter_webcam, parse_webcam
 
 DISCLAIMER = ("hingecoach gives exercise guidance, not a diagnosis. If back pain persists, or "
               "you notice numbness, weakness or bladder or bowel changes, see a doctor or "
@@ -44,6 +48,7 @@ class AnalysisSettings:
     too_fast_s: float | None = TOO_FAST_S
     angles: AngleSettings = field(default_factory=AngleSettings)
     reps: RepSettings = field(default_factory=RepSettings)
+    camera: CameraSettings = field(default_factory=CameraSettings)
 
 
 @dataclass
@@ -55,14 +60,16 @@ class Analysis:
     max_flexion_deg: float | None
     warnings: list[str]
     info: dict[str, Any]
+    camera: CameraResult | None = None  # the per-frame measures of a video (for the overlay)
 
     def to_json(self) -> dict[str, Any]:
         keys = ("index", "start_s", "bottom_s", "end_s", "peak_lumbar_flexion_deg",
                 "peak_pelvis_tilt_deg", "peak_trunk_inclination_deg", "lumbar_share",
-                "top_extension_deg", "descent_s")
+                "top_extension_deg", "descent_s", "knee_hip_ratio", "peak_neck_extension_deg")
 
         def rep(m: RepMetrics) -> dict[str, Any]:
             d: dict[str, Any] = {k: _num(getattr(m, k)) for k in keys}
+            d["index"] = m.index
             d["faults"] = list(m.faults)
             return d
 
@@ -84,6 +91,8 @@ class Analysis:
                 "top_overextension_deg": th.top_overextension_deg,
                 "too_fast_s": th.too_fast_s,
                 "shallow_hinge_share": th.shallow_share,
+                "squat_knee_hip_ratio": th.squat_knee_hip_ratio,
+                "neck_extension_deg": th.neck_extension_deg,
                 "max_flexion_deg": _num(self.max_flexion_deg),
             },
             "messages": {f: MESSAGES[f] for m in self.reps for f in m.faults},
@@ -134,7 +143,8 @@ def analyze_recording(rec: TimeSeries, calibration: TimeSeries | None = None,
                                     share_of_max=st.share_of_max, too_fast_s=st.too_fast_s,
                                     lumbar_rounding_deg=st.lumbar_rounding_deg)
     reps = detect_reps(angles, st.reps)
-    metrics = evaluate(rep_metrics(angles, reps), thresholds)
+    metrics = evaluate(rep_metrics(angles, reps, rep_channel=st.reps.for_placement(placement).channel),
+                       thresholds)
     info = {
         "source": str(rec.meta.get("source", "")),
         "format": rec.meta.get("format"),
@@ -152,15 +162,88 @@ def analyze_recording(rec: TimeSeries, calibration: TimeSeries | None = None,
                     [m for m in metrics if not m.complete], thresholds, maxflex, warnings, info)
 
 
+def analyze_camera(result: CameraResult, settings: AnalysisSettings | None = None,
+                   info: dict[str, Any] | None = None) -> Analysis:
+    """The camera's angles -> the same reps, fault table and Analysis as the IMU path."""
+    st = settings or AnalysisSettings()
+    angles = result.angles
+    cam_round = rounding_threshold_deg(result.bow_standing) if np.isfinite(result.bow_standing) else None
+    thresholds = default_thresholds("camera", exercise=st.exercise, too_fast_s=st.too_fast_s,
+                                    lumbar_rounding_deg=st.lumbar_rounding_deg,
+                                    camera_rounding_deg=cam_round)
+    reps = detect_reps(angles, st.reps)
+    metrics = evaluate(rep_metrics(angles, reps, rep_channel=st.reps.for_placement("camera").channel),
+                       thresholds)
+    t = angles.time_s
+    base = {
+        "source": str(angles.meta.get("source", "")),
+        "format": "video",
+        "placement": "camera",
+        "placement_meaning": PLACEMENTS["camera"],
+        "samples": len(angles),
+        "duration_s": round(angles.duration_s, 3),
+        "sample_rate_hz": round(angles.sample_rate_hz, 3),
+        "calibration_window_s": [round(x, 3) for x in result.standing_window_s],
+        "calibration_source": "first standing frames",
+        "exercise": st.exercise,
+        "frames": result.frames_total,
+        "frames_used": result.frames_used,
+        "side_facing_camera": result.orientation.side,
+        "facing": "right" if result.orientation.facing > 0 else "left",
+        "first_frame_s": round(float(t[0]), 3),
+        "channels": dict(CAMERA_CHANNELS),
+        "notes": [],
+    }
+    base.update(info or {})
+    return Analysis(angles, [m for m in metrics if m.complete], [m for m in metrics if not m.complete],
+                    thresholds, None, list(result.warnings), base, camera=result)
+
+
+def analyze_video(source: str | Path, settings: AnalysisSettings | None = None, *,
+                  model: PoseModel | None = None, progress: Any = None,
+                  webcam_max_s: float | None = None) -> Analysis:
+    """A video file, or ``webcam:N`` (recorded until Ctrl-C or ``webcam_max_s``)."""
+    st = settings or AnalysisSettings()
+    if model is None:
+        from hingecoach.pose.estimator import BlazePose
+
+        model = BlazePose()
+    try:
+        index = parse_webcam(str(source))
+        if index is not None:
+            result = video_angles(iter_webcam(index, max_s=webcam_max_s), model, source=str(source),
+                                  settings=st.camera, progress=progress)
+            return analyze_camera(result, st, {"format": "webcam"})
+        reader = VideoReader(Path(source))
+        vi = reader.info
+        result = video_angles(reader, model, source=str(source), settings=st.camera, progress=progress)
+        result.warnings[:0] = reader.warnings
+        return analyze_camera(result, st, {
+            "video": {"width": vi.width, "height": vi.height, "nominal_fps": round(vi.fps, 3),
+                      "declared_frames": vi.frames, "rotation_deg": vi.rotation_deg, "codec": vi.codec},
+        })
+    finally:
+        model.close()
+
+
+def is_camera_source(path: str | Path, fmt: str = "auto") -> bool:
+    if parse_webcam(str(path)) is not None:
+        return True
+    return fmt in ("auto", "video") and Path(path).exists() and detect_format(Path(path)) == "video"
+
+
 def analyze_file(path: str | Path, *, calibration: str | Path | None = None, fmt: str = "auto",
                  settings: AnalysisSettings | None = None) -> Analysis:
     st = settings or AnalysisSettings()
+    if is_camera_source(path, fmt):
+        return analyze_video(path, st)
     rec = read_recording(path, fmt=fmt, placement=st.placement)
     cal = read_recording(calibration, fmt="auto", placement=st.placement) if calibration else None
     return analyze_recording(rec, cal, st)
 
 
 def write_angles_csv(path: str | Path, angles: TimeSeries) -> None:
-    arr = np.column_stack([angles.time_s] + [angles[n] for n in ANGLE_NAMES])
-    np.savetxt(path, arr, delimiter=",", fmt="%.4f", header=",".join(["time_s", *ANGLE_NAMES]),
-               comments="")
+    """``time_s`` and every angle channel (IMU: lumbar, pelvis, trunk; camera: its six)."""
+    names = [n for n in ANGLE_NAMES if n in angles] + [n for n in angles.channels if n not in ANGLE_NAMES]
+    arr = np.column_stack([angles.time_s] + [angles[n] for n in names])
+    np.savetxt(path, arr, delimiter=",", fmt="%.4f", header=",".join(["time_s", *names]), comments="")

@@ -7,7 +7,7 @@ import sys
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich import box
@@ -19,14 +19,16 @@ from hingecoach.analysis import (
     Analysis,
     AnalysisSettings,
     analyze_file,
+    analyze_video,
+    is_camera_source,
     write_angles_csv,
 )
 from hingecoach.core.errors import HingecoachError
 from hingecoach.faults import MESSAGES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Learn and safeguard the hip hinge with two back-worn IMUs. "
-                       + DISCLAIMER)
+                  help="Learn and safeguard the hip hinge with two back-worn IMUs or a side-view "
+                       "camera. " + DISCLAIMER)
 out = Console()
 err = Console(stderr=True)
 
@@ -36,6 +38,7 @@ class Fmt(StrEnum):
     hingecoach = "hingecoach"
     spinewise = "spinewise"
     qsense = "qsense"
+    video = "video"
 
 
 class Exercise(StrEnum):
@@ -52,21 +55,36 @@ def _fail(e: HingecoachError) -> None:
 def _rep_table(a: Analysis) -> Table:
     t = Table(title=f"{len(a.reps)} reps (times in s, angles in deg)", title_justify="left",
               box=box.SIMPLE_HEAD)
-    for col in ("rep", "start", "bottom", "end", "lumbar", "pelvis", "share"):
+    camera = a.info.get("placement") == "camera"
+    extra: tuple[str, ...] = ("back", "trunk", "knee/hip", "neck ext") if camera else ("lumbar", "pelvis", "share")
+    for col in ("rep", "start", "bottom", "end", *extra):
         t.add_column(col, justify="right")
     t.add_column("faults", overflow="fold", min_width=18)
     for m in a.reps:
-        t.add_row(str(m.index), f"{m.start_s:.1f}", f"{m.bottom_s:.1f}", f"{m.end_s:.1f}",
-                  f"{m.peak_lumbar_flexion_deg:.1f}", f"{m.peak_pelvis_tilt_deg:.1f}",
-                  f"{m.lumbar_share:.2f}", "\n".join(m.faults) or "-")
+        values: tuple[str, ...]
+        if camera:
+            values = (f"{m.peak_lumbar_flexion_deg:.0f}", f"{m.peak_trunk_inclination_deg:.0f}",
+                      f"{m.knee_hip_ratio:.2f}", f"{m.peak_neck_extension_deg:.0f}")
+        else:
+            values = (f"{m.peak_lumbar_flexion_deg:.1f}", f"{m.peak_pelvis_tilt_deg:.1f}",
+                      f"{m.lumbar_share:.2f}")
+        t.add_row(str(m.index), f"{m.start_s:.1f}", f"{m.bottom_s:.1f}", f"{m.end_s:.1f}", *values,
+                  "\n".join(m.faults) or "-")
     return t
 
 
 def _print_analysis(a: Analysis) -> None:
     info = a.info
-    out.print(f"{info['source']}: {info['format']}, {info['duration_s']:.1f} s at "
-              f"{info['sample_rate_hz']:.0f} Hz, upper sensor {info['placement']} "
-              f"({info['placement_meaning']})", highlight=False)
+    if info.get("placement") == "camera":
+        out.print(f"{info['source']}: {info['format']}, {info['duration_s']:.1f} s at "
+                  f"{info['sample_rate_hz']:.0f} frames/s, {info['frames_used']} of {info['frames']} frames "
+                  f"used, {info['side_facing_camera']} side to the camera", highlight=False)
+        out.print("back = the virtual dowel: how far the back bows from the hip-shoulder line, as an angle "
+                  "(camera scale, not comparable with IMU degrees)", highlight=False)
+    else:
+        out.print(f"{info['source']}: {info['format']}, {info['duration_s']:.1f} s at "
+                  f"{info['sample_rate_hz']:.0f} Hz, upper sensor {info['placement']} "
+                  f"({info['placement_meaning']})", highlight=False)
     out.print(f"lumbar_rounding above {a.thresholds.lumbar_rounding_deg:.0f} deg "
               f"({a.thresholds.lumbar_rounding_source})", highlight=False)
     out.print(_rep_table(a))
@@ -88,8 +106,9 @@ def _warn(a: Analysis) -> None:
 
 @app.command()
 def analyze(
-    file: Annotated[Path, typer.Argument(help="IMU recording: hingecoach CSV, SpineWise CSV or "
-                                               "a QSense folder")],
+    file: Annotated[Path, typer.Argument(help="IMU recording (hingecoach CSV, SpineWise CSV, QSense "
+                                               "folder), a side-view video (mp4, mov, avi, webm) or "
+                                               "webcam:N")],
     json_out: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
     angles_csv: Annotated[Path | None, typer.Option(help="write the angles at the recording's rate")] = None,
     fmt: Annotated[Fmt, typer.Option("--format", help="input format (default: detect)")] = Fmt.auto,
@@ -102,13 +121,25 @@ def analyze(
         help="lumbar_rounding threshold as a share of the calibrated maximum flexion")] = 0.6,
     rounding_deg: Annotated[float | None, typer.Option(
         help="a fixed lumbar_rounding threshold in degrees (overrides the defaults)")] = None,
+    overlay: Annotated[Path | None, typer.Option(
+        help="video only: write the video with skeleton, back outline, angles, reps and faults (mp4)")] = None,
+    duration: Annotated[float | None, typer.Option(
+        help="webcam only: stop after this many seconds (default: Ctrl-C)")] = None,
 ) -> None:
-    """Lumbar flexion, repetitions and form faults from a two-IMU recording."""
+    """Lumbar flexion, repetitions and form faults from a two-IMU recording or a side-view video."""
     try:
         settings = AnalysisSettings(placement=placement, exercise=exercise.value,
                                     share_of_max=share_of_max, lumbar_rounding_deg=rounding_deg)
-        with err.status("analysing...", spinner="dots") if err.is_terminal else _Null():
-            a = analyze_file(file, calibration=calibration, fmt=fmt.value, settings=settings)
+        camera = fmt == Fmt.video or (fmt == Fmt.auto and is_camera_source(file))
+        if overlay is not None and not camera:
+            raise HingecoachError(f"--overlay {overlay}: needs a video, and {file} is an IMU recording")
+        if camera:
+            a = _analyze_video(file, settings, duration)
+        else:
+            with err.status("analysing...", spinner="dots") if err.is_terminal else _Null():
+                a = analyze_file(file, calibration=calibration, fmt=fmt.value, settings=settings)
+        if overlay is not None:
+            _write_overlay(file, a, overlay)
         if angles_csv is not None:
             try:
                 write_angles_csv(angles_csv, a.angles)
@@ -121,6 +152,35 @@ def analyze(
         sys.stdout.write(json.dumps(a.to_json(), indent=1) + "\n")
     else:
         _print_analysis(a)
+
+
+def _progress(total: int | None, what: str) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=err, transient=True, disable=not err.is_terminal)
+
+
+def _analyze_video(file: Path, settings: AnalysisSettings, duration: float | None) -> Analysis:
+    from hingecoach.sources.video import parse_webcam, probe_video
+
+    webcam = parse_webcam(str(file)) is not None
+    total = None if webcam else probe_video(file).frames
+    if webcam:
+        err.print(f"recording from {file}{f' for {duration:g} s' if duration else ''}; Ctrl-C stops it")
+    with _progress(total, "pose") as bar:
+        task = bar.add_task("pose", total=total)
+        return analyze_video(str(file), settings, progress=lambda i: bar.update(task, completed=i + 1),
+                             webcam_max_s=duration)
+
+
+def _write_overlay(file: Path, a: Analysis, path: Path) -> None:
+    from hingecoach.overlay import write_overlay
+
+    with _progress(a.info.get("frames"), "overlay") as bar:
+        task = bar.add_task("overlay", total=a.info.get("frames"))
+        n = write_overlay(file, a, path, progress=lambda i: bar.update(task, completed=i + 1))
+    err.print(f"wrote {path} ({n} frames)", highlight=False)
 
 
 class _Null:

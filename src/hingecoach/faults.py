@@ -35,6 +35,10 @@ class RepMetrics:
     lumbar_share: float  # lumbar flexion / trunk inclination at the bottom
     top_extension_deg: float  # lumbar extension at the top beyond standing (positive)
     descent_s: float  # 10 % to 90 % of the bend
+    # camera only (NaN from IMUs): knee flexion over hip flexion at the bottom, and the
+    # head's largest extension against the trunk during the rep (beyond standing)
+    knee_hip_ratio: float = float("nan")
+    peak_neck_extension_deg: float = float("nan")
     faults: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
@@ -49,8 +53,10 @@ class Thresholds:
     lumbar_rounding_source: str
     top_overextension_deg: float  # extension beyond this (a negative angle) at the top
     too_fast_s: float | None  # None: off (swings)
-    shallow_share: float
+    shallow_share: float | None  # None: off (camera: the dowel's bow is not a segment tilt)
     min_bend_for_share_deg: float = 30.0
+    squat_knee_hip_ratio: float | None = None  # camera only
+    neck_extension_deg: float | None = None  # camera only
 
 
 # Defaults at L1/T12, scaled by placement (core.conventions.PLACEMENT_SCALE):
@@ -70,13 +76,27 @@ LUMBAR_ROUNDING_DEG = 20.0
 MAX_FLEXION_SHARE = 0.60
 TOP_OVEREXTENSION_DEG = 8.0
 TOO_FAST_S = 0.6
-SHALLOW_SHARE = {"L1": 0.5, "T12": 0.5, "T8": 0.6, "neck": 0.7}
+SHALLOW_SHARE: dict[str, float | None] = {"L1": 0.5, "T12": 0.5, "T8": 0.6, "neck": 0.7, "camera": None}
+#  - squatting (camera): knee flexion at the bottom at least equal to hip flexion. A hinge
+#    moves at the hips with soft knees (knee/hip well under 1; a kettlebell deadlift from
+#    the floor bends the knees more, 0.6-0.9 in the sample clips); a squat flexes knees
+#    and hips together, about 1:1 or more (the knees travel forward, the hips drop).
+#  - neck_craning (camera): the head extended more than 30 deg against the trunk beyond
+#    standing. A neutral neck tips the head with the trunk; the usual cue "eyes on the
+#    floor 1-2 m ahead" allows 20-30 deg of extension at a 45-60 deg trunk inclination,
+#    and camera joint angles err by 4-17 deg (BRIEF): 30 deg is clear craning.
+#  - lumbar_rounding (camera): the virtual dowel's own criterion (pose.dowel): the back's
+#    bow from the hip-shoulder line beyond twice its standing value, passed in as
+#    ``camera_rounding_deg``; the IMU degrees do not apply to it.
+SQUAT_KNEE_HIP_RATIO = 1.0
+NECK_EXTENSION_DEG = 30.0
 
 
 def default_thresholds(placement: str, *, max_flexion_deg: float | None = None,
                        exercise: str = "hinge", share_of_max: float = MAX_FLEXION_SHARE,
                        too_fast_s: float | None = TOO_FAST_S,
-                       lumbar_rounding_deg: float | None = None) -> Thresholds:
+                       lumbar_rounding_deg: float | None = None,
+                       camera_rounding_deg: float | None = None) -> Thresholds:
     if exercise not in EXERCISES:
         raise ParameterError("exercise", f"one of {', '.join(EXERCISES)}", exercise)
     if not 0.2 <= share_of_max <= 1.0:
@@ -84,6 +104,9 @@ def default_thresholds(placement: str, *, max_flexion_deg: float | None = None,
     scale = PLACEMENT_SCALE[placement]
     if lumbar_rounding_deg is not None:
         rounding, src = lumbar_rounding_deg, "set by hand"
+    elif placement == "camera" and camera_rounding_deg is not None:
+        rounding = camera_rounding_deg
+        src = "camera: the back bows beyond twice its standing distance from the hip-shoulder line"
     elif max_flexion_deg is not None and max_flexion_deg > 10.0:
         rounding = share_of_max * max_flexion_deg
         src = f"{share_of_max:.0%} of the calibrated maximum flexion {max_flexion_deg:.0f} deg"
@@ -95,6 +118,8 @@ def default_thresholds(placement: str, *, max_flexion_deg: float | None = None,
         top_overextension_deg=TOP_OVEREXTENSION_DEG * scale,
         too_fast_s=None if exercise == "swing" else too_fast_s,
         shallow_share=SHALLOW_SHARE[placement],
+        squat_knee_hip_ratio=SQUAT_KNEE_HIP_RATIO if placement == "camera" else None,
+        neck_extension_deg=NECK_EXTENSION_DEG if placement == "camera" else None,
     )
 
 
@@ -142,6 +167,14 @@ FAULT_RULES: tuple[FaultRule, ...] = (
               "The bend came from your back, not your hips. Push the hips back first.",
               guard=("peak_trunk_inclination_deg", ">", lambda th: th.min_bend_for_share_deg),
               source="lumbar share of the bend above 0.5 at L1/T12"),
+    FaultRule("squatting", ("knee_flexion_deg", "hip_flexion_deg"), "knee_hip_ratio", ">",
+              lambda th: th.squat_knee_hip_ratio,
+              "That was a squat, not a hinge. Keep the shins nearly vertical and push the hips back.",
+              source="camera: knee flexion at least equal to hip flexion at the bottom"),
+    FaultRule("neck_craning", ("neck_flexion_deg",), "peak_neck_extension_deg", ">",
+              lambda th: th.neck_extension_deg,
+              "You craned your neck. Keep the head in line with the back: eyes to the floor ahead.",
+              source="camera: head extended over 30 deg against the trunk"),
 )
 FAULT_IDS = tuple(r.id for r in FAULT_RULES)
 MESSAGES = {r.id: r.message for r in FAULT_RULES}
@@ -152,17 +185,26 @@ def _crossing_time(t: np.ndarray, x: np.ndarray, level: float) -> float:
     return float(t[k[0]]) if k.size else float(t[-1])
 
 
-def rep_metrics(angles: TimeSeries, reps: Sequence[Rep], top_window_s: float = 1.5
-                ) -> list[RepMetrics]:
+def _channel(angles: TimeSeries, name: str) -> np.ndarray:
+    return angles[name] if name in angles else np.full(len(angles), np.nan)
+
+
+def rep_metrics(angles: TimeSeries, reps: Sequence[Rep], top_window_s: float = 1.5,
+                rep_channel: str = "trunk_inclination_deg") -> list[RepMetrics]:
     """Per-rep metrics. The top is the ``top_window_s`` after the rep (or up to the next
     one). Extension at the top is measured from the calibrated neutral (zero), or from
     the standing posture in the half second before the rep when that is more extended: if
     the zero has drifted into extension (posture drift, a re-strapped belt), measuring
-    from zero would call every finish a lean-back."""
+    from zero would call every finish a lean-back. The descent is timed on the rep signal
+    (``rep_channel``: trunk inclination for IMUs, hip flexion for the camera)."""
     t = angles.time_s
     lum = angles["lumbar_flexion_deg"]
-    pel = angles["pelvis_tilt_deg"]
+    pel = _channel(angles, "pelvis_tilt_deg")
     tr = angles["trunk_inclination_deg"]
+    sig = angles[rep_channel]
+    knee = _channel(angles, "knee_flexion_deg")
+    hip = _channel(angles, "hip_flexion_deg")
+    neck = _channel(angles, "neck_flexion_deg")
     out = []
     for k, r in enumerate(reps):
         sl = slice(r.start_i, r.end_i + 1)
@@ -173,17 +215,21 @@ def rep_metrics(angles: TimeSeries, reps: Sequence[Rep], top_window_s: float = 1
         top = lum[r.end_i:max(top_end, r.end_i + 1)]
         before = lum[int(np.searchsorted(t, r.start_s - 0.5)):r.start_i + 1]
         reference = min(0.0, float(np.median(before)))
-        base = float(np.min(tr[int(np.searchsorted(t, r.start_s - 1.0)):r.start_i + 1]))
+        base = float(np.min(sig[int(np.searchsorted(t, r.start_s - 1.0)):r.start_i + 1]))
         rise = t[r.start_i:b + 1]
-        seg = tr[r.start_i:b + 1]
-        height = tr[b] - base
+        seg = sig[r.start_i:b + 1]
+        height = sig[b] - base
         t10 = _crossing_time(rise, seg, base + 0.1 * height)
         t90 = _crossing_time(rise, seg, base + 0.9 * height)
-        share = float(lum[b] / tr[b]) if abs(tr[b]) > 1e-6 else float("nan")
+        # the lumbar share of the bend needs segment tilts (IMUs); the camera's dowel angle is
+        # not one, so it has none
+        share = float(lum[b] / tr[b]) if abs(tr[b]) > 1e-6 and np.isfinite(pel[b]) else float("nan")
+        ratio = float(knee[b] / hip[b]) if abs(hip[b]) > 1e-6 else float("nan")
         out.append(RepMetrics(
             r.index, r.start_s, r.bottom_s, r.end_s, r.complete,
             float(np.max(lum[sl])), float(np.max(pel[sl])), float(np.max(tr[sl])), share,
-            reference - float(np.min(top)) if r.complete else float("nan"), t90 - t10))
+            reference - float(np.min(top)) if r.complete else float("nan"), t90 - t10,
+            knee_hip_ratio=ratio, peak_neck_extension_deg=-float(np.min(neck[sl]))))
     return out
 
 

@@ -1,6 +1,7 @@
-"""Repetitions (start, bottom, end) from the trunk's forward bend.
+"""Repetitions (start, bottom, end) from the trunk's forward bend (IMUs) or the hips'
+flexion (camera).
 
-The trunk inclination is smoothed by a centred (zero-delay) linear-phase FIR low-pass at
+The rep signal (``RepSettings.channel``) is smoothed by a centred (zero-delay) linear-phase FIR low-pass at
 2 Hz (Hamming-windowed sinc over 0.4 s: it keeps a 1 s kettlebell swing and removes step
 jitter). Offline it reads 0.2 s ahead; live, each decision waits those 0.2 s. A bend
 begins when it rises above ``enter_deg`` and is complete when it falls back below
@@ -35,8 +36,20 @@ class RepSettings:
     min_duration_s: float = 0.3  # above enter_deg for at least this long
     lookback_s: float = 5.0  # the standing level before a bend is judged this far back
     lowpass_hz: float = 2.0
+    channel: str = "trunk_inclination_deg"
+    # Camera: the rep signal is hip flexion (trunk against thigh), because a squat-like
+    # lift barely tips the trunk (15-22 deg in the sample clips) yet flexes the hips
+    # 90 deg or more; a hinge, deadlift or swing flexes them 70-130 deg. Walking flexes
+    # the hips up to ~30 deg (normal gait), and keypoint angles err by 4-17 deg (BRIEF), so
+    # a bend starts above 45 deg and ends back below 20 deg.
+    camera_channel: str = "hip_flexion_deg"
+    camera_enter_deg: float = 45.0
+    camera_standing_deg: float = 20.0
 
     def for_placement(self, placement: str) -> RepSettings:
+        if placement == "camera":
+            return replace(self, channel=self.camera_channel, enter_deg=self.camera_enter_deg,
+                           standing_deg=self.camera_standing_deg)
         return replace(self, enter_deg=self.enter_deg_neck) if placement == "neck" else self
 
 
@@ -114,7 +127,7 @@ def detect_reps(angles: TimeSeries, settings: RepSettings | None = None) -> list
     """All repetitions (complete ones numbered from 1, an incomplete last one with 0)."""
     st = (settings or RepSettings()).for_placement(str(angles.meta.get("placement", "T12")))
     t = angles.time_s
-    raw = angles["trunk_inclination_deg"]
+    raw = angles[st.channel]
     if len(t) < 3:
         return []
     s = smooth(t, raw, st.lowpass_hz)
@@ -152,13 +165,14 @@ class RepDetector:
         self._first: float | None = None
         self._window: list[float] = []
 
-    def update(self, t: float, trunk_deg: float) -> Rep | None:
+    def update(self, t: float, value_deg: float) -> Rep | None:
+        """One sample of the rep signal (``self.st.channel``)."""
         if self._first is None:
-            self._first = trunk_deg
-            self._window = [trunk_deg] * self._d
+            self._first = value_deg
+            self._window = [value_deg] * self._d
         self._t.append(t)
-        self._raw.append(trunk_deg)
-        self._window.append(trunk_deg)
+        self._raw.append(value_deg)
+        self._window.append(value_deg)
         if len(self._window) < self._h.size:
             return None
         return self._step()

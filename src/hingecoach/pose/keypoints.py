@@ -1,0 +1,105 @@
+"""Sagittal angles from the landmarks of one body side, and checks of the view.
+
+Image coordinates: x right, y down, pixels. ``facing`` is +1 when the person faces +x
+(the nose is to the right of the ear), -1 otherwise; "forward" is the facing direction.
+All angles are degrees, flexion positive, in the image plane (a side view is required:
+a frontal view foreshortens every sagittal angle).
+
+    trunk_inclination_deg  hip->shoulder line from vertical, forward +
+    thigh angle            hip->knee line from vertical-down, knee forward +
+    shank angle            knee->ankle line from vertical-down, ankle forward +
+    hip_flexion_deg        trunk inclination + thigh angle   (0 standing tall)
+    knee_flexion_deg       thigh angle - shank angle         (0 with a straight leg)
+    neck_flexion_deg       head pitch (the ear->nose line below forward-horizontal) minus
+                           the trunk inclination: the head tipping with the trunk reads 0,
+                           looking up or ahead while bent reads negative (craning);
+                           zeroed later on standing (the ear->nose line points ~35 deg
+                           down in a level gaze)
+
+The camera is assumed upright (image vertical = gravity): tilt it and every inclination
+is off by the tilt (the relative angles, hip, knee and neck, are not).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hingecoach.core.pose_types import ANKLE, EAR, HIP, KNEE, NOSE, SHOULDER, PoseFrame
+
+SIDES = ("left", "right")
+#: Landmarks that must be in view (of the side facing the camera) for the angles.
+KEY_POINTS = {"ear": EAR, "shoulder": SHOULDER, "hip": HIP, "knee": KNEE, "ankle": ANKLE}
+
+
+def _incl(v: np.ndarray, facing: float, down: bool = False) -> float:
+    """Angle of a 2-D image vector from vertical (up, or down), forward positive."""
+    vy = v[1] if down else -v[1]
+    return float(np.degrees(np.arctan2(facing * v[0], vy)))
+
+
+@dataclass(frozen=True)
+class Orientation:
+    side: str  # "left" or "right": the body side nearer the camera
+    facing: float  # +1: the person faces +x (image right)
+
+
+def choose_orientation(frames: list[PoseFrame]) -> Orientation:
+    """The side nearer the camera (smaller MediaPipe depth, then higher visibility) and
+    the facing direction (nose ahead of the ear), by majority over ``frames``."""
+    votes_side = 0.0
+    votes_face = 0.0
+    for f in frames:
+        zl = np.mean(f.z[[SHOULDER["left"], HIP["left"], KNEE["left"]]])
+        zr = np.mean(f.z[[SHOULDER["right"], HIP["right"], KNEE["right"]]])
+        vl = np.mean(f.visibility[[SHOULDER["left"], HIP["left"], KNEE["left"]]])
+        vr = np.mean(f.visibility[[SHOULDER["right"], HIP["right"], KNEE["right"]]])
+        votes_side += np.sign(zr - zl) if abs(zr - zl) > 1e-6 else np.sign(vl - vr)
+        ear = 0.5 * (f.xy[EAR["left"]] + f.xy[EAR["right"]])
+        votes_face += np.sign(f.xy[NOSE][0] - ear[0])
+    return Orientation("left" if votes_side >= 0 else "right", 1.0 if votes_face >= 0 else -1.0)
+
+
+@dataclass(frozen=True)
+class KeypointAngles:
+    trunk_inclination_deg: float
+    hip_flexion_deg: float
+    knee_flexion_deg: float
+    neck_raw_deg: float  # head pitch minus trunk inclination: zeroed later on standing
+    trunk_length_px: float
+
+
+def keypoint_angles(f: PoseFrame, o: Orientation) -> KeypointAngles:
+    sh, hp = f.point(SHOULDER[o.side]), f.point(HIP[o.side])
+    kn, an, ear = f.point(KNEE[o.side]), f.point(ANKLE[o.side]), f.point(EAR[o.side])
+    trunk = _incl(sh - hp, o.facing)
+    thigh = _incl(kn - hp, o.facing, down=True)
+    shank = _incl(an - kn, o.facing, down=True)
+    face = f.point(NOSE) - ear
+    pitch = float(np.degrees(np.arctan2(face[1], o.facing * face[0])))  # below forward, down +
+    return KeypointAngles(trunk, trunk + thigh, thigh - shank, pitch - trunk,
+                          float(np.linalg.norm(sh - hp)))
+
+
+def side_view_ratio(f: PoseFrame) -> float:
+    """Left-right separation of the shoulders and of the hips over the trunk length:
+    about 0 in a true side view, 0.6-0.8 facing the camera."""
+    trunk = 0.5 * (np.linalg.norm(f.xy[SHOULDER["left"]] - f.xy[HIP["left"]])
+                   + np.linalg.norm(f.xy[SHOULDER["right"]] - f.xy[HIP["right"]]))
+    sep = 0.5 * (np.linalg.norm(f.xy[SHOULDER["left"]] - f.xy[SHOULDER["right"]])
+                 + np.linalg.norm(f.xy[HIP["left"]] - f.xy[HIP["right"]]))
+    return float(sep / trunk) if trunk > 1e-6 else float("inf")
+
+
+def missing_points(f: PoseFrame, o: Orientation, min_visibility: float, margin_px: float = 2.0
+                   ) -> list[str]:
+    """Key points of the near side that are out of the image or not visible."""
+    out = []
+    for name, idx in KEY_POINTS.items():
+        i = idx[o.side]
+        x, y = f.xy[i]
+        inside = -margin_px <= x <= f.width + margin_px and -margin_px <= y <= f.height + margin_px
+        if not inside or f.visibility[i] < min_visibility:
+            out.append(name)
+    return out
