@@ -100,6 +100,9 @@ def _break(old: str, new: str) -> str:
     (_break("Frame Time: 0.01", "Frame Time: 0"), 18, ["frame time", "'0'"]),
     (_break("1 2 3 90 0 0 90 0 0", "1 2 3 90 0 0 90 0"), 19, ["9 numbers per frame", "found 8"]),
     (_break("0 0 0 0 0 0 0 0 0", "0 0 0 0 0 0 0 x 0"), 20, ["a number", "'x'"]),
+    (_break("0 0 0 0 0 0 0 0 0", "0 0 0 0 0 0 0 nan 0"), 20, ["a finite number", "'nan'"]),
+    (_break("1 2 3 90 0 0 90 0 0\n0 0 0 0 0 0 0 0 0", "1 2 3 90 0 0 90 0\n0 0 0 0 0 0 0 0 0 0"), 19,
+     ["9 numbers per frame", "found 8"]),  # the right total, wrong rows
     (_break("0 0 0 0 0 0 0 0 0\n", ""), 19, ["2 frame lines", "1 (truncated?)"]),
     (_break("    End Site", "    End Sight"), 10, ["'Site'", "'Sight'"]),
     (TINY.split("MOTION")[0], 15, ["MOTION", "end of the file"]),

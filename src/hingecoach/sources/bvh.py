@@ -260,18 +260,19 @@ def _frames(lines: list[str], first: int, n_frames: int, n_channels: int, source
         raise InputError(source, f"{n_frames} frame lines (as 'Frames:' says)",
                          f"{len(body)}" + (" (truncated?)" if len(body) < n_frames else ""),
                          line=where)
+    rows = [s.split() for _, s in body]
+    for (ln, _), words in zip(body, rows, strict=True):
+        if len(words) != n_channels:
+            raise InputError(source, f"{n_channels} numbers per frame", f"{len(words)}", line=ln)
     if n_channels == 0:
         return np.zeros((n_frames, 0))
     try:
-        flat = np.array(" ".join(s for _, s in body).split(), dtype=np.float64)
-        if flat.size == n_frames * n_channels and np.all(np.isfinite(flat)):
-            return flat.reshape(n_frames, n_channels)
+        out = np.array(rows, dtype=np.float64)
+        if np.all(np.isfinite(out)):
+            return out
     except ValueError:
         pass
-    for ln, s in body:  # slow path: name the first bad line
-        words = s.split()
-        if len(words) != n_channels:
-            raise InputError(source, f"{n_channels} numbers per frame", f"{len(words)}", line=ln)
+    for (ln, _), words in zip(body, rows, strict=True):  # name the first bad value
         for w in words:
             try:
                 v = float(w)
