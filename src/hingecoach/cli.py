@@ -207,12 +207,20 @@ def simulate(
     random_mounting: Annotated[bool, typer.Option(help="sensors strapped on in random orientations")] = True,
     dropouts: Annotated[int, typer.Option(min=0, help="gaps with no samples")] = 0,
     clock_jitter: Annotated[float, typer.Option(help="sample-time jitter, fraction of a period")] = 0.0,
+    from_bvh: Annotated[Path | None, typer.Option(
+        help="drive the two sensors with a BVH motion-capture clip (Xsens names: Hips, "
+             "Chest3/Chest4) instead of the model; --pattern, --reps, --walk-s, --dropouts "
+             "and --clock-jitter do not apply")] = None,
 ) -> None:
     """Write a simulated two-IMU recording with its ground truth."""
     from hingecoach.sources.imu_csv import write_imu_csv
     from hingecoach.sources.simulator import SimSettings, write_truth
     from hingecoach.sources.simulator import simulate as run_sim
 
+    if from_bvh is not None:
+        _simulate_from_bvh(output, from_bvh, rate, seed, placement, noise, gyro_bias_dps,
+                           random_mounting, model_options=(pattern, reps, walk_s, dropouts, clock_jitter))
+        return
     try:
         s = SimSettings(pattern=pattern, reps=reps, sample_rate_hz=rate, seed=seed,
                         placement=placement, walk_s=walk_s, noise=noise,
@@ -228,6 +236,34 @@ def simulate(
         _fail(e)
     out.print(f"wrote {output} ({len(rec)} samples, {rec.duration_s:.1f} s, {len(truths)} reps) "
               f"and its ground truth", highlight=False)
+
+
+def _simulate_from_bvh(output: Path, clip: Path, rate: float, seed: int, placement: str,
+                       noise: bool, gyro_bias_dps: float, random_mounting: bool,
+                       model_options: tuple[object, ...]) -> None:
+    from hingecoach.core.errors import ParameterError
+    from hingecoach.sources.bvh import VirtualImuSettings, virtual_recording, write_virtual_truth
+    from hingecoach.sources.imu_csv import write_imu_csv
+
+    try:
+        given = [n for n, v, d in zip(("--pattern", "--reps", "--walk-s", "--dropouts", "--clock-jitter"),
+                                      model_options, ("mixed", 6, 0.0, 0, 0.0), strict=True) if v != d]
+        if given:
+            raise ParameterError("--from-bvh", "no --pattern, --reps, --walk-s, --dropouts or "
+                                 "--clock-jitter (the clip sets the motion)", " ".join(given))
+        s = VirtualImuSettings(sample_rate_hz=rate, seed=seed, placement=placement, noise=noise,
+                               gyro_bias_dps=gyro_bias_dps, random_mounting=random_mounting)
+        rec, truth, info = virtual_recording(clip, s)
+        try:
+            write_imu_csv(output, rec)
+            write_virtual_truth(output, truth, info, s)
+        except OSError as e:
+            raise HingecoachError(f"{output}: cannot write: {e.strerror}") from None
+    except HingecoachError as e:
+        _fail(e)
+    added = "" if info.prepended == "none" else f"; added before it: {info.prepended}"
+    out.print(f"wrote {output} ({len(rec)} samples, {rec.duration_s:.1f} s; the clip's own motion "
+              f"from {info.real_from_s:.2f} s{added}) and its ground truth", highlight=False)
 
 
 @app.command()

@@ -320,8 +320,15 @@ def _body(sc: _Script, t: FloatArray, sway: tuple[float, ...], placement: str
     return r_lower, world(lower_pt), r_upper, world(upper_pt), truth
 
 
-def _imu(r: FloatArray, p: FloatArray, mount: FloatArray, h: float) -> tuple[FloatArray, FloatArray]:
-    """Specific force and angular velocity in the sensor frame from world R(t), p(t)."""
+def imu_signals(r: FloatArray, p: FloatArray, mount: FloatArray, h: float
+                ) -> tuple[FloatArray, FloatArray]:
+    """Specific force and angular velocity in the sensor frame from world R(t), p(t).
+
+    ``r`` (n, 3, 3) takes segment-frame vectors to the earth frame (z up), ``p`` (n, 3) is
+    the sensor's position in metres, both on a fine, uniform grid of step ``h`` (s);
+    ``mount`` takes sensor-frame vectors to the segment frame. Shared with the BVH
+    virtual IMUs (``sources.bvh``), so both fixtures measure with the same maths.
+    """
     acc_w = np.gradient(np.gradient(p, h, axis=0), h, axis=0)
     acc_w[:, 2] += STANDARD_GRAVITY
     rs = r @ mount
@@ -331,6 +338,25 @@ def _imu(r: FloatArray, p: FloatArray, mount: FloatArray, h: float) -> tuple[Flo
     w = 0.5 * np.stack([om[:, 2, 1] - om[:, 1, 2], om[:, 0, 2] - om[:, 2, 0],
                         om[:, 1, 0] - om[:, 0, 1]], -1)
     return f, w
+
+
+def random_mounts(rng: np.random.Generator, random_mounting: bool = True) -> list[FloatArray]:
+    """Sensor-to-segment rotations of the lower and upper sensor: uniformly random (strapped
+    on in any orientation) or the identity."""
+    return [Rotation.random(random_state=rng).as_matrix() if random_mounting else np.eye(3)
+            for _ in range(2)]
+
+
+def add_sensor_errors(out: dict[str, FloatArray], rng: np.random.Generator, *, noise: bool,
+                      gyro_bias_dps: float) -> None:
+    """Add white noise (accelerometer 0.03 m/s^2, gyroscope 0.2 deg/s) and a constant
+    gyroscope bias (uniform in +-gyro_bias_dps per axis) to the four channels, in place."""
+    if noise:
+        for side in ("lower", "upper"):
+            out[f"{side}_acc"] += rng.normal(0, 0.03, out[f"{side}_acc"].shape)
+            out[f"{side}_gyr"] += rng.normal(0, np.deg2rad(0.2), out[f"{side}_gyr"].shape)
+    for side in ("lower", "upper"):
+        out[f"{side}_gyr"] += np.deg2rad(rng.uniform(-gyro_bias_dps, gyro_bias_dps, 3))
 
 
 def simulate(settings: SimSettings | None = None) -> tuple[TimeSeries, TimeSeries, list[RepTruth]]:
@@ -362,10 +388,7 @@ def simulate(settings: SimSettings | None = None) -> tuple[TimeSeries, TimeSerie
         g0 = rng.uniform(s.calibration_s + 1.0, max(duration - 1.0, s.calibration_s + 1.5))
         keep &= ~((t_s >= g0) & (t_s < g0 + rng.uniform(0.05, 0.3)))
     t_s = t_s[keep]
-    mounts = [
-        Rotation.random(random_state=rng).as_matrix() if s.random_mounting else np.eye(3)
-        for _ in range(2)
-    ]
+    mounts = random_mounts(rng, s.random_mounting)
     h = 1.0 / FINE_RATE_HZ
     out = {k: np.empty((t_s.size, 3)) for k in ("lower_acc", "lower_gyr", "upper_acc", "upper_gyr")}
     truth_out = {k: np.empty(t_s.size) for k in
@@ -378,8 +401,8 @@ def simulate(settings: SimSettings | None = None) -> tuple[TimeSeries, TimeSerie
         if np.any(sel):
             fine = np.arange(start - 3 * h, stop + 4 * h, h)
             rl, pl, ru, pu, truth = _body(sc, fine, sway, placement)
-            fl, wl = _imu(rl, pl, mounts[0], h)
-            fu, wu = _imu(ru, pu, mounts[1], h)
+            fl, wl = imu_signals(rl, pl, mounts[0], h)
+            fu, wu = imu_signals(ru, pu, mounts[1], h)
             ts = t_s[sel]
             for name, sig in (("lower_acc", fl), ("lower_gyr", wl), ("upper_acc", fu),
                               ("upper_gyr", wu)):
@@ -387,12 +410,7 @@ def simulate(settings: SimSettings | None = None) -> tuple[TimeSeries, TimeSerie
             for name, v in truth.items():
                 truth_out[name][sel] = np.interp(ts, fine, v)
         start = stop
-    if s.noise:
-        for side in ("lower", "upper"):
-            out[f"{side}_acc"] += rng.normal(0, 0.03, out[f"{side}_acc"].shape)
-            out[f"{side}_gyr"] += rng.normal(0, np.deg2rad(0.2), out[f"{side}_gyr"].shape)
-    for side in ("lower", "upper"):
-        out[f"{side}_gyr"] += np.deg2rad(rng.uniform(-s.gyro_bias_dps, s.gyro_bias_dps, 3))
+    add_sensor_errors(out, rng, noise=s.noise, gyro_bias_dps=s.gyro_bias_dps)
     info = {k: ChannelInfo("m/s^2" if "acc" in k else "rad/s", f"sensor:{k.split('_')[0]}",
                            "simulator") for k in out}
     meta = {"format": "simulator", "placement": placement, "settings": _settings_dict(s)}
