@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.table import Table
 
 from hingecoach.core.errors import HingecoachError
-from hingecoach.report import write_report
 from hingecoach.store import Store, StoreError, default_url, open_store
 from hingecoach.store.convert import settings_from_json
 from hingecoach.store.exchange import import_bundle, read_bundle, session_bundle, write_bundle
@@ -83,6 +82,8 @@ def report(
 ) -> None:
     """Write a session's report: one self-contained HTML file (plots embedded, no network,
     prints well) and optionally a PDF."""
+    from hingecoach.report import write_report  # matplotlib: loaded only when a report is made
+
     html = output or Path(f"session-{session_id}.html")
     try:
         with store_of(db) as st:
