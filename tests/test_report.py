@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from store_helpers import recording, saved_store
 
 from hingecoach.core.timeseries import TimeSeries
 from hingecoach.faults import MESSAGES, RepMetrics
 from hingecoach.report import EXPLANATIONS, gather, render_html, write_report
 from hingecoach.store import open_store
+from store_helpers import recording, saved_store
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -12,16 +12,15 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
-from store_helpers import BACKENDS, make_url, recording, saved_store
 
 from hingecoach.analysis import AnalysisSettings
 from hingecoach.core.errors import ParameterError
 from hingecoach.core.timeseries import TimeSeries
 from hingecoach.faults import RepMetrics
-from hingecoach.store import SCHEMA_VERSION, StoreError, open_store, resolve_settings
-from hingecoach.store import codec
+from hingecoach.store import SCHEMA_VERSION, StoreError, codec, open_store, resolve_settings
 from hingecoach.store.exchange import import_bundle, read_bundle, session_bundle, write_bundle
 from hingecoach.store.paths import home_dir, sqlite_path
+from store_helpers import BACKENDS, make_url, recording, saved_store
 
 
 @pytest.fixture(params=BACKENDS)

@@ -18,14 +18,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from store_helpers import BACKENDS, digest, make_url, recording, saved_store
 
 from hingecoach.report import write_report
 from hingecoach.sources.simulator import SimSettings, simulate
-from hingecoach.store import SCHEMA_VERSION, StoreError, StoreFullError, StoreLockedError, open_store
-from hingecoach.store import codec
+from hingecoach.store import SCHEMA_VERSION, StoreError, StoreFullError, StoreLockedError, codec, open_store
 from hingecoach.store.backend import PostgresBackend
 from hingecoach.store.migrations import MIGRATIONS, migrate
+from store_helpers import BACKENDS, digest, make_url, recording, saved_store
 
 # Schema version 1 exactly as released (SQLite). Never edit: it is what old databases hold.
 V1_SQLITE = """
@@ -147,7 +146,7 @@ def test_newer_database_is_refused_untouched(kind, tmp_path, request):
                       (str(SCHEMA_VERSION + 3),))
     st.close()
     before = digest(Path(url)) if kind == "sqlite" else None
-    with pytest.raises(StoreError, match=f"newer hingecoach .*version {SCHEMA_VERSION + 3}.*not changed"):
+    with pytest.raises(StoreError, match=rf"newer hingecoach .*version {SCHEMA_VERSION + 3}.*not changed"):
         open_store(url)
     if kind == "sqlite":
         assert digest(Path(url)) == before
@@ -188,7 +187,7 @@ def test_sqlite_database_of_another_application_is_refused_untouched(tmp_path):
     con.commit()
     con.close()
     before = digest(path)
-    with pytest.raises(StoreError, match="another application .*sessions.*not changed"):
+    with pytest.raises(StoreError, match=r"another application .*sessions.*not changed"):
         open_store(path)
     assert digest(path) == before
 
@@ -238,7 +237,7 @@ def test_locked_database_gives_a_clear_message_after_the_busy_timeout(tmp_path, 
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         _, a = recording()
-        with pytest.raises(StoreLockedError, match="locked by another program .*waited 0.3 s.*nothing"):
+        with pytest.raises(StoreLockedError, match=r"locked by another program .*waited 0.3 s.*nothing"):
             st = open_store(path, busy_timeout_s=0.3)  # WAL readers may still open it...
             try:
                 st.save_analysis(a, person="anna")  # ...but no one can write
@@ -262,7 +261,7 @@ def test_full_database_keeps_what_was_stored(tmp_path):
     pages = st.db.execute("PRAGMA page_count").fetchone()[0]
     st.db.execute(f"PRAGMA max_page_count = {pages + 4}")
     rec, a = recording()
-    with pytest.raises(StoreFullError, match="disk is full.*nothing of this change was saved"):
+    with pytest.raises(StoreFullError, match=r"disk is full.*nothing of this change was saved"):
         st.save_analysis(a, raw=rec, person="anna")
     w = st.writer(person="anna")  # a small write still fits
     with pytest.raises(StoreFullError):
@@ -271,7 +270,7 @@ def test_full_database_keeps_what_was_stored(tmp_path):
             w.flush()
     st.close()
     st = open_store(path)
-    assert [s.id for s in st.sessions()][0] == sid and st.session(sid).reps == [*a.reps, *a.incomplete]
+    assert [s.id for s in st.sessions()] == [sid] and st.session(sid).reps == [*a.reps, *a.incomplete]
     st.close()
 
 
@@ -365,7 +364,8 @@ def test_sigkill_during_a_live_session_loses_at_most_the_last_second(kind, tmp_p
     due = [m for m in a.reps if wall0 + (m.end_s - t0) / speed < killed_at - 1.0]
     assert due, "the kill came before any rep ended; pick a later moment"
     for m in due:
-        assert stored.get(m.index) == m, f"rep {m.index} (ended {killed_at - wall0 - (m.end_s - t0) / speed:.2f} s before the kill) lost"
+        ago = killed_at - wall0 - (m.end_s - t0) / speed
+        assert stored.get(m.index) == m, f"rep {m.index} (ended {ago:.2f} s before the kill) lost"
     assert all(m in a.reps for m in r.reps)  # nothing invented or half-written
     angles = st.stream(sid, "angles")
     raw = st.stream(sid, "raw")

@@ -14,6 +14,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from hingecoach import cli_store
 from hingecoach.analysis import (
     DISCLAIMER,
     Analysis,
@@ -21,7 +22,6 @@ from hingecoach.analysis import (
     analyze_file,
     write_angles_csv,
 )
-from hingecoach import cli_store
 from hingecoach.core.errors import HingecoachError
 from hingecoach.faults import MESSAGES
 from hingecoach.store import Store, resolve_settings

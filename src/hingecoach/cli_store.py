@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -271,8 +272,9 @@ def reanalyze(
         out.print(f"saved as session {sid}")
 
 
-COMMANDS = [(sessions, "sessions"), (report, "report"), (export, "export"), (import_, "import"),
-            (forget, "forget"), (pain, "pain"), (note, "note"), (person, "person"),
-            (reanalyze, "reanalyze")]
+COMMANDS: list[tuple[Callable[..., None], str]] = [
+    (sessions, "sessions"), (report, "report"), (export, "export"), (import_, "import"),
+    (forget, "forget"), (pain, "pain"), (note, "note"), (person, "person"), (reanalyze, "reanalyze"),
+]
 
 __all__ = ["COMMANDS", "DbOption", "default_url", "fail", "store_of"]

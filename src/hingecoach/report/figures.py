@@ -46,7 +46,7 @@ def to_png(fig: Figure, alt: str, dpi: int = 110) -> Picture:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     w, h = fig.get_size_inches() * dpi
-    return Picture(buf.getvalue(), alt, int(round(w)), int(round(h)))
+    return Picture(buf.getvalue(), alt, round(float(w)), round(float(h)))
 
 
 def envelope(t: FloatArray, x: FloatArray, bins: int) -> tuple[FloatArray, FloatArray]:

@@ -189,12 +189,12 @@ def render_html(d: ReportData) -> str:
         out.append('<table><thead><tr><th>session</th><th class=l>date</th><th>reps</th>'
                    "<th>faulty</th><th>peak lumbar (°)</th><th>hinge (°)</th><th>pain before → after</th>"
                    "</tr></thead><tbody>")
-        for p in d.progress:
-            mark = " ◀" if p.id == s.id else ""
-            out.append(f"<tr><td>{p.id}{mark}</td><td class=l>{escape(p.started_at[:16].replace('T', ' '))}"
-                       f"</td><td>{p.reps}</td><td>{p.faulty_reps}</td>"
-                       f"<td>{_num(p.peak_lumbar_flexion_deg)}</td><td>{_num(p.hinge_range_deg)}</td>"
-                       f"<td>{_num(p.pain_before, 'd')} → {_num(p.pain_after, 'd')}</td></tr>")
+        for g in d.progress:
+            mark = " ◀" if g.id == s.id else ""
+            out.append(f"<tr><td>{g.id}{mark}</td><td class=l>{escape(g.started_at[:16].replace('T', ' '))}"
+                       f"</td><td>{g.reps}</td><td>{g.faulty_reps}</td>"
+                       f"<td>{_num(g.peak_lumbar_flexion_deg)}</td><td>{_num(g.hinge_range_deg)}</td>"
+                       f"<td>{_num(g.pain_before, 'd')} → {_num(g.pain_after, 'd')}</td></tr>")
         out.append("</tbody></table>")
     if not s.person:
         out.append('<p class="small">This session belongs to no person, so progress shows it alone; '

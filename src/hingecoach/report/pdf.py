@@ -90,8 +90,8 @@ def write_pdf(d: ReportData, path: str | Path) -> None:
         if not rec.pain:
             tp.line("No pain ratings were recorded for this session.", 10)
         tp.line(PAIN_ADVICE, 9, gap=0.01)
-        for n in rec.notes:
-            tp.line(f"Note ({n.author or 'note'}, {n.recorded_at[:10]}): {n.text}", 10)
+        for note in rec.notes:
+            tp.line(f"Note ({note.author or 'note'}, {note.recorded_at[:10]}): {note.text}", 10)
         tp.line("Exercise guidance, not a diagnosis. " + d.disclaimer, 9, True)
         tp.line(RED_FLAGS, 9)
         tp.flush()

@@ -13,7 +13,7 @@ import errno
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -131,10 +131,8 @@ class SQLiteBackend:
                 yield
                 self.execute("COMMIT")
             except BaseException:
-                try:
+                with suppress(sqlite3.Error):  # SQLite may have rolled back already (SQLITE_FULL)
                     self.conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass  # SQLite already rolled back (e.g. after SQLITE_FULL)
                 raise
             finally:
                 self._depth = 0
@@ -204,7 +202,7 @@ class PostgresBackend:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         with self.lock:
             try:
-                return self.conn.execute(sql.replace("?", "%s"), tuple(params))  # type: ignore[arg-type]
+                return self.conn.execute(sql.replace("?", "%s"), tuple(params))
             except self._psycopg.Error as e:
                 raise self._wrap(e) from None
 
@@ -212,7 +210,7 @@ class PostgresBackend:
         with self.lock:
             try:
                 with self.conn.cursor() as cur:
-                    cur.executemany(sql.replace("?", "%s"), rows)  # type: ignore[arg-type]
+                    cur.executemany(sql.replace("?", "%s"), rows)
             except self._psycopg.Error as e:
                 raise self._wrap(e) from None
 

@@ -111,7 +111,7 @@ def rep_row(m: Any) -> tuple[list[Any], str, str]:
     """(column values, faults JSON, extra JSON) for a RepMetrics or any object with the
     same attributes; attributes beyond RepMetrics (a camera path's extra metrics) go to
     ``extra``."""
-    d = dataclasses.asdict(m) if dataclasses.is_dataclass(m) else dict(vars(m))
+    d = dataclasses.asdict(m) if dataclasses.is_dataclass(m) and not isinstance(m, type) else dict(vars(m))
     vals = [int(d["index"]), _f(d["start_s"]), _f(d["bottom_s"]), _f(d["end_s"]),
             int(bool(d["complete"]))] + [_f(d.get(c)) for c in REP_COLUMNS[5:]]
     faults = [str(f) for f in d.get("faults", ())]
@@ -122,9 +122,9 @@ def rep_row(m: Any) -> tuple[list[Any], str, str]:
 def rep_from_row(row: tuple[Any, ...]) -> RepMetrics:
     """From (idx, start, bottom, end, complete, 6 metrics..., faults JSON, extra JSON)."""
     nan = float("nan")
-    vals = [nan if v is None else float(v) for v in row[5:11]]
+    v = [nan if x is None else float(x) for x in row[5:11]]
     return RepMetrics(int(row[0]), float(row[1]), float(row[2]), float(row[3]), bool(row[4]),
-                      *vals, faults=tuple(loads(row[11], [])))
+                      v[0], v[1], v[2], v[3], v[4], v[5], faults=tuple(loads(row[11], [])))
 
 
 # -- a person's thresholds --------------------------------------------------------------

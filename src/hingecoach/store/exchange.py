@@ -205,13 +205,14 @@ def read_bundle(path: Path) -> dict[str, Any]:
         raise StoreError(f"{head_path}: expected a hingecoach export (JSON), found unreadable "
                          f"content ({e})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
         raise StoreError(f"{head_path}: expected a hingecoach session export (format "
-                         f"{FORMAT!r}), found {str(doc.get('format') if isinstance(doc, dict) else type(doc).__name__)!r}")
+                         f"{FORMAT!r}), found {str(found)!r}")
     if int(doc.get("format_version", 0)) > FORMAT_VERSION:
         raise StoreError(f"{head_path}: written by a newer hingecoach (export format "
                          f"{doc['format_version']}; this version reads up to {FORMAT_VERSION})")
     if not path.is_dir():
-        for name, s in doc.get("streams", {}).items():
+        for s in doc.get("streams", {}).values():
             s["columns"] = {c: np.array([np.nan if x is None else x for x in v], dtype=np.float64)
                             for c, v in s.get("columns", {}).items()}
         doc["tables"] = {t: _rows_to_columns(rows) for t, rows in doc.get("tables", {}).items()}
@@ -331,9 +332,10 @@ def import_bundle(store: Store, doc: dict[str, Any], origin: str = "") -> int:
             ts = TimeSeries(t_, data_, meta=st.get("meta") or {})
             db.execute("INSERT INTO streams (session_id, name, info, meta) VALUES (?, ?, ?, ?)",
                        (sid, name_, dumps(st.get("info") or {}), dumps(st.get("meta") or {})))
-            dtype = ANGLE_DTYPE if name_ == "angles" else None
-            cols = {"time_s": ts.time_s, **{k: (v.astype(dtype) if dtype else v) for k, v in ts.data.items()}}
-            store._write_chunks(sid, name_, cols, 0)
+            dtype = ANGLE_DTYPE if name_ == "angles" else np.float64
+            arrays: dict[str, NDArray[Any]] = {"time_s": ts.time_s}
+            arrays.update({k: v.astype(dtype) for k, v in ts.data.items()})
+            store._write_chunks(sid, name_, arrays, 0)
         update_summary(db, sid)
     return sid
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from hingecoach.analysis import Analysis, AnalysisSettings
 from hingecoach.core.errors import HingecoachError
+from hingecoach.core.timeseries import TimeSeries
 from hingecoach.sources.detect import read_recording
 from hingecoach.store.store import Store
 
@@ -20,6 +21,8 @@ def save_file_analysis(store: Store, analysis: Analysis, path: str | Path, *,
     warning in the session."""
     st = settings or AnalysisSettings()
     extra: dict[str, object] = {}
+    raw: TimeSeries | None
+    cal: TimeSeries | None
     try:
         raw = read_recording(path, fmt=fmt, placement=st.placement)
         cal = read_recording(calibration, fmt="auto", placement=st.placement) if calibration else None
