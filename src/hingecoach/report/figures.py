@@ -53,16 +53,15 @@ def envelope(t: FloatArray, x: FloatArray, bins: int) -> tuple[FloatArray, Float
     """At most 2*bins points that keep each bin's minimum and maximum (in time order)."""
     if t.size <= 2 * bins:
         return t, x
-    edges = np.linspace(0, t.size, bins + 1).astype(int)
-    lo, hi = edges[:-1], edges[1:]
-    idx = np.empty(2 * bins, dtype=int)
-    for k, (a, b) in enumerate(zip(lo, hi, strict=True)):
-        seg = x[a:b]
-        if not seg.size or not np.isfinite(seg).any():
-            idx[2 * k] = idx[2 * k + 1] = a
-            continue
-        i_min, i_max = a + int(np.nanargmin(seg)), a + int(np.nanargmax(seg))
-        idx[2 * k], idx[2 * k + 1] = min(i_min, i_max), max(i_min, i_max)
+    width = -(-t.size // bins)  # ceil
+    pad = width * bins - t.size
+    xf = np.concatenate([x, np.full(pad, np.nan)]).reshape(bins, width)
+    finite = np.isfinite(xf)
+    base = np.arange(bins) * width
+    i_min = base + np.argmin(np.where(finite, xf, np.inf), axis=1)
+    i_max = base + np.argmax(np.where(finite, xf, -np.inf), axis=1)
+    idx = np.sort(np.column_stack([i_min, i_max]), axis=1).ravel()
+    idx = np.minimum(idx, t.size - 1)
     return t[idx], x[idx]
 
 
@@ -96,7 +95,11 @@ def angle_plots(a: Analysis) -> list[tuple[Figure, str]]:
     minutes = t[-1] - t[0] > 600
     for p0 in range(0, len(rows), ROWS_PER_FIGURE):
         page = rows[p0:p0 + ROWS_PER_FIGURE]
-        fig = Figure(figsize=(10, 1.0 + 2.3 * len(page)), layout="constrained")
+        height = 1.0 + 2.3 * len(page)
+        fig = Figure(figsize=(10, height))
+        # fixed margins: constrained layout costs more than the drawing on long sessions
+        fig.subplots_adjust(left=0.07, right=0.99, bottom=0.55 / height, top=1 - 0.45 / height,
+                            hspace=0.28)
         axes = fig.subplots(len(page), 1, squeeze=False)[:, 0]
         for ax, (r0, r1) in zip(axes, page, strict=True):
             i0, i1 = np.searchsorted(t, [r0, r1], side="left")
@@ -104,15 +107,17 @@ def angle_plots(a: Analysis) -> list[tuple[Figure, str]]:
             ax.axhspan(th, ymax, color=FAULT_COLOUR, alpha=0.07, lw=0)
             ax.axhline(th, color=FAULT_COLOUR, lw=0.8, ls="--")
             ax.axhline(0, color="#555555", lw=0.5)
-            for m in reps:
-                if m.end_s < r0 or m.start_s > r1:
-                    continue
-                colour = FAULT_COLOUR if m.faults else OK_COLOUR
-                ax.axvspan(m.start_s, m.end_s, color=colour, alpha=0.16 if m.complete else 0.07,
-                           lw=0)
-                if m.complete and r1 - r0 <= 2 * ROW_S:
+            shown = [m for m in reps if m.end_s >= r0 and m.start_s <= r1]
+            for verdict, colour in ((False, OK_COLOUR), (True, FAULT_COLOUR)):
+                for complete, alpha in ((True, 0.16), (False, 0.07)):
+                    spans = [(m.start_s, m.end_s - m.start_s) for m in shown
+                             if bool(m.faults) == verdict and m.complete == complete]
+                    if spans:  # one collection per colour, not one patch per rep
+                        ax.broken_barh(spans, (ymin, ymax - ymin), facecolors=colour, alpha=alpha, lw=0)
+            for m in shown:
+                if m.complete:
                     ax.text(m.bottom_s, ymax - 1, str(m.index), ha="center", va="top", fontsize=6,
-                            color=colour)
+                            color=FAULT_COLOUR if m.faults else OK_COLOUR)
             for k, c in enumerate(chans):
                 colour, lw = LINE_STYLES.get(c, (OTHER_COLOURS[k % len(OTHER_COLOURS)], 0.9))
                 tt, xx = envelope(t[i0:i1], ang[c][i0:i1], ENVELOPE_BINS)

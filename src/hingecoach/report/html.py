@@ -201,8 +201,7 @@ def render_html(d: ReportData) -> str:
                    "save sessions with --person to follow a person over time.</p>")
     out.append("</section>")
 
-    out.append(f'<div class="disclaimer"><p><b>Exercise guidance, not a diagnosis.</b> '
-               f"{escape(d.disclaimer)}</p><p>{escape(RED_FLAGS)}</p>"
+    out.append(f'<div class="disclaimer"><p><b>{escape(d.disclaimer)}</b></p><p>{escape(RED_FLAGS)}</p>'
                f'<p class="small">Made by hingecoach {escape(rec.software_version)} on this '
                "computer; no data left it.</p></div>")
     out.append("</body></html>")

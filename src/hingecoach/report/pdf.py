@@ -35,7 +35,8 @@ class _TextPage:
         self.y = 0.0
 
     def line(self, text: str, size: float = 10, bold: bool = False, gap: float = 0.0,
-             width: int = 95) -> None:
+             width: int | None = None) -> None:
+        width = width or int(92 * 10 / size * (0.92 if bold else 1.0))
         for part in textwrap.wrap(text, width) or [""]:
             if self.fig is None or self.y < 0.06:
                 self.flush()
@@ -92,32 +93,31 @@ def write_pdf(d: ReportData, path: str | Path) -> None:
         tp.line(PAIN_ADVICE, 9, gap=0.01)
         for note in rec.notes:
             tp.line(f"Note ({note.author or 'note'}, {note.recorded_at[:10]}): {note.text}", 10)
-        tp.line("Exercise guidance, not a diagnosis. " + d.disclaimer, 9, True)
+        tp.line(d.disclaimer, 9, True)
         tp.line(RED_FLAGS, 9)
         tp.flush()
 
         for fig, _alt in angle_plots(a):
             pdf.savefig(fig)
 
+        # the rep table as monospaced lines (matplotlib's table is slow for hundreds of rows)
         reps = [*a.reps, *a.incomplete]
-        header = ["rep", "start s", "bottom s", "end s", "lumbar °", "pelvis °", "share", "verdict"]
+        header = f"{'rep':>4} {'start s':>8} {'bottom s':>8} {'end s':>8} {'lumbar°':>8} {'pelvis°':>8} " \
+                 f"{'share':>6}  verdict"
         for p0 in range(0, len(reps), ROWS_PER_PAGE):
             fig = Figure(figsize=A4)
-            ax = fig.add_axes((0.05, 0.04, 0.9, 0.9))
-            ax.axis("off")
-            ax.set_title("Repetitions" + (" (continued)" if p0 else ""), loc="left")
-            cells = [[str(m.index) if m.complete else "-", _n(m.start_s), _n(m.bottom_s), _n(m.end_s),
-                      _n(m.peak_lumbar_flexion_deg), _n(m.peak_pelvis_tilt_deg), _n(m.lumbar_share, ".2f"),
-                      (", ".join(m.faults) or "ok") + ("" if m.complete else " (incomplete)")]
-                     for m in reps[p0:p0 + ROWS_PER_PAGE]]
-            table = ax.table(cells, colLabels=header, loc="upper center", cellLoc="right",
-                             colWidths=[0.06, 0.09, 0.09, 0.09, 0.09, 0.09, 0.07, 0.42])
-            table.auto_set_font_size(False)
-            table.set_fontsize(8)
-            for (r, c), cell in table.get_celld().items():
-                if r > 0 and c == 7:
-                    cell.set_text_props(color="#d23c3c" if cells[r - 1][7] != "ok" else "#2e9d4a",
-                                        ha="left")
+            fig.text(0.06, 0.96, "Repetitions" + (" (continued)" if p0 else ""), fontsize=13,
+                     weight="bold", va="top")
+            fig.text(0.06, 0.925, header, family="DejaVu Sans Mono", fontsize=8, weight="bold", va="top")
+            for k, m in enumerate(reps[p0:p0 + ROWS_PER_PAGE]):
+                y = 0.905 - k * 0.021
+                cells = (f"{m.index if m.complete else '-':>4} {_n(m.start_s):>8} {_n(m.bottom_s):>8} "
+                         f"{_n(m.end_s):>8} {_n(m.peak_lumbar_flexion_deg):>8} "
+                         f"{_n(m.peak_pelvis_tilt_deg):>8} {_n(m.lumbar_share, '.2f'):>6}  ")
+                verdict = (", ".join(m.faults) or "ok") + ("" if m.complete else " (incomplete)")
+                fig.text(0.06, y, cells, family="DejaVu Sans Mono", fontsize=8, va="top")
+                fig.text(0.06 + 0.0082 * len(cells), y, verdict, family="DejaVu Sans Mono", fontsize=8,
+                         va="top", color="#d23c3c" if m.faults else "#2e9d4a")
             pdf.savefig(fig)
 
         plot = progress_plot(d.progress, s.id)

@@ -8,6 +8,11 @@ the shuffled stream compresses far better (the trick of HDF5's shuffle filter) a
 cost in precision. Raw sensor samples keep their dtype (float64: re-analysis with newer
 code sees exactly what the reader produced); derived angle series are stored as float32
 (a millionth of a degree is far below any sensor's accuracy) to halve their size.
+
+Values read from text (a CSV with 6 decimals) are decimal numbers: a float64 channel
+whose every value equals ``round(x * 10**k) / 10**k`` for some k <= 9 is stored as those
+integers (int32 when they fit) with the scale, which decodes to the very same float64
+values and compresses several times better than their binary fractions.
 """
 
 from __future__ import annotations
@@ -44,6 +49,31 @@ def _unshuffle(buf: bytes, dtype: np.dtype[Any], shape: tuple[int, ...]) -> NDAr
     return raw.view(dtype).reshape(shape).copy()
 
 
+MAX_DECIMALS = 9
+
+
+def _decimal_scale(a: NDArray[Any]) -> tuple[int, NDArray[Any]] | None:
+    """(k, integers) if every value is exactly a k-decimal number, else None."""
+    if a.dtype != np.float64 or a.size == 0:
+        return None
+    flat = a.reshape(-1)
+    probe = flat[:512]
+    if not np.all(np.isfinite(probe)):
+        return None
+    for k in range(MAX_DECIMALS + 1):
+        scale = 10.0 ** k
+        if not np.array_equal(np.rint(probe * scale) / scale, probe):
+            continue
+        if not np.all(np.isfinite(flat)) or np.max(np.abs(flat)) * scale >= 2.0**52:
+            return None
+        ints = np.rint(flat * scale)
+        if not np.array_equal(ints / scale, flat):
+            return None
+        small = np.abs(ints).max() < 2**31
+        return k, ints.astype(np.int32 if small else np.int64).reshape(a.shape)
+    return None
+
+
 def encode(columns: dict[str, NDArray[Any]]) -> bytes:
     """Columns (axis 0 is time, all the same length) -> one compressed blob."""
     n = None
@@ -61,7 +91,12 @@ def encode(columns: dict[str, NDArray[Any]]) -> bytes:
             raise ValueError(f"channel {name!r}: expected numbers, found dtype {a.dtype}")
         dt = a.dtype.newbyteorder("<") if a.dtype.byteorder == ">" else a.dtype
         a = a.astype(dt, copy=False)
-        header.append({"name": name, "dtype": dt.str, "shape": list(a.shape)})
+        entry: dict[str, Any] = {"name": name, "dtype": dt.str, "shape": list(a.shape)}
+        dec = _decimal_scale(a)
+        if dec is not None:
+            entry["decimals"], a = dec[0], dec[1]
+            entry["stored"] = a.dtype.str
+        header.append(entry)
         parts.append(_shuffle(a))
     head = json.dumps({"n": n or 0, "channels": header}, separators=(",", ":")).encode()
     return MAGIC + struct.pack("<I", len(head)) + head + zlib.compress(b"".join(parts), ZLIB_LEVEL)
@@ -79,12 +114,15 @@ def decode(blob: bytes) -> dict[str, NDArray[Any]]:
         out: dict[str, NDArray[Any]] = {}
         pos = 0
         for ch in head["channels"]:
-            dt = np.dtype(ch["dtype"])
+            dt = np.dtype(ch.get("stored", ch["dtype"]))
             shape = tuple(int(s) for s in ch["shape"])
             nbytes = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
             if pos + nbytes > len(payload):
                 raise CodecError(f"channel {ch['name']!r}: payload truncated")
-            out[str(ch["name"])] = _unshuffle(payload[pos:pos + nbytes], dt, shape)
+            a = _unshuffle(payload[pos:pos + nbytes], dt, shape)
+            if "decimals" in ch:
+                a = a.astype(np.float64) / (10.0 ** int(ch["decimals"]))
+            out[str(ch["name"])] = a
             pos += nbytes
     except (ValueError, KeyError, TypeError, zlib.error) as e:
         raise CodecError(f"damaged chunk: {e}") from None
