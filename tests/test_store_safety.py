@@ -270,7 +270,10 @@ def test_full_database_keeps_what_was_stored(tmp_path):
             w.flush()
     st.close()
     st = open_store(path)
-    assert [s.id for s in st.sessions()] == [sid] and st.session(sid).reps == [*a.reps, *a.incomplete]
+    assert [s.id for s in st.sessions()] == [sid, w.id]  # the failed save left nothing
+    assert st.session(sid).reps == [*a.reps, *a.incomplete]
+    live = st.session(w.id)  # the live session keeps what was flushed before the disk filled
+    assert not live.summary.complete and st.stream(w.id, "raw") is not None
     st.close()
 
 
