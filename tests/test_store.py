@@ -7,6 +7,7 @@ import dataclasses
 import json
 import sqlite3
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -316,3 +317,34 @@ def test_incomplete_reps_and_extra_metrics_are_kept(tmp_path):
     assert json.loads(extra) == {"peak_knee_flexion_deg": 75.0}
     assert st.stream(w.id, "angles").channels == ["hip_flexion_deg", "neck_flexion_deg"]
     assert sqlite3.connect(tmp_path / "x.db").execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_writer_flushes_a_stalled_stream_in_the_background(url):
+    """Samples that arrived before a sensor went silent are committed within the flush
+    interval even though no further append comes to trigger it."""
+    rec, _ = recording()
+    st = open_store(url)
+    w = st.writer(source="udp", flush_interval_s=0.3)
+    w.append_samples(rec.slice_index(0, 50))
+    w.append_samples(rec.slice_index(50, 80))  # then silence
+    other = open_store(url)  # another connection sees only what was committed
+    deadline = time.monotonic() + 10
+    while other.stream(w.id, "raw") is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    got = other.stream(w.id, "raw")
+    assert got is not None and len(got) == 80 and w.flush_error is None
+    with pytest.raises(ParameterError, match="channels"):
+        w.append_samples(rec.select(["lower_acc"]).slice_index(100, 110))
+    w.update(extra={"stage": 2, "distance_cm": 10})
+    w.update(extra={"distance_cm": 12})
+    w.close()
+    assert other.session(w.id).extra == {"stage": 2, "distance_cm": 12}
+    assert w._flusher is not None and not w._flusher.is_alive()
+    other.close()
+    st.close()
+
+
+def test_postgres_url_without_psycopg_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    with pytest.raises(StoreError, match=r"hingecoach\[postgres\]"):
+        open_store("postgresql://someone@/somedb")

@@ -102,3 +102,13 @@ def test_bad_database_files_are_one_line_errors(sim, tmp_path):
         assert r.returncode == 2 and "expected a hingecoach database" in r.stderr, r.stderr
         assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_listing_on_a_fresh_machine_creates_nothing(tmp_path):
+    home = tmp_path / "home"
+    r = run(home, "sessions")
+    assert r.returncode == 0 and "no sessions yet" in r.stdout
+    assert json.loads(run(home, "sessions", "--json").stdout) == []
+    r = run(home, "report", "1")
+    assert r.returncode == 2 and "no such database" in r.stderr
+    assert not home.exists()

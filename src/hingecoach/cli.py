@@ -117,7 +117,7 @@ def analyze(
     try:
         overrides = {"placement": placement, "exercise": exercise.value if exercise else None,
                      "share_of_max": share_of_max, "lumbar_rounding_deg": rounding_deg}
-        store = cli_store.store_of(db) if save or person else None
+        store = cli_store.store_of(db, create=save) if save or person else None
         settings = _settings(store, person, overrides, save)
         with err.status("analysing...", spinner="dots") if err.is_terminal else _Null():
             a = analyze_file(file, calibration=calibration, fmt=fmt.value, settings=settings)

@@ -20,6 +20,7 @@ from hingecoach.core.errors import HingecoachError
 from hingecoach.store import Store, StoreError, default_url, open_store
 from hingecoach.store.convert import settings_from_json
 from hingecoach.store.exchange import import_bundle, read_bundle, session_bundle, write_bundle
+from hingecoach.store.paths import is_postgres, sqlite_path
 
 out = Console()
 err = Console(stderr=True)
@@ -35,8 +36,10 @@ def fail(e: HingecoachError) -> NoReturn:
     raise typer.Exit(e.exit_code)
 
 
-def store_of(db: str | None) -> Store:
-    return open_store(db)
+def store_of(db: str | None, create: bool = False) -> Store:
+    """The store; only commands that add data create it (listing must not leave an
+    empty database behind on a machine that never saved anything)."""
+    return open_store(db, create=create)
 
 
 def _n(x: float | None, fmt: str = ".1f") -> str:
@@ -52,6 +55,13 @@ def sessions(
 
     The store is one SQLite file, $HINGECOACH_HOME/hingecoach.db (default: the user data
     folder, ~/.local/share/hingecoach on Linux); nothing leaves this computer."""
+    url = db or default_url()
+    if not is_postgres(url) and not sqlite_path(url).exists() and person is None:
+        if json_out:
+            sys.stdout.write("[]\n")
+        else:
+            out.print(f"no sessions yet (no database at {url})", highlight=False)
+        return
     try:
         with store_of(db) as st:
             rows = st.sessions(person)
@@ -132,7 +142,7 @@ def import_(
     """Import an exported session (from this or another computer or store)."""
     try:
         doc = read_bundle(path)
-        with store_of(db) as st:
+        with store_of(db, create=True) as st:
             sid = import_bundle(st, doc, str(path))
             s = st.summary(sid)
     except HingecoachError as e:
@@ -224,7 +234,7 @@ def person(
     values: dict[str, Any] = {"lumbar_rounding_deg": rounding_deg, "share_of_max": share_of_max,
                               "too_fast_s": too_fast_s, "placement": placement, "exercise": exercise}
     try:
-        with store_of(db) as st:
+        with store_of(db, create=True) as st:
             if any(v is not None for v in values.values()) or clear:
                 p = st.set_thresholds(name, values, set_by=set_by, clear=clear or [])
             else:

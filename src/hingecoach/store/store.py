@@ -10,6 +10,7 @@ flush interval).
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -100,7 +101,8 @@ class Store:
             check_sqlite_file(path)
             if not path.exists():
                 if not create:
-                    raise StoreError(f"{path}: no such database (nothing saved yet?)")
+                    raise StoreError(f"{path}: no such database (nothing saved yet: 'hingecoach "
+                                     "analyze FILE --save' creates it)")
                 if url == default_url() and path.parent == home_dir():
                     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
                 elif not path.parent.is_dir():
@@ -295,14 +297,15 @@ class Store:
     def writer(self, *, person: str | None = None, source: str = "live", device: str = "",
                settings: AnalysisSettings | None = None, thresholds: Thresholds | None = None,
                info: dict[str, Any] | None = None, started_at: str | None = None,
-               kind: str = "live", flush_interval_s: float = 0.5) -> SessionWriter:
+               kind: str = "live", flush_interval_s: float = 0.5, autoflush: bool = True,
+               extra: dict[str, Any] | None = None) -> SessionWriter:
         """Open a live session (marked incomplete until ``close``)."""
         with self.db.transaction():
             sid = self._new_session(person=person, kind=kind, source=source, device=device,
                                     started_at=started_at, settings=settings,
                                     thresholds=thresholds, calibration={}, info=info or {},
-                                    warnings=(), complete=False)
-        return SessionWriter(self, sid, flush_interval_s)
+                                    warnings=(), complete=False, extra=extra)
+        return SessionWriter(self, sid, flush_interval_s, autoflush)
 
     def add_pain(self, sid: int, value: int, moment: str, *, set_idx: int | None = None,
                  note: str = "", at: str | None = None) -> None:
@@ -316,6 +319,16 @@ class Store:
             self.db.execute("INSERT INTO pain (session_id, moment, value, recorded_at, set_idx, note) "
                             "VALUES (?, ?, ?, ?, ?, ?)",
                             (sid, moment, int(value), at or now_iso(), set_idx, note))
+
+    def update_extra(self, sid: int, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Merge ``data`` into the session's free-form ``extra`` (e.g. the guided
+        programme's stage and answers); returns the result."""
+        self._require(sid)
+        with self.db.transaction():
+            row = self.db.execute("SELECT extra FROM sessions WHERE id = ?", (int(sid),)).fetchone()
+            merged = {**loads(row[0], {}), **data}
+            self.db.execute("UPDATE sessions SET extra = ? WHERE id = ?", (dumps(merged), int(sid)))
+        return merged
 
     def add_note(self, sid: int, text: str, author: str = "") -> None:
         if not text.strip():
@@ -473,6 +486,8 @@ class Store:
             self.db.execute("DELETE FROM people WHERE id = ?", (p.id,))
         if self.db.kind == "sqlite":
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        else:  # reclaim the dead rows now rather than at the next autovacuum
+            self.db.execute("VACUUM people, sessions, reps, pain, notes, cues, events, sets, streams, chunks")
         return ForgetReport(p.name, n_sessions, counts["reps"], counts["pain"], counts["notes"],
                             counts["cues"], counts["events"], nbytes)
 
@@ -496,24 +511,46 @@ def _touch_private(path: Path) -> None:
 class SessionWriter:
     """Appends a live session as it happens.
 
-    Samples are buffered and written as one chunk per stream at most every
-    ``flush_interval_s`` of wall-clock time (0.5 s: a crash loses at most that much
-    plus the time to the next sample); reps, cues, events, sets and pain commit at
-    once, together with any buffered samples. ``close`` writes the rest, merges the
-    small live chunks into minute chunks, and marks the session complete; a session
-    whose process died stays marked incomplete with everything up to its last flush.
+    Samples are buffered and committed as one chunk per stream every
+    ``flush_interval_s`` of wall-clock time (0.5 s), by the appending thread or, when
+    the samples stop coming (a stalled sensor), by a small background flusher, so a
+    crash loses at most that interval; reps, cues, events, sets and pain commit at once,
+    together with any buffered samples. ``close`` writes the rest, merges the small
+    live chunks into minute chunks, and marks the session complete; a session whose
+    process died stays marked incomplete with everything up to its last flush.
+    Safe to call from several threads (the store's lock serialises them).
     """
 
-    def __init__(self, store: Store, sid: int, flush_interval_s: float = 0.5) -> None:
+    def __init__(self, store: Store, sid: int, flush_interval_s: float = 0.5,
+                 autoflush: bool = True) -> None:
         self.store = store
         self.id = sid
         self.flush_interval_s = flush_interval_s
         self._buf: dict[str, list[dict[str, NDArray[Any]]]] = {}
         self._seq: dict[str, int] = {}
         self._last_t: dict[str, float] = {}
-        self._described: set[str] = set()
+        self._channels: dict[str, list[str]] = {}
         self._last_flush = time.monotonic()
         self.closed = False
+        self.flush_error: StoreError | None = None  # what the background flusher met, if anything
+        self._stop = threading.Event()
+        self._flusher: threading.Thread | None = None
+        if autoflush and flush_interval_s > 0:
+            self._flusher = threading.Thread(target=self._autoflush, name=f"hingecoach-flush-{sid}",
+                                             daemon=True)
+            self._flusher.start()
+
+    def _autoflush(self) -> None:
+        while not self._stop.wait(self.flush_interval_s / 2):
+            with self.db.lock:
+                if self.closed:
+                    return
+                if time.monotonic() - self._last_flush < self.flush_interval_s:
+                    continue
+                try:
+                    self.flush()
+                except StoreError as e:  # the next append or close raises it too
+                    self.flush_error = e
 
     @property
     def db(self) -> Backend:
@@ -527,23 +564,28 @@ class SessionWriter:
         """Buffer samples of one stream (channels must stay the same within a stream;
         samples at or before the last appended time are dropped: a replayed or
         re-sent packet must not break the time order)."""
-        self._check_open()
-        if not len(ts):
-            return
-        last = self._last_t.get(stream)
-        if last is not None and ts.time_s[0] <= last:
-            keep = int(np.searchsorted(ts.time_s, last, side="right"))
-            if keep >= len(ts):
+        with self.db.lock:
+            self._check_open()
+            if not len(ts):
                 return
-            ts = ts.slice_index(keep, len(ts))
-        if stream not in self._described:
-            with self.db.transaction():
-                self.store._stream_meta(self.id, stream, ts)
-            self._described.add(stream)
-        self._buf.setdefault(stream, []).append(_series_columns(ts, dtype))
-        self._last_t[stream] = float(ts.time_s[-1])
-        if time.monotonic() - self._last_flush >= self.flush_interval_s:
-            self.flush()
+            last = self._last_t.get(stream)
+            if last is not None and ts.time_s[0] <= last:
+                keep = int(np.searchsorted(ts.time_s, last, side="right"))
+                if keep >= len(ts):
+                    return
+                ts = ts.slice_index(keep, len(ts))
+            known = self._channels.get(stream)
+            if known is None:
+                with self.db.transaction():
+                    self.store._stream_meta(self.id, stream, ts)
+                self._channels[stream] = ts.channels
+            elif ts.channels != known:
+                raise ParameterError(f"stream {stream!r} channels", f"the same as before ({', '.join(known)})",
+                                     ", ".join(ts.channels))
+            self._buf.setdefault(stream, []).append(_series_columns(ts, dtype))
+            self._last_t[stream] = float(ts.time_s[-1])
+            if time.monotonic() - self._last_flush >= self.flush_interval_s:
+                self.flush()
 
     def append_samples(self, ts: TimeSeries) -> None:
         """Raw sensor samples (kept exactly, for re-analysis)."""
@@ -569,18 +611,20 @@ class SessionWriter:
 
     def flush(self) -> None:
         """Commit the buffered samples now."""
-        if any(self._buf.values()):
-            with self.db.transaction():
-                self._write_buffers()
-        else:
-            self._last_flush = time.monotonic()
+        with self.db.lock:
+            if any(self._buf.values()):
+                with self.db.transaction():
+                    self._write_buffers()
+            else:
+                self._last_flush = time.monotonic()
 
     @contextmanager
     def _commit(self) -> Iterator[None]:
-        self._check_open()
-        with self.db.transaction():
-            self._write_buffers()
-            yield
+        with self.db.lock:
+            self._check_open()
+            with self.db.transaction():
+                self._write_buffers()
+                yield
 
     def add_rep(self, rep: RepMetrics | Any, set_idx: int | None = None) -> None:
         with self._commit():
@@ -625,8 +669,11 @@ class SessionWriter:
 
     def update(self, *, thresholds: Thresholds | None = None, info: dict[str, Any] | None = None,
                calibration: dict[str, Any] | None = None, warnings: Sequence[str] | None = None,
-               settings: AnalysisSettings | None = None) -> None:
-        """Session facts learnt along the way (after calibration, a warning...)."""
+               settings: AnalysisSettings | None = None, extra: dict[str, Any] | None = None) -> None:
+        """Session facts learnt along the way (after calibration, a warning, the
+        programme's stage in ``extra``, merged into what is there)."""
+        if extra:
+            self.store.update_extra(self.id, extra)
         sets, vals = [], []
         if thresholds is not None:
             sets.append("thresholds = ?")
@@ -649,15 +696,19 @@ class SessionWriter:
 
     def close(self, complete: bool = True) -> None:
         """Write what is left, compact the live chunks, mark the session complete."""
-        if self.closed:
-            return
-        with self.db.transaction():
-            self._write_buffers()
-            for stream in list(self._seq):
-                self._compact(stream)
-            if complete:
-                self.db.execute("UPDATE sessions SET complete = 1 WHERE id = ?", (self.id,))
-        self.closed = True
+        self._stop.set()
+        with self.db.lock:
+            if self.closed:
+                return
+            with self.db.transaction():
+                self._write_buffers()
+                for stream in list(self._seq):
+                    self._compact(stream)
+                if complete:
+                    self.db.execute("UPDATE sessions SET complete = 1 WHERE id = ?", (self.id,))
+            self.closed = True
+        if self._flusher is not None and self._flusher is not threading.current_thread():
+            self._flusher.join(timeout=5)
 
     def _compact(self, stream: str) -> None:
         rows = list(self.db.execute("SELECT payload FROM chunks WHERE session_id = ? AND stream = ? "
@@ -686,8 +737,9 @@ class SessionWriter:
                 pass  # the original error matters more; what was committed stays
 
 
-def open_store(url: str | os.PathLike[str] | None = None, *, busy_timeout_s: float = 3.0) -> Store:
+def open_store(url: str | os.PathLike[str] | None = None, *, busy_timeout_s: float = 3.0,
+               create: bool = True) -> Store:
     """Open (creating and migrating as needed) the store at ``url``: a path or
     ``sqlite:///path`` for SQLite, ``postgresql://...`` for PostgreSQL; default
     ``$HINGECOACH_DB`` or ``$HINGECOACH_HOME/hingecoach.db``."""
-    return Store.open(url, busy_timeout_s=busy_timeout_s)
+    return Store.open(url, busy_timeout_s=busy_timeout_s, create=create)
