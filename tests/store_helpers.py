@@ -33,6 +33,7 @@ def saved_store(url: str, person: str | None = "anna", n: int = 1) -> tuple[Stor
     rec, a = recording()
     st = open_store(url)
     ids = [st.save_analysis(a, raw=rec, person=person, settings=AnalysisSettings(),
+                            source=f"hinges-2026-10-{10 + k:02d}.csv", device="two IMUs, sacrum and T12",
                             started_at=f"2026-10-{10 + k:02d}T09:00:00+00:00") for k in range(n)]
     return st, ids
 

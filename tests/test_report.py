@@ -15,7 +15,7 @@ from hingecoach.core.timeseries import TimeSeries
 from hingecoach.faults import MESSAGES, RepMetrics
 from hingecoach.report import EXPLANATIONS, gather, render_html, write_report
 from hingecoach.store import open_store
-from store_helpers import recording, saved_store
+from store_helpers import BACKENDS, make_url, recording, saved_store
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -23,9 +23,9 @@ BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backgr
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
-@pytest.fixture
-def three_sessions(tmp_path):
-    st, ids = saved_store(str(tmp_path / "hingecoach.db"), "anna", 3)
+@pytest.fixture(params=BACKENDS)
+def three_sessions(request, tmp_path):
+    st, ids = saved_store(make_url(request.param, tmp_path, request), "anna", 3)
     st.add_pain(ids[-1], 4, "before")
     st.add_pain(ids[-1], 6, "after", note="sharp at the end")
     st.add_note(ids[-1], "Keep the wall drill <one more week> & recheck", "PT Lee")

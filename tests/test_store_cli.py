@@ -112,3 +112,15 @@ def test_listing_on_a_fresh_machine_creates_nothing(tmp_path):
     r = run(home, "report", "1")
     assert r.returncode == 2 and "no such database" in r.stderr
     assert not home.exists()
+
+
+def test_commands_on_a_postgres_server(sim, tmp_path, pg_server):
+    url = pg_server.new_database()
+    home = tmp_path / "home"
+    r = run(home, "analyze", str(sim), "--save", "--person", "clinic patient 7", "--db", url)
+    assert r.returncode == 0 and "saved as session 1" in r.stderr, r.stderr
+    (s,) = json.loads(run(home, "sessions", "--json", "--db", url).stdout)
+    assert s["person"] == "clinic patient 7" and s["reps"] == 6
+    r = run(home, "report", "1", "--db", url, "-o", str(tmp_path / "r.html"))
+    assert r.returncode == 0 and "data:image/png" in (tmp_path / "r.html").read_text()
+    assert not home.exists()  # nothing local was written

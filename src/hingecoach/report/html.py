@@ -72,6 +72,11 @@ def _num(x: Any, fmt: str = ".1f", unit: str = "") -> str:
     return f"{x:{fmt}}{unit}"
 
 
+def _when(iso: str) -> str:
+    """'2026-10-12T09:00:00+00:00' -> '2026-10-12 09:00 UTC' (stored times are UTC)."""
+    return iso[:16].replace("T", " ") + (" UTC" if iso.endswith(("+00:00", "Z")) else "")
+
+
 def _fact(value: str, label: str) -> str:
     return f'<div class="fact"><b>{value}</b><span>{escape(label)}</span></div>'
 
@@ -87,7 +92,7 @@ def render_html(d: ReportData) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>hingecoach report: session {s.id}</title><style>{CSS}</style></head><body>",
         f"<h1>Hip hinge session {s.id}</h1>",
-        f'<p class="sub">{who} · {escape(s.started_at.replace("T", " "))} · {escape(s.kind)} · '
+        f'<p class="sub">{who} · {escape(_when(s.started_at))} · {escape(s.kind)} · '
         f'source {escape(s.source or "–")}{" · device " + escape(s.device) if s.device else ""} · '
         f"hingecoach {escape(rec.software_version)}</p>",
     ]

@@ -58,7 +58,7 @@ def write_pdf(d: ReportData, path: str | Path) -> None:
     with PdfPages(path, metadata={"Title": f"hingecoach session {s.id}", "Creator": "hingecoach"}) as pdf:
         tp = _TextPage(pdf)
         tp.line(f"Hip hinge session {s.id}", 18, True, 0.01)
-        tp.line(f"{s.person or 'no person recorded'} · {s.started_at.replace('T', ' ')} · {s.kind} · "
+        tp.line(f"{s.person or 'no person recorded'} · {s.started_at[:16].replace('T', ' ')} UTC · {s.kind} · "
                 f"source {s.source or '-'} · hingecoach {rec.software_version}", 9, gap=0.015)
         if not s.complete:
             tp.line("Incomplete session: the recording stopped before the session was closed; "
