@@ -348,3 +348,19 @@ def test_postgres_url_without_psycopg_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "psycopg", None)
     with pytest.raises(StoreError, match=r"hingecoach\[postgres\]"):
         open_store("postgresql://someone@/somedb")
+
+
+@pytest.mark.realdata
+def test_real_recording_with_a_separate_calibration_is_saved_and_reanalysed(shared_data, tmp_path):
+    from hingecoach.analysis import analyze_file
+    from hingecoach.store.files import save_file_analysis
+
+    d = shared_data / "imu" / "spinewise"
+    a = analyze_file(d / "movement.csv", calibration=d / "calibration.csv")
+    st = open_store(tmp_path / "x.db")
+    sid = save_file_analysis(st, a, d / "movement.csv", calibration=d / "calibration.csv", person="sw")
+    assert st.stream(sid, "calibration") is not None
+    b = st.reanalyze(sid)
+    assert [(m.end_s, m.faults) for m in b.reps] == [(m.end_s, m.faults) for m in a.reps]
+    assert b.thresholds == a.thresholds and b.max_flexion_deg == a.max_flexion_deg
+    st.close()
