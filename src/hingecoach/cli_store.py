@@ -91,8 +91,9 @@ def report(
     pdf: Annotated[Path | None, typer.Option(help="also write a PDF")] = None,
     db: DbOption = None,
 ) -> None:
-    """Write a session's report: one self-contained HTML file (plots embedded, no network,
-    prints well) and optionally a PDF."""
+    """Write a session's report (self-contained HTML, optionally a PDF).
+
+    One HTML file with the plots embedded, no network, readable when printed."""
     from hingecoach.report import write_report  # matplotlib: loaded only when a report is made
 
     html = output or Path(f"session-{session_id}.html")
@@ -122,8 +123,9 @@ def export(
                       ] = None,
     db: DbOption = None,
 ) -> None:
-    """Export a session (facts, reps, cues, pain, notes, raw samples and angles), losslessly;
-    'hingecoach import' reads it back."""
+    """Export a session losslessly ('hingecoach import' reads it back).
+
+    Facts, reps, cues, events, pain, notes, raw samples and angles."""
     target = output or Path(f"session-{session_id}.json" if fmt is ExportFormat.json
                             else f"session-{session_id}-{fmt.value}")
     try:
@@ -229,8 +231,9 @@ def person(
     set_by: Annotated[str, typer.Option(help="who sets these thresholds (e.g. the clinician)")] = "",
     db: DbOption = None,
 ) -> None:
-    """Show a person, or create one and set the thresholds a clinician chose for them
-    ('hingecoach analyze --person NAME' then uses them)."""
+    """Show a person, or set the thresholds a clinician chose for them.
+
+    'hingecoach analyze --person NAME' then uses them; a new name creates the person."""
     values: dict[str, Any] = {"lumbar_rounding_deg": rounding_deg, "share_of_max": share_of_max,
                               "too_fast_s": too_fast_s, "placement": placement, "exercise": exercise}
     try:
@@ -255,8 +258,9 @@ def reanalyze(
     save: Annotated[bool, typer.Option("--save", help="store the new analysis as a new session")] = False,
     db: DbOption = None,
 ) -> None:
-    """Analyse a stored session's raw recording again with this version's code and
-    compare with what was stored."""
+    """Analyse a stored session's raw recording again with this version's code.
+
+    Compares the reps and faults with what was stored."""
     try:
         with store_of(db) as st:
             old = st.session(session_id)
