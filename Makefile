@@ -6,22 +6,31 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean demo-data
+.PHONY: demo test lint bench clean demo-data camera
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=python3 ...'"; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# Everything in one resolve: the extras (camera pins NumPy < 2 for MediaPipe) and the
+# test tools; then MediaPipe without its own requirements (jax, a GUI OpenCV): see the
+# camera extra in pyproject.toml.
+MEDIAPIPE := mediapipe==0.10.21
+
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	$(BIN)/python -m pip install --quiet --no-deps '$(MEDIAPIPE)'
 	@touch $(STAMP)
+
+camera: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/hingecoach demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	@bash .ci/test-deps
+	HINGECOACH_REQUIRE_CAMERA=1 $(BIN)/python -m pytest -q
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
@@ -29,6 +38,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/accuracy.py
 	$(BIN)/python benchmarks/speed.py
+	$(BIN)/python benchmarks/store.py
+	$(BIN)/python benchmarks/bvh.py
+	$(BIN)/python benchmarks/camera.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

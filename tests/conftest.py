@@ -38,3 +38,6 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def good_sim():
     return simulate(SimSettings(pattern="good", reps=4, seed=1))
+
+
+from pgserver import pg_server  # noqa: E402, F401  (session fixture: a throw-away PostgreSQL)

@@ -14,6 +14,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from hingecoach import cli_store
 from hingecoach.analysis import (
     DISCLAIMER,
     Analysis,
@@ -25,6 +26,8 @@ from hingecoach.analysis import (
 )
 from hingecoach.core.errors import HingecoachError
 from hingecoach.faults import MESSAGES
+from hingecoach.store import Store, resolve_settings
+from hingecoach.store.files import save_file_analysis
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Learn and safeguard the hip hinge with two back-worn IMUs or a side-view "
@@ -116,20 +119,29 @@ def analyze(
         help="a separate calibration recording: standing still, optionally a maximal forward bend")] = None,
     placement: Annotated[str | None, typer.Option(
         help="where the upper sensor sits: L1, T12, T8 or neck (default: from the file)")] = None,
-    exercise: Annotated[Exercise, typer.Option(help="swing turns the too_fast rule off")] = Exercise.hinge,
-    share_of_max: Annotated[float, typer.Option(
-        help="lumbar_rounding threshold as a share of the calibrated maximum flexion")] = 0.6,
+    exercise: Annotated[Exercise | None, typer.Option(
+        help="swing turns the too_fast rule off [default: hinge]")] = None,
+    share_of_max: Annotated[float | None, typer.Option(
+        help="lumbar_rounding threshold as a share of the calibrated maximum flexion [default: 0.6]")
+                            ] = None,
     rounding_deg: Annotated[float | None, typer.Option(
         help="a fixed lumbar_rounding threshold in degrees (overrides the defaults)")] = None,
     overlay: Annotated[Path | None, typer.Option(
         help="video only: write the video with skeleton, back outline, angles, reps and faults (mp4)")] = None,
     duration: Annotated[float | None, typer.Option(
         help="webcam only: stop after this many seconds (default: Ctrl-C)")] = None,
+    save: Annotated[bool, typer.Option("--save", help="store the session (reps, angles, raw samples)")
+                    ] = False,
+    person: Annotated[str | None, typer.Option(
+        help="whose session: their clinician-set thresholds apply; with --save, stored with them")] = None,
+    db: cli_store.DbOption = None,
 ) -> None:
     """Lumbar flexion, repetitions and form faults from a two-IMU recording or a side-view video."""
     try:
-        settings = AnalysisSettings(placement=placement, exercise=exercise.value,
-                                    share_of_max=share_of_max, lumbar_rounding_deg=rounding_deg)
+        overrides = {"placement": placement, "exercise": exercise.value if exercise else None,
+                     "share_of_max": share_of_max, "lumbar_rounding_deg": rounding_deg}
+        store = cli_store.store_of(db, create=save) if save or person else None
+        settings = _settings(store, person, overrides, save)
         camera = fmt == Fmt.video or (fmt == Fmt.auto and is_camera_source(file))
         if overlay is not None and not camera:
             raise HingecoachError(f"--overlay {overlay}: needs a video, and {file} is an IMU recording")
@@ -145,8 +157,16 @@ def analyze(
                 write_angles_csv(angles_csv, a.angles)
             except OSError as e:
                 raise HingecoachError(f"{angles_csv}: cannot write the angles: {e.strerror}") from None
+        if store is not None and save:
+            sid = save_file_analysis(store, a, file, calibration=calibration, fmt=fmt.value,
+                                     settings=settings, person=person)
+            err.print(f"saved as session {sid} in {store.url}" + (f" ({person})" if person else ""),
+                      highlight=False, markup=False)
     except HingecoachError as e:
         _fail(e)
+    finally:
+        if "store" in locals() and store is not None:
+            store.close()
     _warn(a)
     if json_out:
         sys.stdout.write(json.dumps(a.to_json(), indent=1) + "\n")
@@ -181,6 +201,26 @@ def _write_overlay(file: Path, a: Analysis, path: Path) -> None:
         task = bar.add_task("overlay", total=a.info.get("frames"))
         n = write_overlay(file, a, path, progress=lambda i: bar.update(task, completed=i + 1))
     err.print(f"wrote {path} ({n} frames)", highlight=False)
+
+
+def _settings(store: Store | None, person: str | None, overrides: dict[str, Any],
+              save: bool) -> AnalysisSettings:
+    """Settings from the command line, else the person's thresholds, else the defaults;
+    with a person, say where each came from (stderr, so --json stays clean)."""
+    if store is None or person is None:
+        st, _ = resolve_settings(overrides)
+        return st
+    p = store.person(person)
+    if p is None and not save:
+        raise HingecoachError(f"--person {person!r}: no such person in {store.url} (add --save to "
+                              "create it, or 'hingecoach person NAME --rounding-deg X' to set thresholds)")
+    st, origin = resolve_settings(overrides, person, p.thresholds if p else None)
+    shown = {"lumbar_rounding_deg": st.lumbar_rounding_deg, "share_of_max": st.share_of_max,
+             "too_fast_s": st.too_fast_s, "placement": st.placement, "exercise": st.exercise}
+    for k, v in shown.items():
+        if v is not None:
+            err.print(f"setting: {k} = {v} ({origin[k]})", highlight=False, markup=False, soft_wrap=True)
+    return st
 
 
 class _Null:
@@ -285,6 +325,10 @@ def demo() -> None:
               "how far the hips hinged; share: the back's part of the bend (a good hinge "
               "keeps it small). Try: hingecoach analyze FILE --json, hingecoach simulate "
               "out.csv --pattern swing --reps 10", highlight=False)
+
+
+for _command, _name in cli_store.COMMANDS:
+    app.command(name=_name)(_command)
 
 
 def main() -> None:

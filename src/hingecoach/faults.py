@@ -8,9 +8,10 @@ on the person's maximum flexion when a calibration measured it.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 
@@ -40,6 +41,20 @@ class RepMetrics:
     knee_hip_ratio: float = float("nan")
     peak_neck_extension_deg: float = float("nan")
     faults: tuple[str, ...] = ()
+
+    # A metric that was not measured (an IMU rep has no knee/hip ratio) is NaN; two records
+    # that both lack it are equal, so a stored and reloaded rep equals the original.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RepMetrics):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def _key(self) -> tuple[object, ...]:
+        return tuple(None if isinstance(v, float) and math.isnan(v) else v
+                     for v in (getattr(self, f.name) for f in fields(self)))
 
     def as_dict(self) -> dict[str, object]:
         d = asdict(self)

@@ -1,0 +1,213 @@
+"""One self-contained HTML file: inline CSS, plots as base64 PNG, no script, no network.
+
+Readable on paper: print CSS (A4, page breaks before the progress page, tables and
+figures kept whole), colours that survive black-and-white printing thanks to labels.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections import Counter
+from html import escape
+from typing import Any
+
+from hingecoach.faults import MESSAGES
+from hingecoach.report.data import PAIN_ADVICE, RED_FLAGS, ReportData
+from hingecoach.report.explain import explain
+from hingecoach.report.figures import Picture, angle_figures, progress_figure
+
+CSS = """
+:root { --ok: #2e9d4a; --bad: #d23c3c; --ink: #1d1d1f; --mute: #5f6368; }
+* { box-sizing: border-box; }
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif;
+       color: var(--ink); max-width: 1000px; margin: 0 auto; padding: 24px; }
+h1 { font-size: 1.6em; margin: 0 0 .2em; }
+h2 { font-size: 1.2em; margin: 1.6em 0 .5em; border-bottom: 1px solid #ddd; padding-bottom: .2em;
+     break-after: avoid; page-break-after: avoid; }
+.sub { color: var(--mute); margin: 0 0 1em; }
+.facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(145px, 1fr)); gap: 8px;
+         margin: 1em 0; }
+.fact { border: 1px solid #ddd; border-radius: 6px; padding: 8px 10px; }
+.fact b { display: block; font-size: 1.35em; }
+.fact span { color: var(--mute); font-size: .85em; }
+.banner { border-left: 5px solid #e0a21e; background: #fff7e6; padding: 8px 12px; margin: 1em 0; }
+figure { margin: .8em 0; break-inside: avoid; page-break-inside: avoid; }
+figure img { width: 100%; height: auto; display: block; }
+figcaption { color: var(--mute); font-size: .85em; }
+table { border-collapse: collapse; width: 100%; font-size: .9em; }
+th, td { border-bottom: 1px solid #e3e3e3; padding: 4px 6px; text-align: right; vertical-align: top; }
+th { background: #f4f4f4; }
+td.l, th.l { text-align: left; }
+tr { break-inside: avoid; page-break-inside: avoid; }
+thead { display: table-header-group; }
+.ok { color: var(--ok); font-weight: 600; }
+.bad { color: var(--bad); font-weight: 600; }
+.fault { border: 1px solid #eee; border-left: 5px solid var(--bad); padding: 6px 12px; margin: .6em 0;
+         break-inside: avoid; page-break-inside: avoid; }
+.fault h3 { margin: .2em 0; font-size: 1em; }
+.fault p { margin: .3em 0; }
+.progress { break-before: page; page-break-before: always; }
+.disclaimer { margin-top: 2em; border-top: 2px solid #333; padding-top: .6em; font-size: .9em; }
+.small { font-size: .85em; color: var(--mute); }
+@page { size: A4; margin: 14mm; }
+@media print {
+  body { max-width: none; padding: 0; font-size: 11pt; }
+  .fact { border-color: #999; }
+  a { color: inherit; text-decoration: none; }
+}
+"""
+
+
+def _img(p: Picture) -> str:
+    data = base64.b64encode(p.png).decode("ascii")
+    return (f'<figure><img src="data:image/png;base64,{data}" width="{p.width_px}" '
+            f'height="{p.height_px}" alt="{escape(p.alt)}"><figcaption>{escape(p.alt)}</figcaption>'
+            "</figure>")
+
+
+def _num(x: Any, fmt: str = ".1f", unit: str = "") -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "–"
+    return f"{x:{fmt}}{unit}"
+
+
+def _when(iso: str) -> str:
+    """'2026-10-12T09:00:00+00:00' -> '2026-10-12 09:00 UTC' (stored times are UTC)."""
+    return iso[:16].replace("T", " ") + (" UTC" if iso.endswith(("+00:00", "Z")) else "")
+
+
+def _fact(value: str, label: str) -> str:
+    return f'<div class="fact"><b>{value}</b><span>{escape(label)}</span></div>'
+
+
+def render_html(d: ReportData) -> str:
+    s = d.summary
+    rec = d.record
+    a = d.analysis
+    th = a.thresholds
+    who = escape(s.person) if s.person else "no person recorded"
+    out: list[str] = [
+        "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>hingecoach report: session {s.id}</title><style>{CSS}</style></head><body>",
+        f"<h1>Hip hinge session {s.id}</h1>",
+        f'<p class="sub">{who} · {escape(_when(s.started_at))} · {escape(s.kind)} · '
+        f'source {escape(s.source or "–")}{" · device " + escape(s.device) if s.device else ""} · '
+        f"hingecoach {escape(rec.software_version)}</p>",
+    ]
+    if not s.complete:
+        out.append('<div class="banner"><b>Incomplete session.</b> The recording stopped before '
+                   "the session was closed (a crash or a lost connection); this report shows "
+                   "everything stored up to that moment.</div>")
+    faulty = [m for m in a.reps if m.faults]
+    share = f"{100 * len(faulty) / len(a.reps):.0f} %" if a.reps else "–"
+    pain = {p.moment: p.value for p in rec.pain}
+    out.append('<div class="facts">')
+    out += [_fact(str(len(a.reps)), "repetitions"), _fact(f"{len(faulty)} ({share})", "with a fault"),
+            _fact(_num(s.peak_lumbar_flexion_deg, ".0f", "°"), "peak lumbar flexion"),
+            _fact(_num(s.hinge_range_deg, ".0f", "°"), "range of hinge (median pelvis tilt)"),
+            _fact(_num(th.lumbar_rounding_deg, ".0f", "°"), "lumbar rounding threshold"),
+            _fact(f"{_num(pain.get('before'), 'd')} → {_num(pain.get('after'), 'd')}",
+                  "pain before → after (0-10)")]
+    out.append("</div>")
+    out.append(f'<p class="small">Threshold: {escape(th.lumbar_rounding_source)}.'
+               + (f" Upper sensor at {escape(str(a.info.get('placement')))}." if a.info.get("placement")
+                  else "") + "</p>")
+
+    out.append("<h2>Angles over time</h2>")
+    pics = angle_figures(a)
+    if pics:
+        out.append('<p class="small">Lumbar flexion is the bend of the lower back (0 = neutral '
+                   "standing, forward positive). The shaded red zone is above the lumbar rounding "
+                   "threshold; each repetition is shaded green (no fault) or red (a fault).</p>")
+        out += [_img(p) for p in pics]
+    else:
+        out.append("<p>No angle samples were stored for this session.</p>")
+
+    out.append("<h2>Repetitions</h2>")
+    if a.reps or a.incomplete:
+        out.append('<table class="reps"><thead><tr><th>rep</th><th>start (s)</th><th>bottom (s)</th>'
+                   "<th>end (s)</th><th>lumbar flexion (°)</th><th>pelvis tilt (°)</th>"
+                   "<th>lumbar share</th><th>descent (s)</th><th class=l>verdict</th></tr></thead><tbody>")
+        for m in [*a.reps, *a.incomplete]:
+            verdict = (f'<span class="bad">{escape(", ".join(m.faults))}</span>' if m.faults
+                       else '<span class="ok">ok</span>')
+            if not m.complete:
+                verdict += " (incomplete: did not return to standing; not counted)"
+            out.append(f"<tr><td>{m.index if m.complete else '–'}</td><td>{_num(m.start_s)}</td>"
+                       f"<td>{_num(m.bottom_s)}</td><td>{_num(m.end_s)}</td>"
+                       f"<td>{_num(m.peak_lumbar_flexion_deg)}</td><td>{_num(m.peak_pelvis_tilt_deg)}</td>"
+                       f"<td>{_num(m.lumbar_share, '.2f')}</td><td>{_num(m.descent_s, '.2f')}</td>"
+                       f"<td class=l>{verdict}</td></tr>")
+        out.append("</tbody></table>")
+    else:
+        out.append("<p>No repetitions were recorded in this session.</p>")
+
+    counts = Counter(f for m in a.reps for f in m.faults)
+    out.append("<h2>What the faults mean</h2>")
+    if counts:
+        for f, n in counts.most_common():
+            e = explain(f)
+            cue = MESSAGES.get(f, "")
+            out.append(f'<div class="fault"><h3>{escape(e.mistake)} <span class="small">'
+                       f"({escape(f)}: {n} of {len(a.reps)} reps)</span></h3><p>{escape(e.why)}</p>"
+                       + (f"<p><b>Instead:</b> {escape(e.fix)}</p>" if e.fix else "")
+                       + (f'<p class="small">Cue: “{escape(cue)}”</p>' if cue else "") + "</div>")
+    else:
+        out.append("<p>No form faults in this session." if a.reps else "<p>No repetitions, so no "
+                   "faults to explain.")
+        out.append("</p>")
+
+    if rec.cues:
+        out.append(f"<p class=small>{len(rec.cues)} live cue(s) were given during the session.</p>")
+
+    out.append("<h2>Pain</h2>")
+    if rec.pain:
+        out.append('<table><thead><tr><th class=l>when</th><th class=l>moment</th><th>set</th>'
+                   "<th>pain (0-10)</th><th class=l>note</th></tr></thead><tbody>")
+        for p in rec.pain:
+            cls = "bad" if p.value > 5 else ""
+            out.append(f"<tr><td class=l>{escape(p.recorded_at.replace('T', ' '))}</td>"
+                       f"<td class=l>{escape(p.moment)}</td><td>{'' if p.set_idx is None else p.set_idx}</td>"
+                       f'<td class="{cls}">{p.value}</td><td class=l>{escape(p.note)}</td></tr>')
+        out.append("</tbody></table>")
+    else:
+        out.append("<p>No pain ratings were recorded for this session.</p>")
+    out.append(f'<p class="small">{escape(PAIN_ADVICE)}</p>')
+
+    if rec.notes:
+        out.append("<h2>Notes</h2><ul>")
+        out += [f"<li><b>{escape(n.author or 'note')}</b> ({escape(n.recorded_at[:10])}): "
+                f"{escape(n.text)}</li>" for n in rec.notes]
+        out.append("</ul>")
+    if a.warnings:
+        out.append("<h2>Measurement warnings</h2><ul>")
+        out += [f"<li>{escape(w)}</li>" for w in a.warnings]
+        out.append("</ul>")
+
+    out.append('<section class="progress"><h2>Progress</h2>')
+    pic = progress_figure(d.progress, s.id)
+    if pic is not None:
+        out.append(_img(pic))
+    if len(d.progress) > 1 or pic is None:
+        out.append('<table><thead><tr><th>session</th><th class=l>date</th><th>reps</th>'
+                   "<th>faulty</th><th>peak lumbar (°)</th><th>hinge (°)</th><th>pain before → after</th>"
+                   "</tr></thead><tbody>")
+        for g in d.progress:
+            mark = " ◀" if g.id == s.id else ""
+            out.append(f"<tr><td>{g.id}{mark}</td><td class=l>{escape(g.started_at[:16].replace('T', ' '))}"
+                       f"</td><td>{g.reps}</td><td>{g.faulty_reps}</td>"
+                       f"<td>{_num(g.peak_lumbar_flexion_deg)}</td><td>{_num(g.hinge_range_deg)}</td>"
+                       f"<td>{_num(g.pain_before, 'd')} → {_num(g.pain_after, 'd')}</td></tr>")
+        out.append("</tbody></table>")
+    if not s.person:
+        out.append('<p class="small">This session belongs to no person, so progress shows it alone; '
+                   "save sessions with --person to follow a person over time.</p>")
+    out.append("</section>")
+
+    out.append(f'<div class="disclaimer"><p><b>{escape(d.disclaimer)}</b></p><p>{escape(RED_FLAGS)}</p>'
+               f'<p class="small">Made by hingecoach {escape(rec.software_version)} on this '
+               "computer; no data left it.</p></div>")
+    out.append("</body></html>")
+    return "\n".join(out)

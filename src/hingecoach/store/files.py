@@ -1,0 +1,33 @@
+"""Saving the analysis of a recording file together with its raw samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hingecoach.analysis import Analysis, AnalysisSettings
+from hingecoach.core.errors import HingecoachError
+from hingecoach.core.timeseries import TimeSeries
+from hingecoach.sources.detect import read_recording
+from hingecoach.store.store import Store
+
+
+def save_file_analysis(store: Store, analysis: Analysis, path: str | Path, *,
+                       calibration: str | Path | None = None, fmt: str = "auto",
+                       settings: AnalysisSettings | None = None, person: str | None = None,
+                       device: str = "") -> int:
+    """Store ``analysis`` of ``path`` with the raw recording (and calibration) read again
+    exactly as the analysis read them, so the session can be re-analysed later. A
+    source the IMU readers cannot read (a video) is saved without raw samples, with a
+    warning in the session."""
+    st = settings or AnalysisSettings()
+    extra: dict[str, object] = {}
+    raw: TimeSeries | None
+    cal: TimeSeries | None
+    try:
+        raw = read_recording(path, fmt=fmt, placement=st.placement)
+        cal = read_recording(calibration, fmt="auto", placement=st.placement) if calibration else None
+    except HingecoachError as e:
+        raw = cal = None
+        extra["raw_not_stored"] = str(e)
+    return store.save_analysis(analysis, raw=raw, calibration=cal, person=person, settings=st,
+                               source=str(path), device=device, extra=extra)

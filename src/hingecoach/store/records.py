@@ -1,0 +1,131 @@
+"""What the store gives back: plain frozen records, JSON-ready."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from hingecoach.faults import RepMetrics
+
+PAIN_MOMENTS = ("before", "after", "set", "next_morning", "during")
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    name: str  # a name or a pseudonym
+    # per key {"value": ..., "set_by": "...", "set_at": ISO time}: who set which threshold
+    thresholds: dict[str, dict[str, Any]]
+    created_at: str
+
+    def values(self) -> dict[str, Any]:
+        return {k: v["value"] for k, v in self.thresholds.items()}
+
+
+@dataclass(frozen=True)
+class PainRating:
+    moment: str  # one of PAIN_MOMENTS
+    value: int  # 0-10
+    recorded_at: str  # ISO time (UTC)
+    set_idx: int | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Note:
+    recorded_at: str
+    author: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Cue:
+    t_s: float  # sample time of the sample that triggered it
+    fault: str
+    value_deg: float | None = None
+    threshold_deg: float | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SessionEvent:
+    kind: str  # e.g. "gap", "sensor_dropout", "stage", "red_flags", "error"
+    t_s: float | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SetRecord:
+    idx: int
+    stage: str = ""
+    exercise: str = ""
+    started_s: float | None = None
+    ended_s: float | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """One line of ``hingecoach sessions``."""
+
+    id: int
+    uid: str
+    person: str | None
+    started_at: str
+    kind: str  # "offline" (analyze --save), "live", "imported"...
+    source: str
+    device: str
+    complete: bool
+    reps: int
+    faulty_reps: int
+    peak_lumbar_flexion_deg: float | None
+    hinge_range_deg: float | None  # median peak pelvis tilt of the reps
+    pain_before: int | None
+    pain_after: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SessionRecord:
+    """Everything stored about one session except its sample streams."""
+
+    summary: SessionSummary
+    software_version: str
+    settings: dict[str, Any]
+    calibration: dict[str, Any]
+    thresholds: dict[str, Any]
+    info: dict[str, Any]
+    warnings: list[str]
+    extra: dict[str, Any]
+    reps: list[RepMetrics]
+    rep_sets: list[int | None]
+    sets: list[SetRecord]
+    cues: list[Cue]
+    events: list[SessionEvent]
+    pain: list[PainRating]
+    notes: list[Note]
+    streams: list[str]
+
+    @property
+    def id(self) -> int:
+        return self.summary.id
+
+
+@dataclass(frozen=True)
+class ForgetReport:
+    person: str
+    sessions: int
+    reps: int
+    pain_ratings: int
+    notes: int
+    cues: int
+    events: int
+    recording_bytes: int
+
+    def describe(self) -> str:
+        mb = self.recording_bytes / 1e6
+        return (f"removed {self.person!r}: {self.sessions} session(s), {self.reps} rep(s), "
+                f"{self.pain_ratings} pain rating(s), {self.notes} note(s), {self.cues} cue(s), "
+                f"{self.events} event(s) and {mb:.1f} MB of recordings")
