@@ -1,0 +1,182 @@
+"""Camera analysis: speed against a bare MediaPipe loop, live latency, filter lag, and the
+issue's numbers on the five side-view clips. Prints markdown tables.
+
+Run: python benchmarks/camera.py [DATA_DIR]   (default ../shared/data beside the checkout)
+
+- bare loop: decode (PyAV, RGB) + ``mediapipe.solutions.pose.Pose.process`` (complexity 1,
+  segmentation on), nothing else, over the same frames in the same run;
+- hingecoach: ``analyze_video`` end to end (decode, pose, the every-15th-frame people
+  check, keypoint angles, the dowel, filtering, reps, faults);
+- 640x480: the first clip letterboxed into 640x480 (the issue's reference size);
+- live latency: frames handed over at 30 frames/s, as a webcam would; from the moment a
+  frame is captured (handed to the pipeline) to its filtered angles (pose + measure +
+  One Euro). No camera on this machine: the capture itself (USB, driver) is not included.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+DATA = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parents[1] / "shared" / "data"
+VIDEOS = DATA / "video" / "deadlift-side-and-oblique"
+
+
+def frames_of(path: Path) -> list[tuple[int, float, np.ndarray]]:
+    from hingecoach.sources.video import VideoReader
+
+    return list(VideoReader(path))
+
+
+def bare_loop(path: Path) -> tuple[float, int]:
+    import mediapipe as mp
+
+    from hingecoach.pose.estimator import quiet_stderr
+    from hingecoach.sources.video import VideoReader
+
+    with quiet_stderr():
+        pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1, enable_segmentation=True)
+    n = 0
+    t = time.perf_counter()
+    for _i, _t, rgb in VideoReader(path):
+        pose.process(rgb)
+        n += 1
+    dt = time.perf_counter() - t
+    pose.close()
+    return dt, n
+
+
+def full(path: Path) -> tuple[float, object]:
+    from hingecoach.analysis import analyze_video
+
+    t = time.perf_counter()
+    a = analyze_video(path)
+    return time.perf_counter() - t, a
+
+
+def letterbox_640x480(src: Path, dst: Path) -> Path:
+    import av
+    import cv2
+
+    from hingecoach.sources.video import VideoReader
+
+    r = VideoReader(src)
+    with av.open(str(dst), "w") as out:
+        s = out.add_stream("libx264", rate=Fraction(round(r.info.fps)))
+        s.width, s.height, s.pix_fmt = 640, 480, "yuv420p"
+        for _i, _t, rgb in r:
+            h, w = rgb.shape[:2]
+            scale = min(640 / w, 480 / h)
+            small = cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+            img = np.zeros((480, 640, 3), np.uint8)
+            y0, x0 = (480 - small.shape[0]) // 2, (640 - small.shape[1]) // 2
+            img[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
+            for p in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+    return dst
+
+
+def live_latency(path: Path, fps: float = 30.0, seconds: float = 20.0) -> np.ndarray:
+    """Per-frame latency (ms) from hand-over to filtered angles, frames arriving at ``fps``."""
+    from hingecoach.core.pose_types import PoseFrame
+    from hingecoach.pose.camera import CameraMeasurer
+    from hingecoach.pose.estimator import BlazePose
+    from hingecoach.pose.filters import OneEuroFilter
+    from hingecoach.pose.keypoints import choose_orientation
+
+    frames = [f for f in frames_of(path)][: int(seconds * 60)][::2]  # 60 -> 30 frames/s
+    model = BlazePose()
+    first: list[PoseFrame] = []
+    for _, _, rgb in frames[:10]:
+        p = model.process(rgb)
+        if p is not None:
+            first.append(p)
+    measurer = CameraMeasurer(choose_orientation(first))
+    filt = OneEuroFilter()
+    lat = []
+    t0 = time.perf_counter()
+    for k, (i, _t, rgb) in enumerate(frames):
+        due = t0 + k / fps
+        while time.perf_counter() < due:  # the next frame is not captured yet
+            time.sleep(0.0005)
+        captured = time.perf_counter()
+        pose = model.process(rgb)
+        if pose is not None:
+            m = measurer.measure(i, k / fps, pose)
+            filt.update(k / fps, np.array([m.trunk, m.hip, m.knee, m.neck_raw, m.bow]))
+            lat.append((time.perf_counter() - captured) * 1000)
+    model.close()
+    return np.asarray(lat)
+
+
+def filter_lag_ms() -> float:
+    from hingecoach.pose.filters import OneEuroFilter
+
+    t = np.arange(0, 3, 1 / 60)
+    u = np.clip(t - 1.0, 0, 1)
+    x = 90 * u**3 * (10 - 15 * u + 6 * u**2)
+    y = OneEuroFilter().run(t, x)
+    return float((np.interp(45.0, y, t) - np.interp(45.0, x, t)) * 1000)
+
+
+def main() -> None:
+    if not VIDEOS.is_dir():
+        print(f"no clips at {VIDEOS}")
+        return
+    machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+               f"load {os.getloadavg()[0]:.1f}")
+    rows = []
+    results = {}
+    for x in "cahkr":
+        path = VIDEOS / f"0016{x}_1.mp4"
+        bare, n = bare_loop(path)
+        dt, a = full(path)
+        results[x] = a
+        rows.append((path.name, n, n / bare, n / dt))
+    with tempfile.TemporaryDirectory() as tmp:
+        big = letterbox_640x480(VIDEOS / "0016c_1.mp4", Path(tmp) / "c_640x480.mp4")
+        bare, n = bare_loop(big)
+        dt, a640 = full(big)
+        rows.append(("0016c_1 letterboxed 640x480", n, n / bare, n / dt))
+    print(f"camera analysis speed ({machine})")
+    print("| clip | frames | bare MediaPipe loop, frames/s | hingecoach analyze, frames/s | ratio | target |")
+    print("|---|---|---|---|---|---|")
+    for name, n, b, f in rows:
+        print(f"| {name} | {n} | {b:.1f} | {f:.1f} | {f / b:.2f} | ratio >= 0.8, >= 25 frames/s at 640x480 |")
+    lat = live_latency(VIDEOS / "0016c_1.mp4")
+    print()
+    print("live: frames handed over at 30 frames/s, hand-over -> filtered angles (pose, measure, One Euro)")
+    print("| frames | p50 ms | p95 ms | p99 ms | max ms | target |")
+    print("|---|---|---|---|---|---|")
+    print(f"| {lat.size} | {np.percentile(lat, 50):.1f} | {np.percentile(lat, 95):.1f} | "
+          f"{np.percentile(lat, 99):.1f} | {lat.max():.1f} | < 60 ms |")
+    print(f"\nOne Euro filter lag at the half-way point of a 90 deg, 1 s minimum-jerk bend at 60 frames/s: "
+          f"{filter_lag_ms():.0f} ms")
+    print("\nissue #3's numbers on the side views (10 complete reps each; lumbar_rounding from the dowel)")
+    print("| clip | complete reps | incomplete | lumbar_rounding | squatting | neck_craning | too_fast | "
+          "peak back angle, median (range) | knee/hip at bottom, median |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for x, a in results.items():
+        reps = a.reps
+        back = [m.peak_lumbar_flexion_deg for m in reps]
+        kh = [m.knee_hip_ratio for m in reps]
+        count = {f: sum(f in m.faults for m in reps) for f in ("lumbar_rounding", "squatting", "neck_craning",
+                                                             "too_fast")}
+        print(f"| 0016{x}_1 | {len(reps)} | {len(a.incomplete)} | {count['lumbar_rounding']} | {count['squatting']} | "
+              f"{count['neck_craning']} | {count['too_fast']} | {np.median(back):.0f} ({min(back):.0f}-{max(back):.0f}) "
+              f"| {np.median(kh):.2f} |")
+    print("targets: 10 reps each; lumbar_rounding r >= 8, c/a/h <= 2; squatting k >= 8, c/h/r <= 2")
+
+
+if __name__ == "__main__":
+    main()
