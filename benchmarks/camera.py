@@ -125,7 +125,7 @@ def filter_lag_ms() -> float:
 
     t = np.arange(0, 3, 1 / 60)
     u = np.clip(t - 1.0, 0, 1)
-    x = 90 * u**3 * (10 - 15 * u + 6 * u**2)
+    x = np.asarray(90 * u**3 * (10 - 15 * u + 6 * u**2), dtype=np.float64)
     y = OneEuroFilter().run(t, x)
     return float((np.interp(45.0, y, t) - np.interp(45.0, x, t)) * 1000)
 
