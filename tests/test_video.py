@@ -142,6 +142,18 @@ def test_webcam_frames_are_timed_at_capture_and_converted_to_rgb():
     assert parse_webcam("webcam:2") == 2 and parse_webcam("webcam") == 0 and parse_webcam("cam.mp4") is None
 
 
+def test_webcam_capture_stops_when_asked_and_keeps_what_was_filmed():
+    import threading
+
+    stop = threading.Event()
+    got = []
+    for i, _t, _rgb in iter_webcam(0, opener=lambda i: FakeCapture(100), stop=stop):
+        got.append(i)
+        if i == 4:
+            stop.set()  # what Ctrl-C does in the CLI
+    assert got == [0, 1, 2, 3, 4]
+
+
 def test_a_webcam_that_does_not_open_is_an_error():
     with pytest.raises(InputError, match="no camera at index 3"):
         list(iter_webcam(3, opener=lambda i: FakeCapture(0, opened=False)))
@@ -150,3 +162,18 @@ def test_a_webcam_that_does_not_open_is_an_error():
 def test_overlay_needs_a_video():
     res = runner.invoke(app, ["analyze", "src/hingecoach/data/demo.csv", "--overlay", "x.mp4"])
     assert res.exit_code == 2 and "needs a video" in res.output
+
+
+def test_first_ctrl_c_ends_a_webcam_recording_second_interrupts():
+    import os
+    import signal
+
+    from hingecoach.analysis import _ctrl_c_stops
+
+    with _ctrl_c_stops() as stop:
+        os.kill(os.getpid(), signal.SIGINT)
+        assert stop.wait(2.0)
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            stop.wait(2.0)  # the handler runs here, in the main thread
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -6,6 +6,10 @@ thin shells over it.
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,8 +215,9 @@ def analyze_video(source: str | Path, settings: AnalysisSettings | None = None, 
     try:
         index = parse_webcam(str(source))
         if index is not None:
-            result = video_angles(iter_webcam(index, max_s=webcam_max_s), model, source=str(source),
-                                  settings=st.camera, progress=progress)
+            with _ctrl_c_stops() as stop:
+                result = video_angles(iter_webcam(index, max_s=webcam_max_s, stop=stop), model,
+                                      source=str(source), settings=st.camera, progress=progress)
             return analyze_camera(result, st, {"format": "webcam"})
         reader = VideoReader(Path(source))
         vi = reader.info
@@ -224,6 +229,27 @@ def analyze_video(source: str | Path, settings: AnalysisSettings | None = None, 
         })
     finally:
         model.close()
+
+
+@contextlib.contextmanager
+def _ctrl_c_stops() -> Iterator[threading.Event]:
+    """While filming from a webcam, the first Ctrl-C ends the recording (what was filmed is
+    analysed) instead of throwing it away; a second one interrupts as usual."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def is_camera_source(path: str | Path, fmt: str = "auto") -> bool:

@@ -12,6 +12,7 @@ damage, and ``VideoReader.warnings`` names where it stopped.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -143,9 +144,11 @@ def parse_webcam(spec: str) -> int | None:
 
 def iter_webcam(index: int, *, max_s: float | None = None,
                 opener: Callable[[int], Any] | None = None,
-                clock: Callable[[], float] = time.monotonic) -> Iterator[tuple[int, float, np.ndarray]]:
+                clock: Callable[[], float] = time.monotonic,
+                stop: threading.Event | None = None) -> Iterator[tuple[int, float, np.ndarray]]:
     """Frames from a webcam, timed at capture. ``opener`` swaps the OpenCV capture for a
-    fake in tests; ``max_s`` stops after that long (else Ctrl-C stops it)."""
+    fake in tests; capture ends after ``max_s`` or when ``stop`` is set (the CLI sets it on
+    Ctrl-C, so what was filmed is still analysed)."""
     if opener is None:
         try:
             import cv2
@@ -158,7 +161,7 @@ def iter_webcam(index: int, *, max_s: float | None = None,
     t0 = clock()
     i = 0
     try:
-        while max_s is None or clock() - t0 < max_s:
+        while (max_s is None or clock() - t0 < max_s) and not (stop is not None and stop.is_set()):
             ok, bgr = cap.read()
             t = clock()
             if not ok:
