@@ -35,6 +35,7 @@ from hingecoach.orientation.sagittal import (
     estimate_axis,
     excursion_sign,
     sagittal_tilt_deg,
+    tilt_percentiles,
     tilt_range_deg,
 )
 
@@ -103,18 +104,22 @@ def _orient(up0: dict[str, FloatArray], ups: dict[str, FloatArray], source: str
         ax = estimate_axis(up0[s], ups[s])
         axes[s], ratios[s] = ax.axis, ax.ratio
         tilts[s] = sagittal_tilt_deg(up0[s], ax.axis, ups[s])
-    sign_up = excursion_sign(tilts["upper"])
+    pct = {s: tilt_percentiles(tilts[s]) for s in SIDES}
+    sign_up = excursion_sign(tilts["upper"], pct["upper"])
     axes["upper"] = sign_up * axes["upper"]
     tilts["upper"] = sign_up * tilts["upper"]
-    if tilt_range_deg(tilts["lower"]) >= OWN_SIGN_RANGE_DEG:
-        sign_lo = excursion_sign(tilts["lower"])
+    if sign_up < 0:
+        pct["upper"] = tilt_percentiles(tilts["upper"])
+    if tilt_range_deg(tilts["lower"], pct["lower"]) >= OWN_SIGN_RANGE_DEG:
+        sign_lo = excursion_sign(tilts["lower"], pct["lower"])
     else:
         corr = np.corrcoef(tilts["lower"], tilts["upper"])[0, 1]
         sign_lo = 1.0 if not np.isfinite(corr) or corr >= 0 else -1.0
     axes["lower"] = sign_lo * axes["lower"]
-    if tilt_range_deg(tilts["upper"]) < OWN_SIGN_RANGE_DEG:
+    range_up = tilt_range_deg(tilts["upper"], pct["upper"])
+    if range_up < OWN_SIGN_RANGE_DEG:
         warnings.append(f"{source}: no clear forward bend (upper sensor range "
-                        f"{tilt_range_deg(tilts['upper']):.0f} deg): the sagittal plane and the "
+                        f"{range_up:.0f} deg): the sagittal plane and the "
                         "sign of flexion are uncertain; a calibration with a forward bend fixes them")
     elif ratios["upper"] < CONFIDENT_RATIO:
         warnings.append(f"{source}: the upper sensor's bends are not mainly in one plane "
