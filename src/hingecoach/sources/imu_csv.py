@@ -45,7 +45,7 @@ def make_recording(time_s: np.ndarray, channels: dict[str, np.ndarray], *, sourc
     info = {k: v for k, v in imu_info(source).items() if k in channels}
     for side in SIDES:
         acc = channels[f"{side}_acc"]
-        med = float(np.median(np.linalg.norm(acc, axis=1)))
+        med = float(np.median(np.sqrt(np.einsum("ij,ij->i", acc, acc))))  # |acc| per sample
         if not 0.5 * STANDARD_GRAVITY < med < 2.0 * STANDARD_GRAVITY:
             hint = " (is it in g?)" if 0.5 < med < 2.0 else ""
             raise InputError(source, "accelerometer in m/s^2 with a median magnitude near 9.81",
@@ -103,8 +103,7 @@ def read_imu_csv(path: str | Path, *, placement: str | None = None) -> TimeSerie
     channels = {}
     for side in SIDES:
         for kind in ("acc", "gyr") + (("mag",) if has_mag else ()):
-            channels[f"{side}_{kind}"] = np.column_stack(
-                [table.columns[f"{side}_{kind}_{a}"][sel] for a in "xyz"])
+            channels[f"{side}_{kind}"] = table.block([f"{side}_{kind}_{a}" for a in "xyz"], sel)
     if keep.sum() < 2:
         raise InputError(path, "at least 2 data rows", f"{int(keep.sum())}")
     try:
