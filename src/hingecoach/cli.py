@@ -21,8 +21,10 @@ from hingecoach.analysis import (
     analyze_file,
     write_angles_csv,
 )
+from hingecoach.angles import AngleSettings
 from hingecoach.core.errors import HingecoachError
 from hingecoach.faults import MESSAGES
+from hingecoach.orientation.fusion import FusionSettings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Learn and safeguard the hip hinge with two back-worn IMUs. "
@@ -36,6 +38,11 @@ class Fmt(StrEnum):
     hingecoach = "hingecoach"
     spinewise = "spinewise"
     qsense = "qsense"
+
+
+class Fusion(StrEnum):
+    six = "6axis"
+    nine = "9axis"
 
 
 class Exercise(StrEnum):
@@ -102,11 +109,16 @@ def analyze(
         help="lumbar_rounding threshold as a share of the calibrated maximum flexion")] = 0.6,
     rounding_deg: Annotated[float | None, typer.Option(
         help="a fixed lumbar_rounding threshold in degrees (overrides the defaults)")] = None,
+    fusion: Annotated[Fusion, typer.Option(
+        help="9axis also uses the magnetometers (adds lumbar_twist_deg; metal near a bar "
+             "spoils them)")] = Fusion.six,
 ) -> None:
     """Lumbar flexion, repetitions and form faults from a two-IMU recording."""
     try:
         settings = AnalysisSettings(placement=placement, exercise=exercise.value,
-                                    share_of_max=share_of_max, lumbar_rounding_deg=rounding_deg)
+                                    share_of_max=share_of_max, lumbar_rounding_deg=rounding_deg,
+                                    angles=AngleSettings(fusion=FusionSettings(
+                                        magnetometer=fusion is Fusion.nine)))
         with err.status("analysing...", spinner="dots") if err.is_terminal else _Null():
             a = analyze_file(file, calibration=calibration, fmt=fmt.value, settings=settings)
         if angles_csv is not None:
