@@ -38,6 +38,8 @@ from hingecoach.core.errors import ParameterError
 from hingecoach.core.parallel import ForkedCall, can_fork
 from hingecoach.core.timeseries import FloatArray
 
+_BLOCK = 8192  # samples per block of the offline loop
+
 
 @dataclass(frozen=True)
 class FusionSettings:
@@ -206,25 +208,28 @@ class SensorFusion:
             if mag_ut is None:
                 raise ParameterError("mag_ut", "magnetometer samples (9-axis)", None)
             mag32 = np.asarray(mag_ut, dtype=np.float32)
-        parts: list[FloatArray] = []
-        quats: list[FloatArray] = []
+        ups = np.empty((n, 3))
+        quats = np.empty((n, 4)) if mag32 is not None else None
         bounds = [0, *resets.tolist(), n]
         grav = self._ahrs.get_gravity
         quat = self._ahrs.get_quaternion
         for a, b in itertools.pairwise(bounds):
             if a in resets:
                 self.restart(acc_g[a], None if mag32 is None else mag32[a])
-            if mag32 is None:
-                # map() drives the updates from C; the list only collects each gravity
-                ups = [grav() for _ in map(self._ahrs.update_no_magnetometer, gyr[a:b], acc32[a:b])]
-                parts.append(np.concatenate(ups).reshape(-1, 3) if ups else np.empty((0, 3)))
-                continue
-            both = [(grav(), quat()) for _ in map(self._ahrs.update, gyr[a:b], acc32[a:b], mag32[a:b])]
-            parts.append(np.array([u for u, _ in both]).reshape(-1, 3))
-            quats.append(np.array([q for _, q in both]).reshape(-1, 4))
+            # blocks of samples: the small arrays Fusion returns are freed block by
+            # block and their memory reused (an hour's worth at once costs page faults)
+            for i in range(a, b, _BLOCK):
+                j = min(i + _BLOCK, b)
+                if mag32 is None or quats is None:
+                    # map() drives the updates from C; the list only collects each gravity
+                    g_i = [grav() for _ in map(self._ahrs.update_no_magnetometer, gyr[i:j], acc32[i:j])]
+                    ups[i:j] = np.concatenate(g_i).reshape(-1, 3)
+                    continue
+                both = [(grav(), quat()) for _ in map(self._ahrs.update, gyr[i:j], acc32[i:j], mag32[i:j])]
+                ups[i:j] = np.array([u for u, _ in both])
+                quats[i:j] = np.array([q for _, q in both])
         self._prev_gyr = g[-1]
-        ups_all = np.concatenate(parts).astype(np.float64)
-        return FusionOutput(ups_all, None if mag32 is None else np.concatenate(quats).astype(np.float64))
+        return FusionOutput(ups, quats)
 
 
 def _run_one(job: FusionJob) -> FusionOutput:

@@ -25,7 +25,7 @@ import numpy as np
 from hingecoach.core.conventions import STANDARD_GRAVITY, normalise_placement
 from hingecoach.core.errors import HingecoachError, InputError
 from hingecoach.core.timeseries import ChannelInfo, TimeSeries
-from hingecoach.sources._table import check_text_file, clean_time, gap_warnings, read_numeric
+from hingecoach.sources._table import clean_time, gap_warnings, read_numeric, read_text_bytes
 
 SIDES = ("lower", "upper")
 IMU_COLUMNS = ["time_s"] + [f"{s}_{k}_{a}" for s in SIDES for k in ("acc", "gyr") for a in "xyz"]
@@ -56,21 +56,21 @@ def make_recording(time_s: np.ndarray, channels: dict[str, np.ndarray], *, sourc
                             "warnings": warnings, **meta})
 
 
-def _lines(text: str, head_chars: int = 65536) -> Iterator[str]:
-    """``text.splitlines()``, lazily: the header search stops after a few lines, and
-    splitting a 45 MB file into lines only to read its first few costs 0.1 s. The first
-    ``head_chars`` are split at a line break, so the numbering is the same."""
-    cut = text.rfind("\n", 0, head_chars) if len(text) > head_chars else -1
+def _lines(data: bytes, head_bytes: int = 65536) -> Iterator[str]:
+    """``data.decode().splitlines()``, lazily: the header search stops after a few lines,
+    and decoding and splitting a 45 MB file only to read its first few lines costs 0.1 s.
+    The first ``head_bytes`` are cut at a line feed, so the numbering is the same."""
+    cut = data.rfind(b"\n", 0, head_bytes) if len(data) > head_bytes else -1
     if cut < 0:
-        yield from text.splitlines()
+        yield from data.decode("utf-8").splitlines()
         return
-    yield from text[:cut + 1].splitlines()
-    yield from text[cut + 1:].splitlines()
+    yield from data[:cut + 1].decode("utf-8").splitlines()
+    yield from data[cut + 1:].decode("utf-8").splitlines()
 
 
-def _header(path: Path, text: str) -> tuple[int, list[str], dict[str, str]]:
+def _header(path: Path, data: bytes) -> tuple[int, list[str], dict[str, str]]:
     comments: dict[str, str] = {}
-    for i, line in enumerate(_lines(text)):
+    for i, line in enumerate(_lines(data)):
         s = line.strip()
         if not s:
             continue
@@ -86,8 +86,8 @@ def _header(path: Path, text: str) -> tuple[int, list[str], dict[str, str]]:
 def read_imu_csv(path: str | Path, *, placement: str | None = None) -> TimeSeries:
     """Read a recording in the hingecoach CSV schema (see the module docstring)."""
     path = Path(path)
-    text = check_text_file(path)
-    hline, names, comments = _header(path, text)
+    data = read_text_bytes(path)
+    hline, names, comments = _header(path, data)
     missing = [c for c in IMU_COLUMNS if c not in names]
     if missing:
         raise InputError(path, f"columns {', '.join(IMU_COLUMNS)}",
@@ -95,7 +95,7 @@ def read_imu_csv(path: str | Path, *, placement: str | None = None) -> TimeSerie
                          line=hline + 1)
     has_mag = all(c in names for c in MAG_COLUMNS)
     wanted = IMU_COLUMNS + (MAG_COLUMNS if has_mag else [])
-    table = read_numeric(path, text, header_line=hline, names=names, wanted=wanted,
+    table = read_numeric(path, data, header_line=hline, names=names, wanted=wanted,
                          delimiter=",", first_data_line=hline + 1)
     t = table.columns["time_s"]
     keep, tw = clean_time(path, table, t)
