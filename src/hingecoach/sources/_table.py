@@ -1,8 +1,11 @@
 """Numeric tables from text files, with errors a person can act on.
 
-A fast path (``numpy.loadtxt``) reads clean files; when it fails, a line-by-line pass
-finds what is wrong. A few unreadable rows (at most ``max(10, 1 %)`` of them) are dropped
-with a warning that names them; more is an error naming the first bad line.
+A fast path reads clean files: plain decimals (what ``write_imu_csv`` writes) as exact
+integers over powers of ten (``plain_decimals``), anything else with ``numpy.loadtxt``;
+a long file is parsed as two halves in two processes. When the fast path fails, a
+line-by-line pass finds what is wrong, so errors and warnings name the same lines either
+way. A few unreadable rows (at most ``max(10, 1 %)`` of them) are dropped with a warning
+that names them; more is an error naming the first bad line.
 """
 
 from __future__ import annotations
