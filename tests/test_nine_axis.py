@@ -187,3 +187,26 @@ def test_cli_nine_axis_reports_twist(tmp_path):
     assert angles.read_text().splitlines()[0].endswith(",lumbar_twist_deg")
     six = json.loads(run_cli("analyze", str(p), "--json").stdout)
     assert six["recording"]["fusion"] == "6axis" and "peak_lumbar_twist_deg" not in six["reps"][0]
+
+
+def test_twist_is_the_last_angle_of_a_flexion_lateral_twist_sequence():
+    """axial_twist_deg recovers z of R_rel = Ry(flexion) Rx(lateral) Rz(twist), whatever the
+    heading of the body and however each sensor is strapped on."""
+    from hingecoach.orientation.twist import axial_twist_deg, segment_frame
+
+    rng = np.random.default_rng(3)
+    n = 500
+    flex, lat, twist = rng.uniform(-60, 90, n), rng.uniform(-30, 30, n), rng.uniform(-60, 60, n)
+    body = Rotation.from_euler("z", rng.uniform(-180, 180, (n, 1)), degrees=True)  # heading
+    pelvis = body * Rotation.from_euler("y", rng.uniform(-10, 70, (n, 1)), degrees=True)
+    upper = pelvis * Rotation.from_euler("YXZ", np.column_stack([flex, lat, twist]), degrees=True)
+    frames, quats = [], []
+    for seg in (pelvis, upper):
+        mount = Rotation.random(random_state=rng)  # segment -> sensor
+        m = mount.as_matrix()
+        # the calibration's view of the segment in sensor coordinates: up and left
+        frames.append(segment_frame(m @ [0.0, 0.0, 1.0], m @ [0.0, 1.0, 0.0]))
+        q = (seg * mount.inv()).as_quat()  # sensor -> earth, scipy's x, y, z, w
+        quats.append(np.column_stack([q[:, 3], q[:, :3]]))
+    got = axial_twist_deg(quats[0], frames[0], quats[1], frames[1])
+    assert np.allclose(got, twist, atol=1e-6)

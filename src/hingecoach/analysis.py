@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from hingecoach import __version__
-from hingecoach.angles import ANGLE_NAMES, TWIST, AngleSettings, compute_angles
+from hingecoach.angles import ANGLE_NAMES, TWIST_NAME, AngleSettings, compute_angles
 from hingecoach.core.conventions import PLACEMENTS, normalise_placement
 from hingecoach.core.timeseries import TimeSeries
 from hingecoach.faults import (
@@ -61,14 +61,14 @@ class Analysis:
                 "peak_pelvis_tilt_deg", "peak_trunk_inclination_deg", "lumbar_share",
                 "top_extension_deg", "descent_s")
 
-        twist = self.angles.data.get(TWIST.name)
+        twist = self.angles.data.get(TWIST_NAME)
 
         def rep(m: RepMetrics) -> dict[str, Any]:
             d: dict[str, Any] = {k: _num(getattr(m, k)) for k in keys}
             if twist is not None:  # 9-axis: the largest twist during the rep, with its sign
                 i0, i1 = np.searchsorted(self.angles.time_s, [m.start_s, m.end_s])
                 seg = twist[i0:max(i1 + 1, i0 + 1)]
-                d[f"peak_{TWIST.name}"] = _num(float(seg[np.argmax(np.abs(seg))]) if seg.size else None)
+                d[f"peak_{TWIST_NAME}"] = _num(float(seg[np.argmax(np.abs(seg))]) if seg.size else None)
             d["faults"] = list(m.faults)
             return d
 
@@ -169,7 +169,7 @@ def analyze_file(path: str | Path, *, calibration: str | Path | None = None, fmt
 
 def write_angles_csv(path: str | Path, angles: TimeSeries) -> None:
     """The angle channels at the recording's rate (``lumbar_twist_deg`` last, with 9-axis)."""
-    names = [*ANGLE_NAMES, *([TWIST.name] if TWIST.name in angles else [])]
+    names = [*ANGLE_NAMES, *([TWIST_NAME] if TWIST_NAME in angles else [])]
     arr = np.column_stack([angles.time_s] + [angles[n] for n in names])
     np.savetxt(path, arr, delimiter=",", fmt="%.4f", header=",".join(["time_s", *names]),
                comments="")

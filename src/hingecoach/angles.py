@@ -63,9 +63,10 @@ ANGLES: tuple[AngleDef, ...] = (
 ANGLE_NAMES = tuple(a.name for a in ANGLES)
 
 
-TWIST = AngleDef("lumbar_twist_deg",
-                 "axial twist of the upper sensor's segment relative to the sacrum, to the left +"
-                 " (9-axis fusion only)", lambda lo, up: up - lo)
+# 9-axis fusion only: not a combination of the two tilts but of the two full orientations
+TWIST_NAME = "lumbar_twist_deg"
+TWIST_DESCRIPTION = ("axial twist of the upper sensor's segment relative to the sacrum, to the "
+                     "left + (9-axis fusion only)")
 
 
 @dataclass(frozen=True)
@@ -158,13 +159,17 @@ def _raw_twist_deg(model: AngleModel, quats: dict[str, FloatArray]) -> FloatArra
 
 def _with_neutral_twist(rec: TimeSeries, model: AngleModel, fused: Fused) -> AngleModel:
     """The twist in the calibration window becomes the zero (9-axis only): it holds how
-    differently the two sensors' flexion axes were estimated, in heading."""
+    differently the two sensors' flexion axes came out, in heading."""
     if fused.quaternions is None:
         return model
     t = rec.time_s
     sel = (t >= model.window_s[0]) & (t <= model.window_s[1])
-    raw = _raw_twist_deg(model, fused.quaternions)[sel]
-    return replace(model, twist0_deg=float(np.median(raw)) if raw.size else 0.0)
+    raw = np.deg2rad(_raw_twist_deg(model, fused.quaternions)[sel])
+    if not raw.size:
+        return model
+    # a circular mean: the raw twist may sit near +-180 deg if an axis came out reversed
+    return replace(model, twist0_deg=float(np.rad2deg(np.arctan2(np.mean(np.sin(raw)),
+                                                                 np.mean(np.cos(raw))))))
 
 
 def _orient(up0: dict[str, FloatArray], ups: dict[str, FloatArray], source: str
@@ -246,8 +251,8 @@ def angles_from_ups(rec: TimeSeries, model: AngleModel, fused: Fused) -> TimeSer
     info = {a.name: ChannelInfo("deg", "sagittal", a.description) for a in ANGLES}
     if fused.quaternions is not None:
         twist = _raw_twist_deg(model, fused.quaternions) - model.twist0_deg
-        data[TWIST.name] = (twist + 180.0) % 360.0 - 180.0
-        info[TWIST.name] = ChannelInfo("deg", "transverse", TWIST.description)
+        data[TWIST_NAME] = (twist + 180.0) % 360.0 - 180.0
+        info[TWIST_NAME] = ChannelInfo("deg", "transverse", TWIST_DESCRIPTION)
     return TimeSeries(rec.time_s, data, info=info,
                       meta={**rec.meta, "calibration_window_s": model.window_s,
                             "calibration_source": model.source})
