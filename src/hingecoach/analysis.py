@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from hingecoach import __version__
-from hingecoach.angles import ANGLE_NAMES, AngleSettings, compute_angles
+from hingecoach.angles import ANGLE_NAMES, TWIST_NAME, AngleSettings, compute_angles
 from hingecoach.core.conventions import PLACEMENTS, normalise_placement
 from hingecoach.core.timeseries import TimeSeries
 from hingecoach.faults import (
@@ -71,9 +71,15 @@ class Analysis:
                 "peak_pelvis_tilt_deg", "peak_trunk_inclination_deg", "lumbar_share",
                 "top_extension_deg", "descent_s", "knee_hip_ratio", "peak_neck_extension_deg")
 
+        twist = self.angles.data.get(TWIST_NAME)
+
         def rep(m: RepMetrics) -> dict[str, Any]:
             d: dict[str, Any] = {k: _num(getattr(m, k)) for k in keys}
             d["index"] = m.index
+            if twist is not None:  # 9-axis: the largest twist during the rep, with its sign
+                i0, i1 = np.searchsorted(self.angles.time_s, [m.start_s, m.end_s])
+                seg = twist[i0:max(i1 + 1, i0 + 1)]
+                d[f"peak_{TWIST_NAME}"] = _num(float(seg[np.argmax(np.abs(seg))]) if seg.size else None)
             d["faults"] = list(m.faults)
             return d
 
@@ -160,6 +166,7 @@ def analyze_recording(rec: TimeSeries, calibration: TimeSeries | None = None,
         "calibration_window_s": [round(x, 3) for x in model.window_s],
         "calibration_source": model.source,
         "exercise": st.exercise,
+        "fusion": "9axis" if st.angles.fusion.magnetometer else "6axis",
         "notes": list(rec.meta.get("notes", [])),
     }
     return Analysis(angles, [m for m in metrics if m.complete],
@@ -269,7 +276,8 @@ def analyze_file(path: str | Path, *, calibration: str | Path | None = None, fmt
 
 
 def write_angles_csv(path: str | Path, angles: TimeSeries) -> None:
-    """``time_s`` and every angle channel (IMU: lumbar, pelvis, trunk; camera: its six)."""
+    """``time_s`` and every angle channel (IMU: lumbar, pelvis, trunk, and
+    ``lumbar_twist_deg`` with 9-axis; camera: its six)."""
     names = [n for n in ANGLE_NAMES if n in angles] + [n for n in angles.channels if n not in ANGLE_NAMES]
     arr = np.column_stack([angles.time_s] + [angles[n] for n in names])
     np.savetxt(path, arr, delimiter=",", fmt="%.4f", header=",".join(["time_s", *names]), comments="")

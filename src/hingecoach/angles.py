@@ -16,7 +16,7 @@ stays within a degree.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -28,15 +28,18 @@ from hingecoach.orientation.calibration import (
     find_still_span,
     sensor_calibration,
 )
-from hingecoach.orientation.fusion import FusionSettings, fuse_pair
+from hingecoach.orientation.fusion import FusionJob, FusionSettings, fuse_pair
+from hingecoach.orientation.magnetometer import consistency, hard_iron
 from hingecoach.orientation.sagittal import (
     CONFIDENT_RATIO,
     OWN_SIGN_RANGE_DEG,
     estimate_axis,
     excursion_sign,
     sagittal_tilt_deg,
+    tilt_percentiles,
     tilt_range_deg,
 )
+from hingecoach.orientation.twist import axial_twist_deg, segment_frame
 
 SIDES = ("lower", "upper")
 
@@ -60,6 +63,12 @@ ANGLES: tuple[AngleDef, ...] = (
 ANGLE_NAMES = tuple(a.name for a in ANGLES)
 
 
+# 9-axis fusion only: not a combination of the two tilts but of the two full orientations
+TWIST_NAME = "lumbar_twist_deg"
+TWIST_DESCRIPTION = ("axial twist of the upper sensor's segment relative to the sacrum, to the "
+                     "left + (9-axis fusion only)")
+
+
 @dataclass(frozen=True)
 class SensorModel:
     up0: FloatArray
@@ -70,13 +79,15 @@ class SensorModel:
 
 @dataclass(frozen=True)
 class AngleModel:
-    """What calibration learned: per sensor the neutral up, gyro bias and flexion axis."""
+    """What calibration learned: per sensor the neutral up, gyro bias and flexion axis
+    (and with 9-axis fusion the twist between the sensors in the neutral stance)."""
 
     lower: SensorModel
     upper: SensorModel
     window_s: tuple[float, float]
     source: str
     warnings: tuple[str, ...] = field(default=())
+    twist0_deg: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -85,12 +96,80 @@ class AngleSettings:
     fusion: FusionSettings = field(default_factory=FusionSettings)
 
 
+@dataclass(frozen=True)
+class Fused:
+    """The fused orientation of each sensor: up vectors, and quaternions with 9-axis."""
+
+    ups: dict[str, FloatArray]
+    quaternions: dict[str, FloatArray] | None = None
+
+
+def _magnetometer(rec: TimeSeries, settings: AngleSettings) -> dict[str, FloatArray] | None:
+    """The magnetometer channels for 9-axis fusion (None for 6-axis), less any hard-iron
+    offset the recording determines; a clear error when the recording has none."""
+    if not settings.fusion.magnetometer:
+        return None
+    missing = [f"{s}_mag" for s in SIDES if f"{s}_mag" not in rec]
+    if missing:
+        raise InputError(rec.meta.get("source", "recording"),
+                         "magnetometer columns (lower_mag_x ... upper_mag_z) for 9-axis fusion",
+                         f"no {' or '.join(missing)} channel (use 6-axis fusion)")
+    return {s: rec[f"{s}_mag"] - hard_iron(rec[f"{s}_mag"]).offset_ut for s in SIDES}
+
+
+def _magnetic_warnings(rec: TimeSeries, mags: dict[str, FloatArray] | None, fused: Fused
+                       ) -> list[str]:
+    """A warning per sensor whose field is not the earth's alone (metal, calibration)."""
+    if mags is None:
+        return []
+    out = []
+    for s in SIDES:
+        c = consistency(mags[s], fused.ups[s], rec.sample_rate_hz)
+        if c.disturbed:
+            out.append(f"{rec.meta.get('source', 'recording')}: the {s} magnetometer does not read "
+                       f"a steady earth field (its strength varies {c.strength_variation:.1%}, its "
+                       f"dip {c.dip_range_deg:.1f} deg: metal nearby, a magnetometer that needs "
+                       "calibrating, or an orientation error after a gap): lumbar_twist_deg is not "
+                       "reliable here (the other angles do not use the magnetometer)")
+    return out
+
+
 def _fuse(rec: TimeSeries, biases: dict[str, FloatArray], ups0: dict[str, FloatArray],
-          settings: AngleSettings) -> dict[str, FloatArray]:
+          settings: AngleSettings, mags: dict[str, FloatArray] | None = None,
+          mags0: dict[str, FloatArray] | None = None) -> Fused:
     rate = rec.sample_rate_hz
-    jobs = [(rate, biases[s], ups0[s], settings.fusion, rec.time_s, rec[f"{s}_gyr"],
-             rec[f"{s}_acc"]) for s in SIDES]
-    return dict(zip(SIDES, fuse_pair(jobs), strict=True))
+    jobs = [FusionJob(rate, biases[s], ups0[s], settings.fusion, rec.time_s, rec[f"{s}_gyr"],
+                      rec[f"{s}_acc"], None if mags is None else mags[s],
+                      None if mags0 is None else mags0[s]) for s in SIDES]
+    out = dict(zip(SIDES, fuse_pair(jobs), strict=True))
+    quats = {s: out[s].quaternions for s in SIDES}
+    return Fused({s: out[s].ups for s in SIDES},
+                 None if mags is None else {s: q for s, q in quats.items() if q is not None})
+
+
+def _mean(data: FloatArray, t: FloatArray, window: tuple[float, float]) -> FloatArray:
+    sel = (t >= window[0]) & (t <= window[1])
+    return np.asarray(np.mean(data[sel], axis=0) if np.any(sel) else data[0], dtype=np.float64)
+
+
+def _raw_twist_deg(model: AngleModel, quats: dict[str, FloatArray]) -> FloatArray:
+    return axial_twist_deg(quats["lower"], segment_frame(model.lower.up0, model.lower.axis),
+                           quats["upper"], segment_frame(model.upper.up0, model.upper.axis))
+
+
+def _with_neutral_twist(rec: TimeSeries, model: AngleModel, fused: Fused) -> AngleModel:
+    """The twist in the calibration window becomes the zero (9-axis only): it holds how
+    differently the two sensors' flexion axes came out, in heading."""
+    if fused.quaternions is None:
+        return model
+    t = rec.time_s
+    sel = (t >= model.window_s[0]) & (t <= model.window_s[1])
+    raw = np.deg2rad(_raw_twist_deg(model, fused.quaternions)[sel])
+    if not raw.size:
+        return model
+    # a circular mean: the raw twist may sit near +-180 deg if an axis came out reversed
+    return replace(model, twist0_deg=float(np.rad2deg(np.arctan2(np.mean(np.sin(raw)),
+                                                                 np.mean(np.cos(raw))))))
 
 
 def _orient(up0: dict[str, FloatArray], ups: dict[str, FloatArray], source: str
@@ -103,18 +182,22 @@ def _orient(up0: dict[str, FloatArray], ups: dict[str, FloatArray], source: str
         ax = estimate_axis(up0[s], ups[s])
         axes[s], ratios[s] = ax.axis, ax.ratio
         tilts[s] = sagittal_tilt_deg(up0[s], ax.axis, ups[s])
-    sign_up = excursion_sign(tilts["upper"])
+    pct = {s: tilt_percentiles(tilts[s]) for s in SIDES}
+    sign_up = excursion_sign(tilts["upper"], pct["upper"])
     axes["upper"] = sign_up * axes["upper"]
     tilts["upper"] = sign_up * tilts["upper"]
-    if tilt_range_deg(tilts["lower"]) >= OWN_SIGN_RANGE_DEG:
-        sign_lo = excursion_sign(tilts["lower"])
+    if sign_up < 0:
+        pct["upper"] = tilt_percentiles(tilts["upper"])
+    if tilt_range_deg(tilts["lower"], pct["lower"]) >= OWN_SIGN_RANGE_DEG:
+        sign_lo = excursion_sign(tilts["lower"], pct["lower"])
     else:
         corr = np.corrcoef(tilts["lower"], tilts["upper"])[0, 1]
         sign_lo = 1.0 if not np.isfinite(corr) or corr >= 0 else -1.0
     axes["lower"] = sign_lo * axes["lower"]
-    if tilt_range_deg(tilts["upper"]) < OWN_SIGN_RANGE_DEG:
+    range_up = tilt_range_deg(tilts["upper"], pct["upper"])
+    if range_up < OWN_SIGN_RANGE_DEG:
         warnings.append(f"{source}: no clear forward bend (upper sensor range "
-                        f"{tilt_range_deg(tilts['upper']):.0f} deg): the sagittal plane and the "
+                        f"{range_up:.0f} deg): the sagittal plane and the "
                         "sign of flexion are uncertain; a calibration with a forward bend fixes them")
     elif ratios["upper"] < CONFIDENT_RATIO:
         warnings.append(f"{source}: the upper sensor's bends are not mainly in one plane "
@@ -123,38 +206,53 @@ def _orient(up0: dict[str, FloatArray], ups: dict[str, FloatArray], source: str
 
 
 def calibrate(rec: TimeSeries, settings: AngleSettings | None = None,
-              ) -> tuple[AngleModel, dict[str, FloatArray]]:
+              ) -> tuple[AngleModel, Fused]:
     """Learn the angle model from a recording that starts standing still (and ideally
-    holds forward bends). Returns the model and the fused up vectors of ``rec``."""
+    holds forward bends). Returns the model and the fused orientations of ``rec``."""
     st = settings or AngleSettings()
     source = str(rec.meta.get("source", "recording"))
     window, warnings = calibration_window(rec, st.calibration)
     cals = {s: sensor_calibration(rec, s, window) for s in SIDES}
     up0 = {s: cals[s].up for s in SIDES}
     bias = {s: cals[s].gyro_bias_rad_s for s in SIDES}
-    ups = _fuse(rec, bias, up0, st)
-    axes, ratios, w2 = _orient(up0, ups, source)
+    mags = _magnetometer(rec, st)
+    mag0 = None if mags is None else {s: _mean(mags[s], rec.time_s, window) for s in SIDES}
+    fused = _fuse(rec, bias, up0, st, mags, mag0)
+    w_mag = _magnetic_warnings(rec, mags, fused)
+    axes, ratios, w2 = _orient(up0, fused.ups, source)
     models = {s: SensorModel(up0[s], bias[s], axes[s], ratios[s]) for s in SIDES}
-    return AngleModel(models["lower"], models["upper"], window, source,
-                      tuple(warnings + w2)), ups
+    model = AngleModel(models["lower"], models["upper"], window, source,
+                       tuple(warnings + w2 + w_mag))
+    return _with_neutral_twist(rec, model, fused), fused
 
 
 def apply_calibration(rec: TimeSeries, cal: AngleModel, settings: AngleSettings | None = None
-                      ) -> tuple[AngleModel, dict[str, FloatArray]]:
+                      ) -> tuple[AngleModel, Fused]:
     """Use a separate calibration recording's neutral posture, gyroscope bias and flexion
-    axes for ``rec`` (which has no still start of its own)."""
+    axes (and neutral twist) for ``rec`` (which has no still start of its own)."""
     st = settings or AngleSettings()
-    ups = _fuse(rec, {"lower": cal.lower.gyro_bias_rad_s, "upper": cal.upper.gyro_bias_rad_s},
-                {"lower": cal.lower.up0, "upper": cal.upper.up0}, st)
-    return cal, ups
+    mags = _magnetometer(rec, st)
+    mag0 = None
+    if mags is not None:  # the heading at the start: the first half second's field
+        start = (float(rec.time_s[0]), float(rec.time_s[0]) + 0.5)
+        mag0 = {s: _mean(mags[s], rec.time_s, start) for s in SIDES}
+    fused = _fuse(rec, {"lower": cal.lower.gyro_bias_rad_s, "upper": cal.upper.gyro_bias_rad_s},
+                  {"lower": cal.lower.up0, "upper": cal.upper.up0}, st, mags, mag0)
+    w_mag = _magnetic_warnings(rec, mags, fused)
+    return (replace(cal, warnings=cal.warnings + tuple(w_mag)) if w_mag else cal), fused
 
 
-def angles_from_ups(rec: TimeSeries, model: AngleModel, ups: dict[str, FloatArray]) -> TimeSeries:
-    """The angle channels (degrees) at the recording's sample instants."""
-    lo = sagittal_tilt_deg(model.lower.up0, model.lower.axis, ups["lower"])
-    up = sagittal_tilt_deg(model.upper.up0, model.upper.axis, ups["upper"])
+def angles_from_ups(rec: TimeSeries, model: AngleModel, fused: Fused) -> TimeSeries:
+    """The angle channels (degrees) at the recording's sample instants; with 9-axis
+    fusion also ``lumbar_twist_deg``."""
+    lo = sagittal_tilt_deg(model.lower.up0, model.lower.axis, fused.ups["lower"])
+    up = sagittal_tilt_deg(model.upper.up0, model.upper.axis, fused.ups["upper"])
     data = {a.name: a.combine(lo, up) for a in ANGLES}
     info = {a.name: ChannelInfo("deg", "sagittal", a.description) for a in ANGLES}
+    if fused.quaternions is not None:
+        twist = _raw_twist_deg(model, fused.quaternions) - model.twist0_deg
+        data[TWIST_NAME] = (twist + 180.0) % 360.0 - 180.0
+        info[TWIST_NAME] = ChannelInfo("deg", "transverse", TWIST_DESCRIPTION)
     return TimeSeries(rec.time_s, data, info=info,
                       meta={**rec.meta, "calibration_window_s": model.window_s,
                             "calibration_source": model.source})
@@ -175,14 +273,14 @@ def compute_angles(rec: TimeSeries, calibration: TimeSeries | None = None,
     if len(rec) < 10:
         raise InputError(rec.meta.get("source", "recording"), "at least 10 samples", str(len(rec)))
     if calibration is None:
-        model, ups = calibrate(rec, st)
-        return angles_from_ups(rec, model, ups), model, None
-    cal_model, cal_ups = calibrate(calibration, st)
-    cal_angles = angles_from_ups(calibration, cal_model, cal_ups)
+        model, fused = calibrate(rec, st)
+        return angles_from_ups(rec, model, fused), model, None
+    cal_model, cal_fused = calibrate(calibration, st)
+    cal_angles = angles_from_ups(calibration, cal_model, cal_fused)
     t0, t1 = find_still_span(rec, st.calibration)
     if t1 - t0 >= st.calibration.min_still_s or rec.meta.get("calibration_window_s"):
-        model, ups = calibrate(rec, st)
-        own = sagittal_tilt_deg(model.upper.up0, model.upper.axis, ups["upper"])
+        model, fused = calibrate(rec, st)
+        own = sagittal_tilt_deg(model.upper.up0, model.upper.axis, fused.ups["upper"])
         if tilt_range_deg(own) < OWN_SIGN_RANGE_DEG:
             model = AngleModel(
                 SensorModel(model.lower.up0, model.lower.gyro_bias_rad_s, cal_model.lower.axis,
@@ -191,6 +289,7 @@ def compute_angles(rec: TimeSeries, calibration: TimeSeries | None = None,
                             cal_model.upper.axis_ratio),
                 model.window_s, model.source,
                 tuple(w for w in model.warnings if "no clear forward bend" not in w))
+            model = _with_neutral_twist(rec, model, fused)  # with the calibration's axes
     else:
-        model, ups = apply_calibration(rec, cal_model, st)
-    return angles_from_ups(rec, model, ups), model, cal_angles
+        model, fused = apply_calibration(rec, cal_model, st)
+    return angles_from_ups(rec, model, fused), model, cal_angles

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -24,8 +25,10 @@ from hingecoach.analysis import (
     is_camera_source,
     write_angles_csv,
 )
+from hingecoach.angles import AngleSettings
 from hingecoach.core.errors import HingecoachError
 from hingecoach.faults import MESSAGES
+from hingecoach.orientation.fusion import FusionSettings
 from hingecoach.store import Store, resolve_settings
 from hingecoach.store.files import save_file_analysis
 
@@ -42,6 +45,11 @@ class Fmt(StrEnum):
     spinewise = "spinewise"
     qsense = "qsense"
     video = "video"
+
+
+class Fusion(StrEnum):
+    six = "6axis"
+    nine = "9axis"
 
 
 class Exercise(StrEnum):
@@ -135,6 +143,9 @@ def analyze(
     person: Annotated[str | None, typer.Option(
         help="whose session: their clinician-set thresholds apply; with --save, stored with them")] = None,
     db: cli_store.DbOption = None,
+    fusion: Annotated[Fusion, typer.Option(
+        help="9axis also uses the magnetometers (adds lumbar_twist_deg; metal near a bar "
+             "spoils them)")] = Fusion.six,
 ) -> None:
     """Lumbar flexion, repetitions and form faults from a two-IMU recording or a side-view video."""
     try:
@@ -142,14 +153,18 @@ def analyze(
                      "share_of_max": share_of_max, "lumbar_rounding_deg": rounding_deg}
         store = cli_store.store_of(db, create=save) if save or person else None
         settings = _settings(store, person, overrides, save)
+        settings = replace(settings, angles=AngleSettings(fusion=FusionSettings(magnetometer=fusion is Fusion.nine)))
         camera = fmt == Fmt.video or (fmt == Fmt.auto and is_camera_source(file))
         if overlay is not None and not camera:
             raise HingecoachError(f"--overlay {overlay}: needs a video, and {file} is an IMU recording")
         if camera:
             a = _analyze_video(file, settings, duration)
         else:
-            with err.status("analysing...", spinner="dots") if err.is_terminal else _Null():
-                a = analyze_file(file, calibration=calibration, fmt=fmt.value, settings=settings)
+            # a plain line, not a spinner: a spinner is a thread, and with a second thread
+            # running the two sensors are not fused in two processes (fork is unsafe then)
+            if err.is_terminal:
+                err.print(f"analysing {file} ...", highlight=False, markup=False)
+            a = analyze_file(file, calibration=calibration, fmt=fmt.value, settings=settings)
         if overlay is not None:
             _write_overlay(file, a, overlay)
         if angles_csv is not None:
@@ -221,14 +236,6 @@ def _settings(store: Store | None, person: str | None, overrides: dict[str, Any]
         if v is not None:
             err.print(f"setting: {k} = {v} ({origin[k]})", highlight=False, markup=False, soft_wrap=True)
     return st
-
-
-class _Null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 @app.command()

@@ -133,12 +133,14 @@ def detect_reps(angles: TimeSeries, settings: RepSettings | None = None) -> list
     s = smooth(t, raw, st.lowpass_hz)
     reps: list[Rep] = []
     prev_end = 0
+    count = 0
     for i_in, i_out in _bend_spans(s, st.enter_deg, st.standing_deg):
         if i_out is not None and t[i_out] - t[i_in] < st.min_duration_s:
             continue
         start, bottom, end = _finish(t, raw, s, i_in, i_out, prev_end, st)
         complete = i_out is not None
-        idx = sum(r.complete for r in reps) + 1 if complete else 0
+        count += complete
+        idx = count if complete else 0
         reps.append(Rep(idx, float(t[start]), float(t[bottom]), float(t[end]), complete,
                         start, bottom, end))
         prev_end = end

@@ -1,5 +1,6 @@
-"""Orientation: gyroscope bias and neutral posture (calibration), 6-axis fusion, and the
-sagittal plane of each sensor found from the data."""
+"""Orientation: gyroscope bias and neutral posture (calibration), 6-axis fusion (9-axis
+opt-in), the sagittal plane of each sensor found from the data, and with 9-axis the
+axial twist between the sensors."""
 
 from hingecoach.orientation.calibration import (
     CalibrationSettings,
@@ -7,11 +8,13 @@ from hingecoach.orientation.calibration import (
     find_still_span,
     sensor_calibration,
 )
-from hingecoach.orientation.fusion import FusionSettings, SensorFusion, fuse_pair
+from hingecoach.orientation.fusion import FusionJob, FusionOutput, FusionSettings, SensorFusion, fuse_pair
 from hingecoach.orientation.sagittal import SagittalAxis, estimate_axis, sagittal_tilt_deg
 
 __all__ = [
     "CalibrationSettings",
+    "FusionJob",
+    "FusionOutput",
     "FusionSettings",
     "SagittalAxis",
     "SensorCalibration",

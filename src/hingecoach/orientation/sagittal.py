@@ -36,32 +36,45 @@ class SagittalAxis:
 def estimate_axis(up0: FloatArray, ups: FloatArray) -> SagittalAxis:
     """Principal axis of the tilts (unsigned: orient it with ``orient_axis``)."""
     c = np.cross(up0, ups)
-    mag = np.linalg.norm(c, axis=1)
-    sel = mag > np.sin(np.deg2rad(MIN_TILT_DEG))
-    use = c[sel] if np.count_nonzero(sel) >= 3 else c
+    sel = np.einsum("ij,ij->i", c, c) > np.sin(np.deg2rad(MIN_TILT_DEG)) ** 2  # |c| = sin(tilt)
+    n_sel = int(np.count_nonzero(sel))
+    use = c[sel] if n_sel >= 3 else c
     m = use.T @ use
     w, v = np.linalg.eigh(m)
     axis = v[:, 2] - np.dot(v[:, 2], up0) * up0
     axis = axis / np.linalg.norm(axis)
     ratio = float(w[2] / max(w[1], 1e-12))
-    return SagittalAxis(axis=axis, ratio=ratio, tilted_samples=int(np.count_nonzero(sel)))
+    return SagittalAxis(axis=axis, ratio=ratio, tilted_samples=n_sel)
 
 
 def sagittal_tilt_deg(up0: FloatArray, axis: FloatArray, ups: FloatArray) -> FloatArray:
     """Signed rotation (deg) about ``axis`` from ``up0`` to each ``ups`` row, projected on
-    the plane perpendicular to ``axis``."""
-    p = ups - np.outer(ups @ axis, axis)
-    sin_part = np.cross(p, up0) @ axis  # the up vector turns by -theta about the axis
-    cos_part = p @ up0
+    the plane perpendicular to ``axis``.
+
+    With p = up - (up . axis) axis, the projection: the sine part is (p x up0) . axis =
+    p . (up0 x axis) = up . (up0 x axis) (the axis part of p is perpendicular to
+    up0 x axis) and the cosine part is p . up0 = up . up0 - (up . axis)(axis . up0); one
+    (n, 3) x (3, 3) product gives all three dot products."""
+    w = np.cross(up0, axis)
+    d = ups @ np.column_stack([w, up0, axis])
+    sin_part = d[:, 0]  # the up vector turns by -theta about the axis
+    cos_part = d[:, 1] - d[:, 2] * float(axis @ up0)
     return np.rad2deg(np.arctan2(sin_part, cos_part))
 
 
-def excursion_sign(theta_deg: FloatArray) -> float:
-    """+1 when the larger excursions are positive (forward), else -1."""
-    hi = float(np.percentile(theta_deg, 99.5))
-    lo = float(np.percentile(theta_deg, 0.5))
+def excursion_sign(theta_deg: FloatArray, lo_hi: tuple[float, float] | None = None) -> float:
+    """+1 when the larger excursions are positive (forward), else -1. ``lo_hi``: the
+    0.5 and 99.5 percentiles, if already known (``tilt_percentiles``)."""
+    lo, hi = tilt_percentiles(theta_deg) if lo_hi is None else lo_hi
     return 1.0 if hi >= -lo else -1.0
 
 
-def tilt_range_deg(theta_deg: FloatArray) -> float:
-    return float(np.percentile(theta_deg, 99.5) - np.percentile(theta_deg, 0.5))
+def tilt_range_deg(theta_deg: FloatArray, lo_hi: tuple[float, float] | None = None) -> float:
+    lo, hi = tilt_percentiles(theta_deg) if lo_hi is None else lo_hi
+    return hi - lo
+
+
+def tilt_percentiles(theta_deg: FloatArray) -> tuple[float, float]:
+    """The 0.5 and 99.5 percentiles: the excursions, robust to a few outliers."""
+    lo, hi = np.percentile(theta_deg, [0.5, 99.5])
+    return float(lo), float(hi)

@@ -80,6 +80,21 @@ class SimSettings:
     dropouts: int = 0  # number of gaps of 0.05-0.3 s with no samples
     clock_jitter: float = 0.0  # std of sample instants, as a fraction of the period
     end_incomplete: bool = False  # finish with a descent that never returns
+    # Axial twist of the upper segment relative to the pelvis at each rep's bottom (deg,
+    # alternating left and right, about the upper segment's long axis).
+    twist_deg: float = 0.0
+    # Magnetometers (lower_mag, upper_mag, uT). The earth field (about 50 uT, dipping 60
+    # deg below the horizon at mid latitudes) is rotated into each sensor's frame, with
+    # white noise of 0.3 uT; north is a random direction. A hard-iron offset (a constant
+    # field of the sensor's own, in its frame) and a local disturbance that grows as the
+    # person bends down towards a (magnetised) bar are optional. The magnetometer has its
+    # own random stream: the other channels are the same with it or without it.
+    magnetometer: bool = False
+    mag_field_ut: float = 50.0
+    mag_inclination_deg: float = 60.0
+    mag_noise_ut: float = 0.3
+    mag_hard_iron_ut: float = 0.0  # offset magnitude per sensor, random direction
+    mag_disturbance_ut: float = 0.0  # extra field at the bottom of a hinge, random direction
 
     def pattern_list(self) -> list[str]:
         rng = np.random.default_rng(self.seed + 7919)
@@ -130,10 +145,11 @@ class _Script:
     thoracic: _Track = field(default_factory=_Track)
     knee: _Track = field(default_factory=_Track)
     heading: _Track = field(default_factory=_Track)
+    twist: _Track = field(default_factory=_Track)
     walk: list[tuple[float, float]] = field(default_factory=list)  # walking windows
 
     def tracks(self) -> list[_Track]:
-        return [self.pelvis, self.lumbar, self.thoracic, self.knee, self.heading]
+        return [self.pelvis, self.lumbar, self.thoracic, self.knee, self.heading, self.twist]
 
     def now(self) -> float:
         return max(tr.times[-1] for tr in self.tracks())
@@ -202,10 +218,11 @@ def _script(settings: SimSettings, rng: np.random.Generator) -> tuple[_Script, l
         sc.lumbar.to(tb, p["lumbar"])
         sc.thoracic.to(tb, p["thoracic"])
         sc.knee.to(tb, p["knee"])
+        sc.twist.to(tb, settings.twist_deg * (1 if k % 2 == 0 else -1))
         th = tb + p["hold"]
         sc.hold_all(th)
         te = th + p["up"]
-        for tr in (sc.pelvis, sc.lumbar, sc.thoracic, sc.knee):
+        for tr in (sc.pelvis, sc.lumbar, sc.thoracic, sc.knee, sc.twist):
             tr.to(te, 0.0)
         sc.heading.hold(te)
         min_lumbar = 0.0
@@ -276,7 +293,7 @@ def _angles(sc: _Script, t: FloatArray, sway: tuple[float, ...]) -> dict[str, Fl
     d = np.deg2rad
     return dict(pelvis=d(pelvis), lumbar=d(lumbar), thoracic=d(sc.thoracic(t)),
                 knee=d(sc.knee(t)), heading=d(sc.heading(t)), roll=d(roll),
-                bounce=bounce, forward=forward)
+                bounce=bounce, forward=forward, twist=d(sc.twist(t)))
 
 
 def _upper_tilt(ang: dict[str, FloatArray], placement: str) -> tuple[FloatArray, FloatArray]:
@@ -311,11 +328,22 @@ def _body(sc: _Script, t: FloatArray, sway: tuple[float, ...], placement: str
         return np.einsum("nij,nj->ni", heading, local)
 
     r_lower = heading @ _rot_y(a["pelvis"]) @ roll
-    r_upper = heading @ _rot_y(up_tilt) @ roll
+    psi = a["twist"]
+    if not np.any(psi):
+        r_upper = heading @ _rot_y(up_tilt) @ roll
+        upper_sagittal = up_tilt
+    else:
+        # twist about the upper segment's own long axis, after its forward tilt (the
+        # sensor is taken to sit on that axis). Seen in the segment's own sagittal plane,
+        # which is what an angle from one sensor measures, a twisted segment tilts by
+        # atan2(sin(tilt) cos(twist), cos(tilt)).
+        r_upper = heading @ _rot_y(up_tilt) @ _rot_z(psi) @ roll
+        upper_sagittal = np.arctan2(np.sin(up_tilt) * np.cos(psi), np.cos(up_tilt))
     truth = dict(
-        lumbar_flexion_deg=np.rad2deg(up_tilt - a["pelvis"]),
+        lumbar_flexion_deg=np.rad2deg(upper_sagittal - a["pelvis"]),
         pelvis_tilt_deg=np.rad2deg(a["pelvis"]),
-        trunk_inclination_deg=np.rad2deg(up_tilt),
+        trunk_inclination_deg=np.rad2deg(upper_sagittal),
+        lumbar_twist_deg=np.rad2deg(psi),  # upper relative to the pelvis, to the left +
     )
     return r_lower, world(lower_pt), r_upper, world(upper_pt), truth
 
@@ -359,12 +387,37 @@ def add_sensor_errors(out: dict[str, FloatArray], rng: np.random.Generator, *, n
         out[f"{side}_gyr"] += np.deg2rad(rng.uniform(-gyro_bias_dps, gyro_bias_dps, 3))
 
 
+@dataclass(frozen=True)
+class _MagneticField:
+    earth_ut: FloatArray  # world frame
+    disturbance_dir: FloatArray  # unit vector, world frame
+    hard_iron_ut: tuple[FloatArray, FloatArray]  # lower, upper: in each sensor's frame
+
+    @classmethod
+    def draw(cls, s: SimSettings, rng: np.random.Generator) -> _MagneticField:
+        north = rng.uniform(0.0, 2 * np.pi)  # the person faces a random direction
+        inc = np.deg2rad(s.mag_inclination_deg)
+        earth = s.mag_field_ut * np.array([np.cos(inc) * np.cos(north),
+                                           np.cos(inc) * np.sin(north), -np.sin(inc)])
+        unit = [v / np.linalg.norm(v) for v in rng.normal(size=(3, 3))]
+        return cls(earth, unit[0], (s.mag_hard_iron_ut * unit[1], s.mag_hard_iron_ut * unit[2]))
+
+    def world(self, s: SimSettings, sc: _Script, t: FloatArray, side: str) -> FloatArray:
+        """The field at one sensor at times t (world frame): the earth's, plus the
+        disturbance, which grows as the person bends down towards the bar (0 standing,
+        full at a 50 deg hinge). A magnetised bar's field falls with the cube of the
+        distance: the upper sensor, about 1.5 times as far from it, gets 0.3 of it."""
+        near = np.clip(sc.pelvis(t) / 50.0, 0.0, 1.0) ** 2 * (1.0 if side == "lower" else 0.3)
+        return self.earth_ut + s.mag_disturbance_ut * near[:, None] * self.disturbance_dir
+
+
 def simulate(settings: SimSettings | None = None) -> tuple[TimeSeries, TimeSeries, list[RepTruth]]:
     """Simulate a recording.
 
     Returns the recording (channels ``lower_acc``, ``lower_gyr``, ``upper_acc``,
-    ``upper_gyr``, each (n, 3), SI units), the true angles at the sample times, and the
-    scripted repetitions.
+    ``upper_gyr``, and with ``magnetometer`` ``lower_mag`` and ``upper_mag``, each (n, 3),
+    SI units and uT), the true angles at the sample times (``lumbar_twist_deg`` too when
+    there is a magnetometer or a twist), and the scripted repetitions.
     """
     s = settings or SimSettings()
     if not 5.0 <= s.sample_rate_hz <= 1000.0:
@@ -390,13 +443,20 @@ def simulate(settings: SimSettings | None = None) -> tuple[TimeSeries, TimeSerie
     t_s = t_s[keep]
     mounts = random_mounts(rng, s.random_mounting)
     h = 1.0 / FINE_RATE_HZ
-    out = {k: np.empty((t_s.size, 3)) for k in ("lower_acc", "lower_gyr", "upper_acc", "upper_gyr")}
-    truth_out = {k: np.empty(t_s.size) for k in
-                 ("lumbar_flexion_deg", "pelvis_tilt_deg", "trunk_inclination_deg")}
+    kinds = ("acc", "gyr", "mag") if s.magnetometer else ("acc", "gyr")
+    out = {f"{side}_{k}": np.empty((t_s.size, 3)) for side in ("lower", "upper") for k in kinds}
+    truth_names = ["lumbar_flexion_deg", "pelvis_tilt_deg", "trunk_inclination_deg"]
+    if s.magnetometer or s.twist_deg:
+        truth_names.append("lumbar_twist_deg")
+    truth_out = {k: np.empty(t_s.size) for k in truth_names}
+    mag_rng = np.random.default_rng([s.seed, 0x6D6167])  # its own stream ("mag")
+    mag = _MagneticField.draw(s, mag_rng)
     chunk = 60.0
     start = 0.0
-    while start < duration:
-        stop = min(start + chunk, duration)
+    # a jittered last instant may fall after the script's end: the last chunk takes it in
+    end = duration if t_s[-1] < duration else float(t_s[-1]) + h
+    while start < end:
+        stop = min(start + chunk, end)
         sel = (t_s >= start) & (t_s < stop)
         if np.any(sel):
             fine = np.arange(start - 3 * h, stop + 4 * h, h)
@@ -404,15 +464,24 @@ def simulate(settings: SimSettings | None = None) -> tuple[TimeSeries, TimeSerie
             fl, wl = imu_signals(rl, pl, mounts[0], h)
             fu, wu = imu_signals(ru, pu, mounts[1], h)
             ts = t_s[sel]
-            for name, sig in (("lower_acc", fl), ("lower_gyr", wl), ("upper_acc", fu),
-                              ("upper_gyr", wu)):
+            sigs = [("lower_acc", fl), ("lower_gyr", wl), ("upper_acc", fu), ("upper_gyr", wu)]
+            if s.magnetometer:
+                for side, r, mount, off in (("lower", rl, mounts[0], mag.hard_iron_ut[0]),
+                                            ("upper", ru, mounts[1], mag.hard_iron_ut[1])):
+                    field_w = mag.world(s, sc, fine, side)
+                    sigs.append((f"{side}_mag", np.einsum("nji,nj->ni", r @ mount, field_w) + off))
+            for name, sig in sigs:
                 out[name][sel] = np.stack([np.interp(ts, fine, sig[:, j]) for j in range(3)], -1)
-            for name, v in truth.items():
-                truth_out[name][sel] = np.interp(ts, fine, v)
+            for name in truth_names:
+                truth_out[name][sel] = np.interp(ts, fine, truth[name])
         start = stop
     add_sensor_errors(out, rng, noise=s.noise, gyro_bias_dps=s.gyro_bias_dps)
-    info = {k: ChannelInfo("m/s^2" if "acc" in k else "rad/s", f"sensor:{k.split('_')[0]}",
-                           "simulator") for k in out}
+    if s.magnetometer and s.noise:
+        for side in ("lower", "upper"):
+            out[f"{side}_mag"] += mag_rng.normal(0, s.mag_noise_ut, out[f"{side}_mag"].shape)
+    units = {"acc": "m/s^2", "gyr": "rad/s", "mag": "uT"}
+    info = {k: ChannelInfo(units[k.split("_")[1]], f"sensor:{k.split('_')[0]}", "simulator")
+            for k in out}
     meta = {"format": "simulator", "placement": placement, "settings": _settings_dict(s)}
     rec = TimeSeries(t_s, out, info=info, meta=meta)
     truths = [
@@ -448,7 +517,8 @@ def write_truth(path: Path, truth: TimeSeries, reps: list[RepTruth], settings: S
     meta = {"settings": _settings_dict(settings), "placement": truth.meta.get("placement"),
             "reps": [asdict(r) for r in reps]}
     path.with_suffix(".truth.json").write_text(json.dumps(meta, indent=1))
-    cols = ["lumbar_flexion_deg", "pelvis_tilt_deg", "trunk_inclination_deg"]
+    cols = [c for c in ("lumbar_flexion_deg", "pelvis_tilt_deg", "trunk_inclination_deg",
+                        "lumbar_twist_deg") if c in truth]
     arr = np.column_stack([truth.time_s] + [truth[c] for c in cols])
     np.savetxt(path.with_suffix(".truth.csv"), arr, delimiter=",", fmt="%.6f",
                header=",".join(["time_s", *cols]), comments="")
