@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 from test_readers import run_cli
 
@@ -35,3 +36,30 @@ def test_help_and_bad_options():
     assert r.returncode == 0 and "analyze" in r.stdout
     r = run_cli("analyze", "x.csv", "--placement", "knee")
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_ctrl_c_at_any_moment_of_start_up_is_quiet():
+    """An interrupt while the command is still importing (or already analysing) ends with
+    'interrupted' and exit code 130 (or the finished analysis), never a traceback. (The
+    first few tens of ms belong to the interpreter's own start and pip's launcher script,
+    which no package code can guard.)"""
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    exe = shutil.which("hingecoach") or str(Path(sys.executable).with_name("hingecoach"))
+    for delay in (0.05, 0.1, 0.2, 0.35):
+        p = subprocess.Popen([exe, "analyze", "src/hingecoach/data/demo.csv"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+        assert "Traceback" not in err
+        if p.returncode == -signal.SIGINT:  # before Python set its handler: gone, silently
+            assert err == ""
+        elif p.returncode == 130:
+            assert err.strip().endswith("interrupted")
+        else:
+            assert p.returncode == 0, err
