@@ -50,10 +50,12 @@ def _table(arr: FloatArray, wanted: Sequence[str], line_numbers: np.ndarray,
     return Table({w: arr[:, j] for j, w in enumerate(wanted)}, line_numbers, notes or [], arr)
 
 
-def read_text_bytes(path: Path) -> bytes:
+def read_text_bytes(path: Path, *, what: str = "a CSV file with a header and data rows",
+                    text: str = "a text (CSV) file") -> bytes:
     """Read a whole UTF-8 text file as bytes (a byte-order mark removed), or raise a
-    one-line InputError. Checked to decode, but kept as bytes: the fast path parses
-    bytes, and decoding 45 MB only to encode it again costs 0.1 s."""
+    one-line InputError (``what`` the file should hold, ``text`` what kind of text it is,
+    for the messages). Checked to decode, but kept as bytes: the fast path parses bytes,
+    and decoding 45 MB only to encode it again costs 0.1 s."""
     if not path.exists():
         raise InputError(path, "an existing file", "no such file or folder")
     if path.is_dir():
@@ -63,9 +65,9 @@ def read_text_bytes(path: Path) -> bytes:
     except OSError as e:
         raise InputError(path, "a readable file", e.strerror or str(e)) from None
     if not raw or raw.isspace():  # (raw.strip() would copy the whole file)
-        raise InputError(path, "a CSV file with a header and data rows", "an empty file")
+        raise InputError(path, what, "an empty file")
     if b"\x00" in raw[:65536]:
-        raise InputError(path, "a text (CSV) file", "binary data")
+        raise InputError(path, text, "binary data")
     if not raw.isascii():  # ASCII is UTF-8 already
         try:
             raw.decode("utf-8-sig")
@@ -74,9 +76,10 @@ def read_text_bytes(path: Path) -> bytes:
     return raw[len(_BOM):] if raw.startswith(_BOM) else raw
 
 
-def check_text_file(path: Path) -> str:
+def check_text_file(path: Path, *, what: str = "a CSV file with a header and data rows",
+                    text: str = "a text (CSV) file") -> str:
     """Read a whole text file, or raise a one-line InputError."""
-    return read_text_bytes(path).decode("utf-8")
+    return read_text_bytes(path, what=what, text=text).decode("utf-8")
 
 
 def _fmt_lines(lines: Sequence[int]) -> str:

@@ -50,6 +50,7 @@ from scipy.spatial.transform import Rotation, RotationSpline
 from hingecoach.core.conventions import normalise_placement
 from hingecoach.core.errors import InputError, ParameterError
 from hingecoach.core.timeseries import ChannelInfo, FloatArray, TimeSeries
+from hingecoach.sources._table import check_text_file
 from hingecoach.sources.simulator import FINE_RATE_HZ, add_sensor_errors, imu_signals, random_mounts
 
 ROTATION_CHANNELS: Final = {"xrotation": "x", "yrotation": "y", "zrotation": "z"}
@@ -286,22 +287,7 @@ def _frames(lines: list[str], first: int, n_frames: int, n_channels: int, source
 def read_bvh(path: str | Path) -> Bvh:
     """Read a BVH file; bad files raise a one-line InputError."""
     p = Path(path)
-    if not p.exists():
-        raise InputError(p, "an existing file", "no such file or folder")
-    if p.is_dir():
-        raise InputError(p, "a BVH file", "a folder")
-    try:
-        raw = p.read_bytes()
-    except OSError as e:
-        raise InputError(p, "a readable file", e.strerror or str(e)) from None
-    if not raw.strip():
-        raise InputError(p, "a BVH file starting with HIERARCHY", "an empty file")
-    if b"\x00" in raw[:65536]:
-        raise InputError(p, "a BVH text file", "binary data")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise InputError(p, "UTF-8 text", f"undecodable byte at offset {e.start}") from None
+    text = check_text_file(p, what="a BVH file starting with HIERARCHY", text="a BVH text file")
     return parse_bvh(text, str(p))
 
 
