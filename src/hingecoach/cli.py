@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hingecoach import cli_store
@@ -51,7 +52,7 @@ class Exercise(StrEnum):
 
 
 def _fail(e: HingecoachError) -> None:
-    err.print(f"[bold red]error:[/] {e}", markup=True, highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(str(e))}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(e.exit_code)
 
 

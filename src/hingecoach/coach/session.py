@@ -221,7 +221,8 @@ class ProgrammeSession:
         self.pain_start: int | None = None
         self.pain_after: int | None = None
         self.pains: list[int] = []  # every rating after the start (sets, during, after)
-        self.next_morning: int | None = None
+        last = self.pp.last  # a next-morning rating given since (hingecoach pain --next-morning) counts
+        self.next_morning: int | None = last.next_morning if last is not None else None
         self.eased_for_pain = False
         self.sets = 0
         self.clean_sets = 0
