@@ -77,14 +77,14 @@ class LiveLink:
     app, called from the live thread)."""
 
     def __init__(self, source: str, store: Store | None, person: str | None, *, settings: Any = None,
-                 listener: EventSink | None = None) -> None:
+                 listener: EventSink | None = None, factory: Factory | None = None) -> None:
         self.source = source
         self.events: queue.Queue[Event] = queue.Queue()
         self.listener = listener
         self.ended = threading.Event()
         self.error: BaseException | None = None
         self.summary: Any = None
-        self.session = start_live(source, settings, self._on_event, store, person)
+        self.session = (factory or start_live)(source, settings, self._on_event, store, person)
         self._thread = threading.Thread(target=self._run, name="hingecoach-live", daemon=True)
 
     def _on_event(self, ev: Event) -> None:

@@ -365,7 +365,8 @@ def decide(rules: tuple[Rule, ...], c: Context) -> Decision | None:
         msg = r.say.format(**_values(r, c, after))
         after = replace(after, reason=msg, rule=r.id,
                         referral=msg if r.effect.stop is Stop.refer else after.referral)
-        return Decision(r.id, r.effect.change, r.effect.stop, msg, c.state, after)
+        return Decision(r.id, r.effect.change, r.effect.stop, msg, c.state, after,
+                        {"wall_distance_cm": after.distance(c.settings)})
     return None
 
 
