@@ -104,7 +104,7 @@ def test_pain_two_points_above_the_start_moves_back_and_pain_during_a_set_ends_i
 
 
 def test_pain_at_the_first_stage_stops_the_session(store, tmp_path):
-    out, text = run_session(store, "fay", session_doc([{"reps": 5, "pain": 7}, *clean_sets(2)]), tmp_path)
+    out, _ = run_session(store, "fay", session_doc([{"reps": 5, "pain": 7}, *clean_sets(2)]), tmp_path)
     assert _rules(out) == ["pain_at_first_stage"]
     assert out.outcome == "stopped_for_pain" and out.sets == 1
     assert "stop for today" in out.message and out.state.referral is None
@@ -113,7 +113,7 @@ def test_pain_at_the_first_stage_stops_the_session(store, tmp_path):
 # -- stop and refer ---------------------------------------------------------------------------
 def test_pain_again_after_easing_stops_and_refers_until_a_clinician_agrees(store, tmp_path):
     sets = [*clean_sets(2), {"reps": 5, "pain": 6}, {"reps": 5, "pain": 6}, *clean_sets(2)]
-    out, text = run_session(store, "gus", session_doc(sets, pain_now=2), tmp_path)
+    out, _ = run_session(store, "gus", session_doc(sets, pain_now=2), tmp_path)
     assert _rules(out) == ["clean_first_stage", "clean_step_out", "pain_not_acceptable",
                            "pain_again_after_easing"]
     assert out.outcome == "referral" and out.sets == 4

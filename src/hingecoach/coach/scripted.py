@@ -71,8 +71,8 @@ def events_from_analysis(a: Analysis, rate_hz: float = 25.0) -> list[Scripted]:
     ]
     names = [c for c in ("lumbar_flexion_deg", "trunk_inclination_deg", "pelvis_tilt_deg",
                          "hip_flexion_deg") if c in ang]
-    grid = np.arange(t0, t1 + 1e-9, 1.0 / rate_hz)
-    idx = np.clip(np.searchsorted(t, grid), 0, len(t) - 1)
+    step = max(1, round(ang.sample_rate_hz / rate_hz))  # every step-th sample: real sample times
+    idx = np.arange(0, len(t), step)
     cols = {c: ang[c][idx] for c in names}
     for k, tk in enumerate(t[idx]):
         ev: dict[str, Any] = {"type": "angles", "t": round(float(tk), 4)}

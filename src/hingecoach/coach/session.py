@@ -395,8 +395,9 @@ class ProgrammeSession:
             return self._end("referral", end.message)
         if decision is not None and decision.stop is Stop.session:
             return self._end("stopped_for_pain", decision.message)
-        message = end.message if end is not None else (decision.message if decision else "Session done.")
-        return self._end("completed", message)
+        title, _ = stage_text(self.state.stage, self.state.distance(self.settings))
+        done = f"Session done: {self.sets} set(s), {self.clean_sets} clean. Next session: {title}."
+        return self._end("completed", f"{end.message} {done}" if end is not None else done)
 
     def _extra_of(self, sid: int) -> dict[str, Any]:
         for i, ex in self.store.session_extras(self.person):

@@ -10,14 +10,15 @@ JavaScript from a CDN, so they are off; the OpenAPI description is served as JSO
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import math
 import re
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi import Path as PathParam
@@ -142,15 +143,25 @@ class PlanIn(BaseModel):
         return v
 
 
-def locked(request: Request) -> Iterator[Store]:
-    """The store, held for the whole request: its reads see one consistent store, and
-    the threads of the server take turns on its one connection."""
+def the_store(request: Request) -> Store:
     st: Store = request.app.state.hc.store
-    with st.db.lock:
-        yield st
+    return st
 
 
-Locked = Annotated[Store, Depends(locked)]
+Locked = Annotated[Store, Depends(the_store)]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def serialised(fn: F) -> F:
+    """Run an endpoint holding the store's lock: its reads see one consistent store,
+    and the server's threads take turns on the store's one connection. (A ``yield``
+    dependency cannot hold it: FastAPI may leave it in another thread.)"""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        store = next(v for v in kw.values() if isinstance(v, Store))
+        with store.db.lock:
+            return fn(*args, **kw)
+    return wrapper  # type: ignore[return-value]
 
 
 class State:
@@ -222,16 +233,19 @@ def create_app(db: str | None = None, *, token: str | None = None, loopback: boo
 
     # -- people ------------------------------------------------------------------------------
     @app.get("/api/people", tags=["people"], summary="Everyone in the store")
+    @serialised
     def people(s: Locked) -> list[dict[str, Any]]:
         return [{"name": p.name, "created_at": p.created_at} for p in s.people()]
 
     @app.get("/api/people/{name}", tags=["people"], summary="A person: thresholds and the next session's plan")
+    @serialised
     def person(s: Locked, name: str = Depends(person_name)) -> dict[str, Any]:
         p = s.person(name)
         return {"name": name, "exists": p is not None, "thresholds": p.thresholds if p else {},
                 "plan": plan(load(s, name))}
 
     @app.put("/api/people/{name}/thresholds", tags=["people"], summary="Set or clear a person's thresholds")
+    @serialised
     def set_thresholds(body: ThresholdsIn, s: Locked, name: str = Depends(person_name)) -> dict[str, Any]:
         values = body.model_dump(exclude={"clear", "set_by"}, exclude_none=True)
         if not values and not body.clear:
@@ -240,6 +254,7 @@ def create_app(db: str | None = None, *, token: str | None = None, loopback: boo
         return {"name": p.name, "thresholds": p.thresholds, "plan": plan(load(s, name))}
 
     @app.post("/api/people/{name}/plan", tags=["people"], summary="A clinician sets the next stage")
+    @serialised
     def set_plan(body: PlanIn, s: Locked, name: str = Depends(person_name)) -> dict[str, Any]:
         record_plan(s, name, stage=body.stage, wall_distance_cm=body.wall_distance_cm,
                     clear_referral=body.clear_referral, set_by=body.set_by, note=body.note)
@@ -247,6 +262,7 @@ def create_app(db: str | None = None, *, token: str | None = None, loopback: boo
 
     @app.get("/api/people/{name}/history", tags=["people"],
              summary="A person's sessions with their programme steps, for the progress charts")
+    @serialised
     def history(s: Locked, name: str = Depends(person_name)) -> dict[str, Any]:
         if s.person(name) is None:
             raise HTTPException(404, f"no person {name!r}")
@@ -262,6 +278,7 @@ def create_app(db: str | None = None, *, token: str | None = None, loopback: boo
                 "threshold_source": src}
 
     @app.get("/api/sessions/{sid}", tags=["sessions"], summary="One session: sets, pain, cues, events")
+    @serialised
     def session(sid: int, s: Locked) -> dict[str, Any]:
         rec = s.session(sid)
         return {"summary": rec.summary.to_json(), "sets": [vars(x) for x in rec.sets],

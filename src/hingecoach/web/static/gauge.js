@@ -36,7 +36,7 @@ const gauge = {
     label.setAttribute("x", cx); label.setAttribute("y", cy - 30); label.setAttribute("text-anchor", "middle");
     label.setAttribute("class", "gauge-value");
     label.setAttribute("id", "gauge-value");
-    label.textContent = value === null || value === undefined ? "–" : `${value.toFixed(0)}°`;
+    label.textContent = value === null || value === undefined ? "–" : `${Math.round(value) || 0}°`;
     svg.append(label);
   },
 

@@ -15,7 +15,7 @@ const hist = {
         (p.wall_distance_cm !== null ? `, ${p.wall_distance} from the wall` : "") +
         `. Lumbar rounding cue above ${p.threshold_deg.toFixed(0)}° (${p.threshold_source}).`),
       hc.el("p", { class: "mute" }, `Why: ${p.reason}`),
-      p.blocked ? hc.el("p", { class: "banner stop" }, p.blocked) : null);
+      ...(p.blocked ? [hc.el("p", { class: "banner stop" }, p.blocked)] : []));
     const rows = h.sessions;
     const labels = rows.map((s) => `#${s.id} ${s.started_at.slice(5, 10)}`);
     const stage = rows.map((s) => (s.programme ? s.programme.stage_after : null));

@@ -73,7 +73,7 @@ const today = {
 
   onCue(msg) {
     const c = this.$("cue");
-    c.textContent = `${msg.message || msg.fault} (lumbar ${hc.fmt(msg.value_deg, 0)}° > ${hc.fmt(msg.threshold_deg, 0)}°)`;
+    c.textContent = `${msg.message || msg.fault} (lumbar ${hc.fmt(msg.value_deg)}° > ${hc.fmt(msg.threshold_deg)}°)`;
     c.classList.remove("quiet", "flash"); void c.offsetWidth; c.classList.add("flash");
     if (msg.threshold_deg) this.threshold = msg.threshold_deg;
   },
