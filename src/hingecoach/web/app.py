@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
@@ -214,6 +214,8 @@ def create_app(db: str | None = None, *, token: str | None = None, loopback: boo
     for path, page in (("/", "today.html"), ("/history", "history.html"), ("/settings", "settings.html")):
         app.add_api_route(path, _page(page), include_in_schema=False, methods=["GET"])
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_api_route("/favicon.ico", lambda: Response(status_code=204), include_in_schema=False,
+                      methods=["GET"])  # the report page asks for one: no icon, and no 404 either
 
     @app.get("/sessions/{sid}/report", response_class=HTMLResponse, tags=["reports"],
              summary="A session's report (self-contained HTML)")

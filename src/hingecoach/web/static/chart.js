@@ -2,9 +2,9 @@
 "use strict";
 
 const chart = {
-  // series: [{name, colour, values: [number|null], step?: bool}]; labels: x labels; opts: {ymin, ymax, hline, unit}
+  // series: [{name, colour, values: [number|null], step?: bool}]; labels: x labels; opts: {ymin, ymax, hline}
   line(title, labels, series, opts = {}) {
-    const ns = "http://www.w3.org/2000/svg", W = 900, H = 200, L = 46, R = 12, T = 26, B = 34;
+    const ns = "http://www.w3.org/2000/svg", W = 900, H = 200, L = 46, R = 34, T = 26, B = 34;
     const svg = document.createElementNS(ns, "svg");
     svg.setAttribute("viewBox", `0 0 ${W} ${H}`); svg.setAttribute("class", "chart");
     svg.setAttribute("role", "img"); svg.setAttribute("aria-label", title);
@@ -34,7 +34,7 @@ const chart = {
     series.forEach((s, k) => {
       let d = "", prev = null;
       s.values.forEach((v, i) => {
-        if (v === null || v === undefined) { prev = null; return; }
+        if (v === null || v === undefined) return;  // a session without this measure: the line goes on
         if (prev === null) d += `M ${x(i)} ${y(v)} `;
         else if (s.step) d += `H ${x(i)} V ${y(v)} `;
         else d += `L ${x(i)} ${y(v)} `;
