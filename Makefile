@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/accuracy.py
 	$(BIN)/python benchmarks/speed.py
 	$(BIN)/python benchmarks/store.py
+	$(BIN)/python benchmarks/web.py
 	$(BIN)/python benchmarks/bvh.py
 	$(BIN)/python benchmarks/camera.py
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hingecoach import cli_store
@@ -59,7 +60,7 @@ class Exercise(StrEnum):
 
 
 def _fail(e: HingecoachError) -> None:
-    err.print(f"[bold red]error:[/] {e}", markup=True, highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(str(e))}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(e.exit_code)
 
 
@@ -332,6 +333,117 @@ def demo() -> None:
               "how far the hips hinged; share: the back's part of the bend (a good hinge "
               "keeps it small). Try: hingecoach analyze FILE --json, hingecoach simulate "
               "out.csv --pattern swing --reps 10", highlight=False)
+
+
+@app.command()
+def train(
+    person: Annotated[str | None, typer.Option(help="whose programme (a name or pseudonym) [default: the "
+                                                    "script's person, else 'me']")] = None,
+    source: Annotated[str | None, typer.Option(
+        help="live source of the sets' reps: udp:HOST:PORT, serial:DEV, replay:FILE or webcam:N")] = None,
+    script: Annotated[Path | None, typer.Option(
+        help="answer from this TOML file instead of the keyboard (format: 'hingecoach train --help' "
+             "and the README); its sets may give their reps, so no sensors are needed")] = None,
+    db: cli_store.DbOption = None,
+) -> None:
+    """A guided hinge session: safety screen, pain, set-up, calibration, sets at your stage,
+    pain after each set; the programme moves on, or back, by its rules. Everything is saved."""
+    from hingecoach.coach import load, plan_lines, record_plan
+    from hingecoach.coach import plan as next_plan
+    from hingecoach.coach.drive import TerminalIo, drive
+    from hingecoach.coach.script import Script
+    from hingecoach.coach.session import ProgrammeSession, source_kind
+    from hingecoach.core.errors import ParameterError
+
+    try:
+        sc = Script.load(script) if script is not None else None
+        name = person or (str(sc.doc["person"]) if sc is not None and "person" in sc.doc else "me")
+        if sc is None and source is None:
+            raise HingecoachError("train: expected --source (udp:HOST:PORT, serial:DEV, replay:FILE or "
+                                  "webcam:N) for the sets, or --script FILE with the sets' outcomes")
+        with cli_store.store_of(db, create=True) as st:
+            plan_doc = sc.plan() if sc is not None else None
+            if plan_doc is not None and sc is not None:
+                try:
+                    sid = record_plan(st, name, stage=plan_doc.get("stage", 0),
+                                      wall_distance_cm=plan_doc.get("wall_distance_cm"),
+                                      clear_referral=bool(plan_doc.get("clear_referral", False)),
+                                      set_by=str(plan_doc.get("set_by", "")), note=str(plan_doc.get("note", "")))
+                except ParameterError as e:
+                    raise HingecoachError(f"{sc.path}, [plan]: {e}") from None
+                out.print(f"plan recorded for {name} (session {sid})", highlight=False)
+            if sc is not None and not sc.has_session:
+                for line in plan_lines(next_plan(load(st, name))):
+                    out.print(line, highlight=False)
+                return
+            kind = source_kind(source, str(sc.doc.get("sensor", "imu")) if sc is not None else "imu")
+            ps = ProgrammeSession(st, name, source=source or "", kind=kind)
+            outcome = drive(ps, TerminalIo(out), source=source, script=sc)
+            out.print(f"\n[bold]{outcome.message}[/]", highlight=False)
+            out.print(f"saved as session {outcome.session_id} in {st.url} ({name})", highlight=False)
+            for line in plan_lines(next_plan(load(st, name))):
+                out.print(line, highlight=False)
+            if sc is not None and sc.used_sets < len(sc.sets) and outcome.outcome != "completed":
+                err.print(f"note: {script}: sets {sc.used_sets + 1}-{len(sc.sets)} were not run "
+                          f"(the session ended: {outcome.outcome})", highlight=False, markup=False)
+    except HingecoachError as e:
+        _fail(e)
+    out.print(f"[dim]{DISCLAIMER}[/]")
+
+
+@app.command()
+def plan(
+    person: Annotated[str, typer.Option(help="whose programme")] = "me",
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON instead of text")] = False,
+    db: cli_store.DbOption = None,
+) -> None:
+    """The next session's stage, wall distance and lumbar-rounding threshold, with the reason."""
+    from hingecoach.coach import load, plan_lines
+    from hingecoach.coach import plan as next_plan
+    from hingecoach.store import open_store
+
+    try:
+        if _no_store(db):
+            p = next_plan(load(None, person))
+        else:
+            with open_store(db, create=False) as st:
+                p = next_plan(load(st, person))
+    except HingecoachError as e:
+        _fail(e)
+    if json_out:
+        sys.stdout.write(json.dumps(p, indent=1) + "\n")
+    else:
+        for line in plan_lines(p):
+            out.print(line, highlight=False)
+
+
+def _no_store(db: str | None) -> bool:
+    """True when nothing was ever saved (no database file): a plan is then the start."""
+    from hingecoach.store.paths import is_postgres, sqlite_path
+
+    url = db or cli_store.default_url()
+    return not is_postgres(url) and not sqlite_path(url).exists()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on; anything but 127.0.0.1/localhost/::1 "
+                                           "needs --token")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8765,
+    token: Annotated[str | None, typer.Option(
+        envvar="HINGECOACH_TOKEN", show_default=False,
+        help="a secret every request must carry (Authorization: Bearer T, or open /?token=T once in "
+             "the browser); required when not bound to this computer only")] = None,
+    db: cli_store.DbOption = None,
+) -> None:
+    """The local web app: today's session with live angles, cues and reps, history with
+    progress charts, each session's report, and a person's settings. No network calls."""
+    try:
+        from hingecoach.web.server import serve as run_server
+
+        run_server(host=host, port=port, token=token, db=db, log=err)
+    except HingecoachError as e:
+        _fail(e)
 
 
 for _command, _name in cli_store.COMMANDS:

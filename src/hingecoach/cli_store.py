@@ -14,6 +14,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hingecoach.core.errors import HingecoachError
@@ -32,7 +33,7 @@ DbOption = Annotated[str | None, typer.Option(
 
 
 def fail(e: HingecoachError) -> NoReturn:
-    err.print(f"[bold red]error:[/] {e}", markup=True, highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(str(e))}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(e.exit_code)
 
 

@@ -330,6 +330,13 @@ class Store:
             self.db.execute("UPDATE sessions SET extra = ? WHERE id = ?", (dumps(merged), int(sid)))
         return merged
 
+    def session_extras(self, person: str) -> list[tuple[int, dict[str, Any]]]:
+        """(id, extra) of a person's sessions, oldest first, in one query (the guided
+        programme keeps its state in ``extra``; loading whole records would be slow)."""
+        rows = self.db.execute("SELECT s.id, s.extra FROM sessions s JOIN people p ON p.id = s.person_id "
+                               "WHERE p.name = ? ORDER BY s.started_at, s.id", (person,))
+        return [(int(r[0]), loads(r[1], {})) for r in rows]
+
     def add_note(self, sid: int, text: str, author: str = "") -> None:
         if not text.strip():
             raise ParameterError("note", "some text", text)

@@ -1,0 +1,176 @@
+"""A person's place in the programme, read back from their stored sessions.
+
+Each programme session keeps, in its ``extra["programme"]``, the state before and
+after it, the pain at its start, whether it had pain, its sets and the rules that
+applied. The person's current state is the last such session's; nothing else holds
+it, so export, import and ``forget`` carry it with the sessions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hingecoach.coach.rules import ProgrammeState
+from hingecoach.coach.stages import DEFAULT_SETTINGS, STAGE_BY_NUMBER, ProgrammeSettings, fmt_distance
+from hingecoach.faults import MAX_FLEXION_SHARE, default_thresholds
+from hingecoach.store import Person, SessionSummary, Store
+
+KEY = "programme"  # the key in a session's extra
+CALIBRATION_SETTER = "maximum-flexion calibration"  # set_by of a threshold the coach derived
+
+
+@dataclass(frozen=True)
+class SessionEntry:
+    """One programme session (or a clinician's plan change) in a person's history."""
+
+    id: int
+    started_at: str
+    outcome: str  # completed, stopped, red_flags, referral, no_exercise, plan, interrupted
+    stage_before: int
+    stage_after: int
+    distance_before_cm: float | None
+    distance_after_cm: float | None
+    pain_start: int | None
+    pain_after: int | None
+    had_pain: bool
+    sets: int
+    clean_sets: int
+    reps: int
+    faulty_reps: int
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    next_morning: int | None = None
+    set_by: str = ""
+
+    @property
+    def exercised(self) -> bool:
+        return self.sets > 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__} | {"exercised": self.exercised}
+
+
+@dataclass(frozen=True)
+class PersonProgramme:
+    person: str
+    state: ProgrammeState
+    history: list[SessionEntry]
+    threshold_deg: float
+    threshold_source: str
+    placement: str
+
+    @property
+    def last(self) -> SessionEntry | None:
+        """The last programme session in which the person exercised or was stopped
+        (a clinician's plan change is not a session the person did)."""
+        done = [h for h in self.history if h.outcome != "plan"]
+        return done[-1] if done else None
+
+
+def _entry(sid: int, p: dict[str, Any], s: SessionSummary | None) -> SessionEntry:
+    before = ProgrammeState.from_json(p.get("state_before"))
+    after = ProgrammeState.from_json(p.get("state"))
+    return SessionEntry(
+        sid, s.started_at if s else "", str(p.get("outcome", "interrupted")), before.stage, after.stage,
+        before.distance(DEFAULT_SETTINGS), after.distance(DEFAULT_SETTINGS),
+        p.get("pain_start"), p.get("pain_after"), bool(p.get("had_pain", False)), int(p.get("sets", 0)),
+        int(p.get("clean_sets", 0)), s.reps if s else 0, s.faulty_reps if s else 0,
+        list(p.get("decisions", [])), p.get("next_morning"), str(p.get("set_by", "")))
+
+
+def load(store: Store | None, name: str, settings: ProgrammeSettings = DEFAULT_SETTINGS) -> PersonProgramme:
+    """The person's programme: state, history and the threshold that applies to them
+    (a person not yet in the store starts at stage 1)."""
+    person = store.person(name) if store is not None else None
+    if store is None or person is None:
+        th, src, placement = threshold(None, ProgrammeState())
+        return PersonProgramme(name, ProgrammeState(), [], th, src, placement)
+    summaries = {s.id: s for s in store.sessions(person.name)}
+    extras = [(sid, ex[KEY]) for sid, ex in store.session_extras(person.name) if isinstance(ex.get(KEY), dict)]
+    history = [_entry(sid, p, summaries.get(sid)) for sid, p in extras]
+    if history and history[-1].outcome != "plan":
+        last = history[-1]
+        if last.next_morning is None:  # rated later with 'hingecoach pain ID --next-morning N'?
+            rec = store.session(last.id)
+            nm = [r.value for r in rec.pain if r.moment == "next_morning"]
+            if nm:
+                history[-1] = _replace_next_morning(last, nm[-1])
+    state = ProgrammeState()
+    for _, p in reversed(extras):
+        if p.get("state"):
+            state = ProgrammeState.from_json(p["state"])
+            break
+    th, src, placement = threshold(person, state)
+    return PersonProgramme(person.name, state, history, th, src, placement)
+
+
+def _replace_next_morning(e: SessionEntry, value: int) -> SessionEntry:
+    from dataclasses import replace
+
+    return replace(e, next_morning=value)
+
+
+def threshold(person: Person | None, state: ProgrammeState) -> tuple[float, str, str]:
+    """The lumbar_rounding threshold the person's sessions use, where it comes from,
+    and the upper sensor's placement: a clinician's value, else a share of the last
+    maximum-flexion calibration, else the default for the placement."""
+    vals = person.values() if person else {}
+    placement = str(vals.get("placement") or "T12")
+    entry = person.thresholds.get("lumbar_rounding_deg") if person else None
+    share = float(vals.get("share_of_max", MAX_FLEXION_SHARE))
+    if entry is not None:
+        who = str(entry.get("set_by") or "someone")
+        when = str(entry.get("set_at", ""))[:10]
+        if who.startswith(CALIBRATION_SETTER) and state.max_flexion_deg is not None:
+            return (float(entry["value"]), f"{share:.0%} of your maximum flexion of "
+                    f"{state.max_flexion_deg:.0f}°, measured on {when}", placement)
+        return float(entry["value"]), f"set by {who} on {when}", placement
+    if state.max_flexion_deg is not None:
+        where = f" in session {state.max_flexion_session}" if state.max_flexion_session else ""
+        return (share * state.max_flexion_deg,
+                f"{share:.0%} of your maximum flexion of {state.max_flexion_deg:.0f}° measured{where}",
+                placement)
+    th = default_thresholds(placement, share_of_max=share)
+    return th.lumbar_rounding_deg, f"the default for an upper sensor at {placement}", placement
+
+
+def plan(pp: PersonProgramme, settings: ProgrammeSettings = DEFAULT_SETTINGS) -> dict[str, Any]:
+    """The next session: stage, wall distance and threshold, each with its reason."""
+    st = pp.state
+    stage = STAGE_BY_NUMBER[st.stage]
+    d = st.distance(settings)
+    blocked = None
+    if st.red_flags:
+        blocked = ("no exercise: warning signs were reported (" + ", ".join(st.red_flags)
+                   + "); see a doctor urgently; the screen is asked again before any exercise")
+    elif st.referral:
+        blocked = ("before the next session: see a doctor or physical therapist (" + st.referral.rstrip(".")
+                   + ")")
+    last = pp.last
+    return {
+        "person": pp.person, "stage": stage.number, "stage_id": stage.id, "stage_name": stage.name,
+        "exercise": stage.exercise, "wall_distance_cm": d,
+        "wall_distance": fmt_distance(d) if stage.wall else "away from the wall",
+        "threshold_deg": round(pp.threshold_deg, 1), "threshold_source": pp.threshold_source,
+        "placement": pp.placement, "reason": st.reason, "rule": st.rule, "blocked": blocked,
+        "screened": st.screened, "sessions": len([h for h in pp.history if h.outcome != "plan"]),
+        "last_session": None if last is None else {"id": last.id, "started_at": last.started_at,
+                                                   "outcome": last.outcome},
+        "state": st.to_json(),
+    }
+
+
+def plan_lines(p: dict[str, Any]) -> list[str]:
+    """``hingecoach plan`` as text."""
+    where = f", {p['wall_distance']} from the wall" if p["wall_distance_cm"] is not None else ", away from the wall"
+    lines = [f"{p['person']}: next session at stage {p['stage']} of 4, {p['stage_name'].lower()}{where}",
+             f"  why: {p['reason']}",
+             f"  lumbar rounding cue above {p['threshold_deg']:.0f}° ({p['threshold_source']})"]
+    if p["last_session"]:
+        ls = p["last_session"]
+        lines.append(f"  last session: {ls['id']} on {ls['started_at'][:10]} ({ls['outcome']})")
+    else:
+        lines.append("  no programme session yet: the first one starts with a short safety screen")
+    if p["blocked"]:
+        lines.append(f"  {p['blocked']}")
+    return lines

@@ -1,0 +1,60 @@
+// A person's settings: thresholds a clinician sets (validated by the server) and the programme's stage.
+"use strict";
+
+const settings = {
+  $(id) { return document.getElementById(id); },
+
+  async load() {
+    const name = hc.person();
+    this.$("who").textContent = name;
+    let p;
+    try { p = await hc.api("GET", `/api/people/${encodeURIComponent(name)}`); }
+    catch (e) { this.$("th-msg").textContent = e.message; this.$("th-msg").className = "error"; return; }
+    const rows = Object.entries(p.thresholds).map(([k, v]) => hc.el("tr", {}, hc.el("td", { class: "l" }, k),
+      hc.el("td", {}, String(v.value)), hc.el("td", { class: "l" }, v.set_by || "–"),
+      hc.el("td", { class: "l" }, String(v.set_at || "").slice(0, 10))));
+    if (!rows.length) rows.push(hc.el("tr", {}, hc.el("td", { class: "l", colspan: 4 }, "no personal thresholds: the defaults apply")));
+    document.querySelector("#current tbody").replaceChildren(...rows);
+    const pl = p.plan;
+    this.$("plan").textContent = `Next session: stage ${pl.stage} of 4, ${pl.stage_name.toLowerCase()}` +
+      (pl.wall_distance_cm !== null ? ` at ${pl.wall_distance}` : "") + `. Why: ${pl.reason}` +
+      (pl.blocked ? ` (${pl.blocked})` : "") + ` Threshold ${pl.threshold_deg}° (${pl.threshold_source}).`;
+    this.$("stage").value = String(pl.stage);
+    this.$("wall_distance_cm").value = pl.wall_distance_cm ?? "";
+  },
+
+  num(id) { const v = this.$(id).value.trim(); return v === "" ? null : Number(v); },
+
+  async saveThresholds(ev) {
+    ev.preventDefault();
+    const body = { set_by: this.$("set_by").value.trim(), clear: this.$("clear").value ? [this.$("clear").value] : [] };
+    for (const k of ["lumbar_rounding_deg", "share_of_max", "too_fast_s"]) if (this.num(k) !== null) body[k] = this.num(k);
+    for (const k of ["placement", "exercise"]) if (this.$(k).value) body[k] = this.$(k).value;
+    await this.send("PUT", "thresholds", body, "th-msg");
+  },
+
+  async savePlan(ev) {
+    ev.preventDefault();
+    const stage = Number(this.$("stage").value);
+    const body = { stage, set_by: this.$("plan_set_by").value.trim(), note: this.$("note").value,
+                   clear_referral: this.$("clear_referral").checked,
+                   wall_distance_cm: stage <= 2 ? this.num("wall_distance_cm") : null };
+    await this.send("POST", "plan", body, "plan-msg");
+  },
+
+  async send(method, what, body, msgId) {
+    const msg = this.$(msgId);
+    try {
+      await hc.api(method, `/api/people/${encodeURIComponent(hc.person())}/${what}`, body);
+      msg.textContent = "saved"; msg.className = "mute";
+      await this.load();
+    } catch (e) { msg.textContent = e.message; msg.className = "error"; }
+  },
+};
+
+document.addEventListener("DOMContentLoaded", () => {
+  settings.$("thresholds").addEventListener("submit", (e) => settings.saveThresholds(e));
+  settings.$("plan-form").addEventListener("submit", (e) => settings.savePlan(e));
+  settings.load();
+});
+document.addEventListener("person", () => settings.load());
