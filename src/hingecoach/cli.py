@@ -456,6 +456,10 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         raise SystemExit(130) from None
+    except SystemExit as e:
+        if e.code == 130:  # typer ends a command interrupted by Ctrl-C with 130, silently
+            err.print("interrupted")
+        raise
 
 
 if __name__ == "__main__":
