@@ -14,7 +14,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from hingecoach import cli_store
+from hingecoach import cli_live, cli_store
 from hingecoach.analysis import (
     DISCLAIMER,
     Analysis,
@@ -329,6 +329,7 @@ def demo() -> None:
 
 for _command, _name in cli_store.COMMANDS:
     app.command(name=_name)(_command)
+app.command(name="live")(cli_live.live)
 
 
 def main() -> None:
