@@ -17,7 +17,6 @@ judged when the rep ends and reported with it, not cued here.
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,10 +33,10 @@ from hingecoach.reps import RepSettings
 #  - rearm_s 0.5: the back must stay corrected for half a second; a flicker back over
 #    the line during one bend is the same rounding.
 #  - top_window_s 1.5: the top of a rep is judged over 1.5 s after it, as in
-#    faults.rep_metrics (top_window_s).
-#  - reference_s 0.5: extension at the top is measured from the standing posture in the
-#    0.5 s before the bend when that is more extended than the calibrated zero, as the
-#    top_overextension fault does.
+#    faults.rep_metrics (top_window_s); extension there is measured from the same
+#    reference as the top_overextension fault (the standing posture in the 0.5 s before
+#    the rep when that is more extended than the calibrated zero), which the caller
+#    passes with ``open_top`` when the rep ends.
 LIVE_RULES_DEFAULT = ("lumbar_rounding", "top_overextension", "neck_craning")
 
 
@@ -48,7 +47,6 @@ class CueSettings:
     hysteresis_deg: float = 5.0
     rearm_s: float = 0.5
     top_window_s: float = 1.5
-    reference_s: float = 0.5
 
 
 #: Short phrases to speak (the full advice is in ``faults.MESSAGES``).
@@ -69,8 +67,8 @@ class Context:
     t: float = 0.0
     values: Mapping[str, float] | None = None
     in_bend: bool = False
-    bend_ended_s: float = -math.inf
-    reference_lumbar_deg: float = 0.0  # the standing posture before the last bend (<= 0)
+    top_until_s: float = -math.inf  # the top of the last rep lasts until then
+    reference_lumbar_deg: float = 0.0  # the standing posture before the last rep (<= 0)
 
     def get(self, name: str) -> float:
         v = (self.values or {}).get(name, math.nan)
@@ -85,7 +83,7 @@ class LiveRule:
 
 
 def _top_extension(c: Context, s: CueSettings) -> float | None:
-    if c.in_bend or c.t - c.bend_ended_s > s.top_window_s:
+    if c.in_bend or c.t > c.top_until_s:
         return None
     return c.reference_lumbar_deg - c.get("lumbar_flexion_deg")
 
@@ -149,31 +147,27 @@ class CueEngine:
                       if (lim := LIVE_RULES[r].threshold(thresholds)) is not None]
         self._state = {r.fault: _RuleState() for r, _ in self.rules}
         self.ctx = Context()
-        self._standing_lumbar: deque[tuple[float, float]] = deque()
 
     def threshold(self, fault: str) -> float | None:
         return next((lim for r, lim in self.rules if r.fault == fault), None)
+
+    def open_top(self, rep_end_s: float, reference_deg: float) -> None:
+        """A rep ended at ``rep_end_s``: its top (a lean-back) is judged for
+        ``top_window_s`` after it, from ``reference_deg`` (the standing posture before the
+        rep, as ``faults.rep_metrics`` measures it)."""
+        self.ctx.top_until_s = rep_end_s + self.settings.top_window_s
+        self.ctx.reference_lumbar_deg = reference_deg
 
     def _track(self, t: float, values: Mapping[str, float]) -> None:
         c = self.ctx
         c.t, c.values = t, values
         sig = float(values.get(self._channel, math.nan))
-        lum = float(values.get("lumbar_flexion_deg", math.nan))
-        if not c.in_bend:
-            if math.isfinite(lum):
-                q = self._standing_lumbar
-                q.append((t, lum))
-                while q and q[0][0] < t - self.settings.reference_s:
-                    q.popleft()
-            if math.isfinite(sig) and sig > self._enter:
-                c.in_bend = True
-                vals = sorted(v for _, v in self._standing_lumbar)
-                med = vals[len(vals) // 2] if vals else 0.0
-                c.reference_lumbar_deg = min(0.0, med)
-                self._standing_lumbar.clear()
-        elif math.isfinite(sig) and sig < self._standing:
+        if not math.isfinite(sig):
+            return
+        if not c.in_bend and sig > self._enter:
+            c.in_bend = True
+        elif c.in_bend and sig < self._standing:
             c.in_bend = False
-            c.bend_ended_s = t
 
     def update(self, t: float, values: Mapping[str, float]) -> list[Cue]:
         """One sample (channel name -> degrees) -> the cues it fires (usually none)."""

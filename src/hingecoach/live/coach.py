@@ -124,6 +124,14 @@ class LiveCoach:
         return 0.0
 
     def _completed(self, rep: Rep) -> None:
+        # the top of this rep is cued from the reference the top_overextension fault uses
+        t = np.asarray(self._t)
+        lum = self._v.get("lumbar_flexion_deg")
+        if lum is not None:
+            i0 = int(np.searchsorted(t, rep.start_s - 0.5))
+            before = np.asarray(lum[i0:rep.start_i - self._offset + 1])
+            before = before[np.isfinite(before)]
+            self.cues.open_top(rep.end_s, min(0.0, float(np.median(before))) if before.size else 0.0)
         if self._pending:
             # the previous rep's top ends at this rep's start: it is exact now
             prev = self._pending.pop(0)

@@ -24,7 +24,9 @@ with the same maths as the offline analysis (``hingecoach.angles``).
    hinge, a stoop and a squat; offline: the correlation of the two). With
    ``--calibration FILE`` the file's axes are used from the first sample, fixed.
    Before the first bend the angles rest on an axis found from sway: they are small
-   then, and no rep or cue depends on them.
+   then, and no rep or cue depends on them; until that bend decides which way is
+   forward, the angles go out 1 s late (``sign_delay_s``), so that the start of the
+   first bend has the right sign for the rep detector too.
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ class LiveAxisSettings:
     eager_samples: int = 50  # recompute the axis every sample until this many tilted samples
     every: int = 10  # then every this many
     fallback_after_s: float = 10.0  # with a calibration file: no still start by then -> use the file's
+    # before the first bend decides which way is forward, angles go out this late (the
+    # rep detector's 0.4 s smoothing must see the start of that bend with the right sign)
+    sign_delay_s: float = 1.0
 
 
 class LiveAxis:
@@ -108,11 +113,22 @@ class LiveAxis:
         self.axis = new
 
     def tilt_deg(self, up: FloatArray) -> float:
-        """Signed rotation about the axis from up0 to ``up`` (``sagittal_tilt_deg``)."""
+        """Signed rotation about the axis from up0 to ``up`` (``sagittal_tilt_deg``).
+
+        While the axis rests on fewer than ``eager_samples`` tilted samples (the start of
+        the first bend), the whole angle between up0 and up is used, with the sign of its
+        part about the axis: for a bend in the sagittal plane that is the sagittal tilt
+        whatever the axis estimate, so the first rep is measured as the later ones."""
         ax = self.axis
         p = up - float(up @ ax) * ax
         s = float(np.cross(p, self.up0) @ ax)
         c = float(p @ self.up0)
+        if not self.fixed and self.tilted < self.s.eager_samples:
+            full = np.cross(self.up0, up)
+            sn = float(np.linalg.norm(full))
+            if sn > self._sin_min:
+                whole = math.degrees(math.atan2(sn, float(up @ self.up0)))
+                return self.sign * math.copysign(whole, s)
         return self.sign * math.degrees(math.atan2(s, c))
 
 
@@ -143,7 +159,7 @@ class ImuAngles:
         self._prev_t: float | None = None
         self._upper_signed = False
         self._corr = 0.0
-        self._lower_raw_sign = 1.0
+        self._held: list[tuple[Row, FloatArray, FloatArray]] = []
         self.model_info: dict[str, Any] = {}
 
     # -- calibration --------------------------------------------------------------------
@@ -247,22 +263,76 @@ class ImuAngles:
         finally:
             self.flushing = False
 
+    def finish(self) -> None:
+        """The end of the stream: rows still held for the sign go out as they are."""
+        if self._held:
+            self._flush_held()
+
     # -- per row ------------------------------------------------------------------------
     def _process(self, row: Row) -> None:
         assert self.rate_hz is not None
         dt = 1.0 / self.rate_hz if self._prev_t is None else row.t - self._prev_t
         self._prev_t = row.t
         f, ax = self._fusion, self._axes
+        if dt > self.settings.fusion.reset_gap_s:
+            # after a gap the filters start again from the accelerometer; the first step
+            # then integrates one period, not the whole gap (SensorFusion.update would
+            # scale that sample's rotation by gap / period)
+            for side, acc in (("lower", row.lower_acc), ("upper", row.upper_acc)):
+                f[side].restart(np.asarray(acc))
+            dt = 1.0 / self.rate_hz
         up_lo = f["lower"].update(dt, np.asarray(row.lower_gyr), np.asarray(row.lower_acc))
         up_up = f["upper"].update(dt, np.asarray(row.upper_gyr), np.asarray(row.upper_acc))
         ax["lower"].add(up_lo)
         ax["upper"].add(up_up)
+        if not self._upper_signed:
+            # which way is forward is not known until the first excursion beyond 15 deg:
+            # until then rows go out sign_delay_s late, and not at all during an excursion
+            # beyond 5 deg, so that the start of the first bend gets the right sign too
+            self._held.append((row, up_lo, up_up))
+            t_up = ax["upper"].tilt_deg(up_up)
+            if abs(t_up) >= ax["upper"].s.sign_tilt_deg and ax["upper"].tilted >= 3:
+                self._upper_signed = True
+                if t_up < 0:
+                    ax["upper"].sign = -1.0
+                self._sign_lower(self._held)
+                self._flush_held()
+            elif abs(t_up) < ax["upper"].s.min_tilt_deg:
+                delay = self.axis_settings.sign_delay_s
+                while self._held and self._held[0][0].t < row.t - delay:
+                    r, lo, up = self._held.pop(0)
+                    was, self.flushing = self.flushing, True
+                    try:
+                        self._emit_row(r, lo, up)
+                    finally:
+                        self.flushing = was
+            return
+        self._emit_row(row, up_lo, up_up)
+
+    def _sign_lower(self, rows: list[tuple[Row, FloatArray, FloatArray]]) -> None:
+        """The pelvis' sign from the whole first excursion (its rows beyond 5 deg), before
+        any of it goes out."""
+        lower, upper = self._axes["lower"], self._axes["upper"]
+        if lower.fixed:
+            return
+        for _, lo, up in rows:
+            t_up = upper.tilt_deg(up)
+            if abs(t_up) >= upper.s.min_tilt_deg:
+                self._corr += lower.sign * lower.tilt_deg(lo) * t_up
+        lower.sign = 1.0 if self._corr >= 0 else -1.0
+
+    def _flush_held(self) -> None:
+        held, self._held = self._held, []
+        was, self.flushing = self.flushing, True
+        try:
+            for r, lo, up in held:
+                self._emit_row(r, lo, up)
+        finally:
+            self.flushing = was
+
+    def _emit_row(self, row: Row, up_lo: FloatArray, up_up: FloatArray) -> None:
+        ax = self._axes
         t_up = ax["upper"].tilt_deg(up_up)
-        if not self._upper_signed and abs(t_up) >= ax["upper"].s.sign_tilt_deg and ax["upper"].tilted >= 3:
-            self._upper_signed = True
-            if t_up < 0:
-                ax["upper"].sign = -1.0
-                t_up = -t_up
         lower = ax["lower"]
         t_lo = lower.tilt_deg(up_lo)
         if not lower.fixed and self._upper_signed and abs(t_up) >= ax["upper"].s.sign_tilt_deg:

@@ -390,6 +390,7 @@ class LiveSession:
                     "message": f"waiting for data from {transport.name}"})
         reason = self._pump(transport, stream, parser)
         stream.finish()
+        angles.finish()
         coach = state["coach"]
         if coach is not None:
             coach.finish()

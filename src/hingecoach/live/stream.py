@@ -475,8 +475,10 @@ class ImuStream:
     def summary(self) -> dict[str, Any]:
         return {"sensors": {k: v.as_dict() for k, v in self.stats.items()},
                 "rows_dropped_no_partner": self.dropped_rows, "rows_held_partner": self.held_rows,
-                "clock": {"upper_drift_ppm": None if self.shared_clock else
-                          round((self.clocks["upper"].drift - self.clocks["lower"].drift) * 1e6, 1),
+                # the fits' slopes are (receiver - sender) per second: a sender clock that
+                # runs fast has a negative one; this is how much faster the upper's runs
+                "clock": {"upper_vs_lower_ppm": None if self.shared_clock else
+                          round((self.clocks["lower"].drift - self.clocks["upper"].drift) * 1e6, 1),
                           "shared": self.shared_clock}}
 
 

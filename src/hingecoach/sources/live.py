@@ -145,7 +145,7 @@ class LineParser:
                 raise BadInput("bad_line", f"not JSON: {s[:40]!r}") from None
             return [packet_from_object(obj, arrival_s)]
         parts = [p.strip() for p in s.split(",")]
-        if parts[0] == "time_s":
+        if "time_s" in parts:
             self._set_columns(parts)
             return []
         if len(parts) != len(self.columns):
