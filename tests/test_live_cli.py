@@ -141,3 +141,33 @@ def test_ctrl_c_ends_a_live_udp_session_cleanly(tmp_path):
         r = st.session(s.id)
         assert len(r.reps) >= n_reps and r.cues and r.cues[0].fault == "lumbar_rounding"
         assert "raw" in r.streams and "angles" in r.streams
+
+
+def test_sigkill_loses_at_most_the_last_second(sim_csv, tmp_path):
+    """A crash (SIGKILL) in the middle of a live session: the session opens, marked
+    incomplete, with every rep that was reported and the samples up to a second before."""
+    db = tmp_path / "h.db"
+    proc = subprocess.Popen([sys.executable, "-m", "hingecoach.cli", "live", "--source", f"replay:{sim_csv}",
+                             "--db", str(db), "--no-sound", "--events-jsonl", "-"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    reps: list[dict] = []
+    last_t = 0.0
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        ev = json.loads(line)
+        if ev["type"] == "angles":
+            last_t = ev["t"]
+        if ev["type"] == "rep":
+            reps.append(ev)
+        if reps and last_t > reps[0]["end_s"] + 3.0:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    proc.stdout.close()
+    with open_store(db, create=False) as st:
+        (s,) = st.sessions()
+        assert not s.complete
+        r = st.session(s.id)
+        assert len(r.reps) >= len(reps) and r.reps[0].faults == tuple(reps[0]["faults"])
+        raw = st.stream(s.id, "raw")
+        assert raw is not None and raw.time_s[-1] >= last_t - 1.0

@@ -98,7 +98,10 @@ class LiveSummary:
     warnings: list[str]
     duration_s: float  # of samples
     cue_latency_ms: list[float] = field(default_factory=list)  # arrival -> cue event delivered
-    row_latency_ms: list[float] = field(default_factory=list)  # arrival -> row and its events done
+    row_latency_ms: list[float] = field(default_factory=list)  # arrival -> its row and events done
+    # of those, the datagram that completed the calibration and ran the rows kept until then
+    # through the filters (datagrams that arrive meanwhile wait for it)
+    calibration_ms: float | None = None
     audio_onset_ms: list[float] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -107,6 +110,7 @@ class LiveSummary:
                 "faulty_reps": sum(1 for m in self.reps if m.faults), "cues": len(self.cues),
                 "duration_s": round(self.duration_s, 3), "stats": self.stats, "warnings": self.warnings,
                 "latency_ms": {"cue": _pct(self.cue_latency_ms), "row": _pct(self.row_latency_ms),
+                               "calibration": None if self.calibration_ms is None else round(self.calibration_ms, 3),
                                "audio_onset": _pct(self.audio_onset_ms)}}
 
 
@@ -155,6 +159,7 @@ class LiveSession:
         self._audio: AudioOut | None = None
         self._coach: LiveCoach | None = None
         self._row_latency: list[float] = []
+        self._calibration_latency: float | None = None
         self._first_t: float | None = None
         self._last_t: float | None = None
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
@@ -388,7 +393,7 @@ class LiveSession:
         parser = LineParser() if transport.kind == "line" else None
         self._emit({"type": "status", "state": "waiting", "source": self.source,
                     "message": f"waiting for data from {transport.name}"})
-        reason = self._pump(transport, stream, parser)
+        reason = self._pump(transport, stream, parser, lambda: angles.calibrated)
         stream.finish()
         angles.finish()
         coach = state["coach"]
@@ -406,7 +411,8 @@ class LiveSession:
             stats["axes"] = angles.axes_info()
         return self._finish(reason, placement, thresholds_out, stats, info)
 
-    def _pump(self, transport: Transport, stream: ImuStream, parser: LineParser | None) -> str:
+    def _pump(self, transport: Transport, stream: ImuStream, parser: LineParser | None,
+              calibrated: Callable[[], bool]) -> str:
         st = self.settings
         t_start = self._clock()
         while True:
@@ -418,6 +424,7 @@ class LiveSession:
                 return "source ended"
             items = transport.receive(st.poll_s)
             for payload, arrival in items:
+                was = calibrated()
                 try:
                     packets = [decode_datagram(payload, arrival)] if parser is None else parser.parse(payload, arrival)
                 except BadInput as e:
@@ -425,7 +432,10 @@ class LiveSession:
                     continue
                 for p in packets:
                     stream.push(p)
-                self._row_latency.append(self._clock() - arrival)
+                done = self._clock() - arrival
+                self._row_latency.append(done)
+                if calibrated() and not was:  # this datagram ran the kept rows through
+                    self._calibration_latency = done
             stream.poll(self._clock())
             self._drain_audio_warnings()
             self._drain_store_errors()
@@ -466,8 +476,8 @@ class LiveSession:
             list(coach.reps) if coach else [], list(coach.incomplete) if coach else [],
             list(coach.cue_list) if coach else [], stats, list(self._warnings), duration,
             [x * 1000 for x in coach.cue_latency_s] if coach else [],
-            [x * 1000 for x in self._row_latency],
-            list(self._audio.onsets_ms) if self._audio else [])
+            [x * 1000 for x in self._row_latency], None if self._calibration_latency is None
+            else self._calibration_latency * 1000, list(self._audio.onsets_ms) if self._audio else [])
         info.update(duration_s=round(duration, 3))
         self._emit({"type": "status", "state": "ended", "reason": reason, "summary": summary.to_json(),
                     "message": f"ended ({reason}): {len(summary.reps)} reps, {len(summary.cues)} cues",

@@ -38,9 +38,9 @@ class Sent:
     data: bytes
 
 
-def sender_time(link: LinkSettings, sensor: str, t: float | np.ndarray) -> float | np.ndarray:
+def sender_time(link: LinkSettings, sensor: str, t: np.ndarray) -> np.ndarray:
     off, drift = link.lower_clock if sensor == "lower" else link.upper_clock
-    return off + (1.0 + drift) * t
+    return np.asarray(off + (1.0 + drift) * np.asarray(t))
 
 
 def schedule(rec: TimeSeries, link: LinkSettings | None = None) -> list[Sent]:
