@@ -559,3 +559,57 @@ def test_video_replayed_at_real_speed_stands_in_for_the_webcam(shared_data, clip
         assert all(sum(m.start_s <= c.sample_time_s <= m.end_s for c in lumbar) <= 1 for m in s.reps)
     else:
         assert lumbar == [] and not any("lumbar_rounding" in m.faults for m in s.reps)
+
+
+def test_a_failing_event_consumer_does_not_end_the_session(tmp_path):
+    path, _, _ = sim_file(tmp_path, pattern=["rounded", "good"], seed=17)
+    calls = []
+
+    def consumer(ev):
+        calls.append(ev["type"])
+        if ev["type"] == "angles":
+            raise ConnectionResetError("the browser went away")
+
+    db = tmp_path / "h.db"
+    s = LiveSession(f"replay:{path}", settings(save=True, db=str(db)), on_event=consumer).run()
+    assert s.reason == "source ended" and len(s.reps) == 2 and calls.count("rep") == 2
+    assert any("event consumer failed (ConnectionResetError" in w for w in s.warnings)
+    with open_store(db, create=False) as st:
+        assert st.sessions()[0].complete
+
+
+def test_an_error_mid_session_keeps_what_was_stored(tmp_path):
+    path, _, _ = sim_file(tmp_path, pattern=["rounded", "good", "rounded"], seed=18)
+    db = tmp_path / "h.db"
+
+    def consumer(ev):
+        if ev["type"] == "rep":
+            raise KeyboardInterrupt  # a second Ctrl-C while the session runs
+
+    with pytest.raises(KeyboardInterrupt):
+        LiveSession(f"replay:{path}", settings(save=True, db=str(db)), on_event=consumer).run()
+    with open_store(db, create=False) as st:
+        (s,) = st.sessions()
+        assert s.complete  # an interrupt ends a live session: complete, as SessionWriter does
+        assert "raw" in st.session(s.id).streams
+
+
+def test_a_crash_inside_the_loop_leaves_an_incomplete_session_with_the_error(tmp_path):
+    rec, _, _ = simulate(SimSettings(pattern=["rounded", "good"], seed=19))
+    clock = VirtualClock()
+
+    class Breaks(ScheduledTransport):
+        def receive(self, timeout_s):
+            if self._i > len(self.sent) // 2:
+                raise RuntimeError("the driver crashed")
+            return super().receive(timeout_s)
+
+    db = tmp_path / "h.db"
+    with pytest.raises(RuntimeError, match="driver crashed"):
+        LiveSession("udp:127.0.0.1:9", settings(save=True, db=str(db)), transport=Breaks(schedule(rec), clock),
+                    clock=clock).run()
+    with open_store(db, create=False) as st:
+        (s,) = st.sessions()
+        r = st.session(s.id)
+        assert not s.complete and any(e.kind == "error" and "driver crashed" in e.data["message"] for e in r.events)
+        assert len(r.reps) >= 1

@@ -15,7 +15,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +165,7 @@ class LiveSession:
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
         self._audio_warned = threading.Event()
         self._audio_msgs: list[str] = []
+        self._consumer_failed = False
         self._lock = threading.Lock()
 
     # -- public -----------------------------------------------------------------------
@@ -196,9 +197,24 @@ class LiveSession:
             raise ParameterError("angles_hz", "a rate > 0", st.angles_hz)
         try:
             return self._run(spec)
+        except BaseException as e:
+            self._abort(e)
+            raise
         finally:
             if self._own_store and self._store is not None:
                 self._store.close()
+
+    def _abort(self, e: BaseException) -> None:
+        """An error (or a second Ctrl-C) ended the run: keep what was stored, say why, and
+        mark the session complete only for an interrupt (as ``SessionWriter`` does)."""
+        if self._audio is not None:
+            self._audio.close(timeout_s=0.5)
+        sink, self._sink = self._sink, None
+        if sink is not None:
+            interrupted = isinstance(e, KeyboardInterrupt)
+            if not interrupted:
+                sink.event("error", None, message=str(e)[:500])
+            sink.close(complete=interrupted)
 
     # -- events -----------------------------------------------------------------------
     def _emit(self, ev: dict[str, Any]) -> None:
@@ -212,10 +228,16 @@ class LiveSession:
                 self._warnings.append(msg)
             if self._sink is not None:
                 self._sink.event("warning", None, what=ev.get("kind"), message=msg)
-        if self._on_event is not None:
-            self._on_event(ev)
-        for fn in self._listeners:
-            fn(ev)
+        for fn in ([self._on_event] if self._on_event is not None else []) + self._listeners:
+            try:
+                fn(ev)
+            except Exception as e:  # a consumer's failure (a closed pipe, a gone browser) must
+                if not self._consumer_failed:  # not end the session: it is said once and stored
+                    self._consumer_failed = True
+                    msg = f"an event consumer failed ({type(e).__name__}: {str(e)[:120]}); the session goes on"
+                    self._warnings.append(msg)
+                    if self._sink is not None:
+                        self._sink.event("warning", None, what="consumer", message=msg)
 
     def _flag(self, kind: str, detail: str) -> None:
         """Bad input: counted always, reported at most every warn_every_s per kind."""
@@ -310,7 +332,7 @@ class LiveSession:
         st = self.settings
         if st.save and store is not None:
             self._sink = StoreSink(store, person=self.person, source=self.source, settings=a, info=info,
-                                   extra={"live": {"speed": st.speed, "version": __version__}})
+                                   extra={"live_settings": asdict(st)})
             self._session_id = self._sink.id
         if st.audio.sound or st.audio.speech:
             self._audio = AudioOut(st.audio, warn=self._audio_warn)
