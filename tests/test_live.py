@@ -83,6 +83,18 @@ def test_replay_gives_the_same_reps_and_faults_as_analyze(tmp_path, seed, walk_s
     assert_cues_match_truth(s.cues, truth)
 
 
+def test_a_bend_that_never_returns_is_an_incomplete_rep_as_offline(tmp_path):
+    path, _, _ = sim_file(tmp_path, pattern=["good", "overextended", "rounded"], seed=23, end_incomplete=True)
+    offline = analyze_file(path)
+    events: list[dict] = []
+    s = LiveSession(f"replay:{path}", settings(), on_event=events.append).run()
+    assert_same_reps(offline.reps, s.reps)
+    assert len(s.incomplete) == len(offline.incomplete) == 1
+    assert s.incomplete[0].start_s == pytest.approx(offline.incomplete[0].start_s, abs=0.05)
+    last = [e for e in events if e["type"] == "rep"][-1]
+    assert last["complete"] is False and last["index"] == 0
+
+
 def test_every_rounded_rep_gets_one_cue_and_good_reps_none(tmp_path):
     pats = ["good", "rounded", "slow", "rounded", "squat", "good", "rounded", "rounded"]
     path, _rec, truth = sim_file(tmp_path, pattern=pats, seed=7)

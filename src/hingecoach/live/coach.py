@@ -190,14 +190,16 @@ class LiveCoach:
     def finish(self) -> None:
         """The end of the stream: the reps still waiting, and an incomplete one."""
         done = self.detector.finish()
+        incomplete = [r for r in done if not r.complete]
         for rep in done:
             if rep.complete:
                 self._completed(rep)
+        # as offline, the last complete rep's top ends where an incomplete bend starts
+        cutoff = incomplete[0].start_i if incomplete else None
         while self._pending:
-            self._judge(self._pending.pop(0), cutoff_i=None)
-        for rep in done:
-            if not rep.complete:
-                self._judge(rep, cutoff_i=None)
+            self._judge(self._pending.pop(0), cutoff_i=cutoff)
+        for rep in incomplete:
+            self._judge(rep, cutoff_i=None)
 
     def rep_feedback(self, m: RepMetrics) -> str | None:
         """A phrase for the rep's faults that had no live cue (too fast, squatting, ...)."""

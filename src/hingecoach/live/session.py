@@ -62,6 +62,8 @@ class LiveSettings:
     (placement, exercise, share_of_max, rounding_deg, too_fast_s) are None when not
     given: then the person's stored thresholds apply, else the defaults."""
 
+    source: str = ""  # used when LiveSession gets no source of its own
+    person: str | None = None  # used when LiveSession gets no person of its own
     speed: float = 1.0  # replay only: times real time; 0 = as fast as possible
     save: bool = True
     db: str | None = None  # store URL (default: $HINGECOACH_DB or the user data folder)
@@ -140,12 +142,12 @@ class LiveSession:
                  person: str | None = None, pose_model: Any = None,
                  transport: Transport | None = None, frames: Any = None,
                  clock: Callable[[], float] = monotonic_s) -> None:
-        self.source = source
         self.settings = settings or LiveSettings()
+        self.source = source or self.settings.source
         self._on_event = on_event
         self._store = store
         self._own_store = False
-        self.person = person
+        self.person = person if person is not None else self.settings.person
         self._stop = threading.Event()
         self._session_id: int | None = None
         self._clock = clock
@@ -506,7 +508,7 @@ class LiveSession:
                     "disclaimer": DISCLAIMER})
         if self._sink is not None:
             self._drain_store_errors()
-            self._sink.close(complete=True, thresholds=thresholds,
+            self._sink.close(complete=True, thresholds=thresholds, info=dict(info),
                              extra={"live": {"reason": reason, "stats": stats, "version": __version__}})
             if self._sink.errors:
                 self._warnings.extend(self._sink.errors)

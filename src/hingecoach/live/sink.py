@@ -138,10 +138,11 @@ class StoreSink:
                                                  meta={"source": meta.get("source", "live")}))
 
     def close(self, *, complete: bool = True, thresholds: Thresholds | None = None,
-              extra: dict[str, Any] | None = None, timeout_s: float = 30.0) -> None:
+              info: dict[str, Any] | None = None, extra: dict[str, Any] | None = None,
+              timeout_s: float = 30.0) -> None:
         """Write everything left, then mark the session complete."""
-        if thresholds is not None or extra:
-            self.update(thresholds=thresholds, extra=extra)
+        if thresholds is not None or info is not None or extra:
+            self.update(thresholds=thresholds, info=info, extra=extra)
         self._q.put(None)
         self._thread.join(timeout=timeout_s)
         try:
