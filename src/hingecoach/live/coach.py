@@ -82,6 +82,9 @@ class LiveCoach:
         self.cue_list: list[Cue] = []
         self.cue_latency_s: list[float] = []
         self._last_angles_t = -math.inf
+        self._standing_t = -math.inf  # the last sample with the rep signal at standing level
+        self._entry_standing_t = math.inf  # ...before the last bend began (its rep starts after)
+        self._bending = False
         self._entered: float | None = None  # the raw rep signal entered a bend (a pending rep's top)
         self._returned: float | None = None  # ...and came back to standing without a rep
 
@@ -105,6 +108,13 @@ class LiveCoach:
                 ev["held"] = True
             self.emit(ev)
         sig = float(values.get(self.rs.channel, math.nan))
+        if math.isfinite(sig):
+            if sig < self.rs.standing_deg:
+                self._standing_t = t
+                self._bending = False
+            elif sig > self.rs.enter_deg and not self._bending:
+                self._bending = True
+                self._entry_standing_t = self._standing_t
         if self._pending and math.isfinite(sig):
             if self._entered is None and sig > self.rs.enter_deg:
                 self._entered, self._returned = t, None
@@ -174,7 +184,9 @@ class LiveCoach:
         self.on_rep(m)
 
     def _trim(self) -> None:
-        keep_from_t = self._t[-1] - self.keep_s
+        # a rep's judgement needs its samples from 1 s before its start, and its start is
+        # before the last standing sample ahead of its bend: keep those however long the bend
+        keep_from_t = min(self._t[-1] - self.keep_s, self._entry_standing_t - BEFORE_S - 2.0)
         if self._pending:
             keep_from_t = min(keep_from_t, self._pending[0].start_s - BEFORE_S - 1.0)
         k = 0

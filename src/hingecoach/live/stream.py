@@ -204,6 +204,7 @@ class JitterBuffer:
         self.last_seq: int | None = None
         self._recent: deque[tuple[float, float]] = deque(maxlen=64)  # released (t, arrival)
         self._dts: deque[float] = deque(maxlen=51)
+        self._since_period = 0
         self.period: float | None = None
         self._delays: deque[float] = deque(maxlen=16)  # recent reorder delays
         self.restarted = False
@@ -277,7 +278,9 @@ class JitterBuffer:
             elif self.period is not None and dt > 1.5 * self.period:
                 st.lost += max(0, round(dt / self.period) - 1)
             self._dts.append(dt)
-            if len(self._dts) >= 5 and (self.period is None or len(self._dts) % 10 == 0):
+            self._since_period += 1
+            if len(self._dts) >= 5 and (self.period is None or self._since_period >= 10):
+                self._since_period = 0  # the median of the last 51 steps, every 10 samples
                 self.period = sorted(self._dts)[len(self._dts) // 2]
         st.released += 1
         self.last_t = p.t
