@@ -625,3 +625,32 @@ def test_a_crash_inside_the_loop_leaves_an_incomplete_session_with_the_error(tmp
         r = st.session(s.id)
         assert not s.complete and any(e.kind == "error" and "driver crashed" in e.data["message"] for e in r.events)
         assert len(r.reps) >= 1
+
+
+def test_webcam_frames_through_iter_webcam_with_a_fake_capture():
+    from hingecoach.sources.camera_sim import FramesModel, simulate_frames
+    from hingecoach.sources.video import iter_webcam
+
+    sim = list(simulate_frames(["good", "rounded"], fps=30.0))
+
+    class FakeCapture:
+        def __init__(self, index):
+            self.k = 0
+
+        def isOpened(self):  # OpenCV's name
+            return True
+
+        def read(self):
+            if self.k >= len(sim):
+                return False, None
+            self.k += 1
+            return True, np.zeros((4, 4, 3), np.uint8)
+
+        def release(self):
+            pass
+
+    ticks = iter(np.arange(0, 100, 1 / 30.0))
+    frames = iter_webcam(0, opener=FakeCapture, clock=lambda: float(next(ticks)))
+    s = LiveSession("webcam:0", settings(), frames=frames, pose_model=FramesModel([f for *_, f in sim])).run()
+    assert [m.faults for m in s.reps] == [(), ("lumbar_rounding",)]
+    assert [c.fault for c in s.cues] == ["lumbar_rounding"]
