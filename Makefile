@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/web.py
 	$(BIN)/python benchmarks/bvh.py
 	$(BIN)/python benchmarks/camera.py
+	$(BIN)/python benchmarks/live.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -167,7 +167,10 @@ class SensorFusion:
         if nine and mag_ut is None:
             raise ParameterError("mag_ut", "a magnetometer sample (9-axis)", None)
         if dt_s > self.settings.reset_gap_s:
+            # the filter starts again from this sample's gravity: the silence before it is
+            # not integrated (one nominal period is, as for a first sample)
             self.restart(acc_g, mag_ut)
+            dt_s = self.period
         g = np.rad2deg(gyr_rad_s) - self.bias_dps
         mean = g if self._prev_gyr is None else 0.5 * (g + self._prev_gyr)
         self._prev_gyr = g
@@ -195,7 +198,8 @@ class SensorFusion:
         resets = np.flatnonzero(dt > self.settings.reset_gap_s)
         mean = g.copy()
         mean[1:] = 0.5 * (g[1:] + g[:-1])
-        mean[resets] = g[resets]  # a restart forgets the previous sample
+        mean[resets] = g[resets]  # a restart forgets the previous sample...
+        dt[resets] = self.period  # ...and does not integrate the silence before it
         if self._prev_gyr is not None and 0 not in resets:
             mean[0] = 0.5 * (g[0] + self._prev_gyr)
         # Fusion computes in single precision: handing it float32 rows is the same cast

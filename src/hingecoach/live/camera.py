@@ -1,0 +1,156 @@
+"""The camera path, live: frames -> pose -> the camera's angle channels, frame by frame.
+
+The same steps as ``pose.camera.video_angles``, in order as frames come: BlazePose
+(``PoseModel.process``), the body side and facing from the first 10 frames with a
+person, ``CameraMeasurer.measure`` per frame, the zero of the neck and of the back's bow
+from the first standing run (hips and trunk upright for 0.3 s, closed by the first frame
+that is not; as offline), then the One Euro filter over all channels, restarted after
+gaps. Frames before the zero is known are kept and run through once it is.
+
+Differences from the offline analysis, all at the edges: a frame where the periodic
+people check sees someone else is skipped on its own (offline: the frames nearest such a
+check); with no standing start in the first 15 s the zero comes from the most upright
+frames of those 15 s (offline: of the whole video).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hingecoach.core.pose_types import PoseFrame
+from hingecoach.pose.camera import CAMERA_CHANNELS, CameraMeasurer, CameraSettings, FrameMeasure, standing_window
+from hingecoach.pose.dowel import bow_angle_deg, rounding_threshold_deg
+from hingecoach.pose.estimator import PoseModel
+from hingecoach.pose.filters import OneEuroFilter
+from hingecoach.pose.keypoints import choose_orientation
+
+
+@dataclass
+class CameraCounts:
+    frames: int = 0
+    no_person: int = 0
+    partial: int = 0
+    crowded: int = 0
+    used: int = 0
+    dropped_behind: int = 0  # frames skipped because processing fell behind real time
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(vars(self))
+
+
+@dataclass
+class CameraAngles:
+    """Frames in (``add``); ``on_angles(t, channels)`` out once the standing zero is known."""
+
+    model: PoseModel
+    on_angles: Callable[[float, dict[str, float]], None]
+    on_calibrated: Callable[[dict[str, Any]], None]
+    emit: Callable[[dict[str, Any]], None]
+    settings: CameraSettings = field(default_factory=CameraSettings)
+    source: str = "camera"
+
+    def __post_init__(self) -> None:
+        self.counts = CameraCounts()
+        self._pending: list[tuple[int, float, PoseFrame]] = []
+        self._measurer: CameraMeasurer | None = None
+        self._measures: list[FrameMeasure] = []  # before the zero is known
+        self.calibrated = False
+        self.flushing = False  # the frames kept from before the zero are going through
+        self.bow0 = math.nan
+        self.neck0 = 0.0
+        self.rate_hz: float | None = None
+        self.window_s: tuple[float, float] | None = None
+        self._filter = OneEuroFilter(self.settings.filter)
+        self._prev_t = -math.inf
+        self.warnings: list[str] = []
+
+    @property
+    def rounding_threshold_deg(self) -> float | None:
+        return rounding_threshold_deg(self.bow0) if math.isfinite(self.bow0) else None
+
+    def add(self, index: int, t: float, rgb: np.ndarray) -> None:
+        self.counts.frames += 1
+        pose = self.model.process(rgb)
+        if pose is None:
+            self.counts.no_person += 1
+            return
+        if pose.other_people:
+            self.counts.crowded += 1
+            return
+        if self._measurer is None:
+            self._pending.append((index, t, pose))
+            if len(self._pending) < self.settings.orientation_frames:
+                return
+            self._measurer = CameraMeasurer(choose_orientation([p for _, _, p in self._pending]), self.settings)
+            self.emit({"type": "status", "state": "calibrating",
+                       "message": f"seen from the {self._measurer.o.side} side: stand tall, side-on, "
+                                  "the whole body in view"})
+            pending, self._pending = self._pending, []
+            for item in pending:
+                self._take(*item)
+        else:
+            self._take(index, t, pose)
+
+    def _take(self, index: int, t: float, pose: PoseFrame) -> None:
+        assert self._measurer is not None
+        if self._measurer.missing(pose):
+            self.counts.partial += 1
+            return
+        m = self._measurer.measure(index, t, pose)
+        self.counts.used += 1
+        if self.calibrated:
+            self._emit(m)
+            return
+        self._measures.append(m)
+        self._try_zero()
+
+    def _try_zero(self) -> None:
+        s = self.settings
+        ms = self._measures
+        ts = np.array([m.time_s for m in ms])
+        hip = np.array([m.hip for m in ms])
+        trunk = np.array([m.trunk for m in ms])
+        win = standing_window(ts, hip, trunk, s)
+        if win is not None and win[1] < len(ms) - 1:  # closed by a frame that is not standing
+            sel = np.arange(win[0], win[1] + 1)
+        elif ts[-1] - ts[0] > s.standing_search_s:
+            sel = np.sort(np.argsort(hip)[:max(5, len(ts) // 20)])
+            w = (f"{self.source}: no standing start found (hips and trunk upright for {s.standing_min_s:g} s "
+                 f"in the first {s.standing_search_s:g} s): the neck and back are zeroed on the most "
+                 "upright frames instead; start standing tall, side-on")
+            self.warnings.append(w)
+            self.emit({"type": "warning", "kind": "calibration", "message": w})
+        else:
+            return
+        bow = np.array([m.bow for m in ms])[sel]
+        bow = bow[np.isfinite(bow)]
+        self.bow0 = float(np.median(bow)) if bow.size else math.nan
+        self.neck0 = float(np.median([ms[i].neck_raw for i in sel]))
+        self.window_s = (float(ts[sel[0]]), float(ts[sel[-1]]))
+        self.rate_hz = 1.0 / float(np.median(np.diff(ts))) if len(ts) > 1 else 30.0
+        self.calibrated = True
+        self.on_calibrated({"window_s": [round(x, 3) for x in self.window_s], "bow_standing": self.bow0,
+                            "sample_rate_hz": round(self.rate_hz, 3), "side": self._measurer.o.side
+                            if self._measurer else None})
+        measures, self._measures = self._measures, []
+        self.flushing = True
+        try:
+            for m in measures:
+                self._emit(m)
+        finally:
+            self.flushing = False
+
+    def _emit(self, m: FrameMeasure) -> None:
+        curve = float(bow_angle_deg(m.bow - self.bow0)) if math.isfinite(m.bow) and math.isfinite(self.bow0) \
+            else math.nan
+        x = np.array([m.trunk, m.hip, m.knee, m.neck_raw - self.neck0, curve, curve])
+        if m.time_s - self._prev_t > self.settings.reset_gap_s:
+            self._filter = OneEuroFilter(self.settings.filter)
+        self._prev_t = m.time_s
+        y = self._filter.update(m.time_s, x)
+        self.on_angles(m.time_s, dict(zip(CAMERA_CHANNELS, (float(v) for v in y), strict=True)))
