@@ -1,6 +1,7 @@
 """End to end in headless Debian chromium (Playwright, /usr/bin/chromium): a replayed
-IMU session through the live page (the scripted stand-in for the live session), the
-cues and the rep counter moving, the pain prompts, the report, history and settings.
+IMU session through the live page (the real live loop, hingecoach.live, replaying the
+recording 4 times faster than real time; and the scripted stand-in), the cues and the rep
+counter moving, the pain prompts, the report, history and settings.
 With HINGECOACH_WRITE_DOCS=1 it also writes the README's screenshots to docs/."""
 
 from __future__ import annotations
@@ -38,10 +39,23 @@ def _playwright():
     return pytest.importorskip("playwright.sync_api")
 
 
-def test_a_session_in_the_browser(tmp_path, recording):
+def real_live_factory(speed: float):
+    """hingecoach.live.LiveSession itself, the replay sped up (the web app's default
+    factory uses the same class at real speed)."""
+    from hingecoach.live import LiveSession, LiveSettings
+
+    def factory(source, settings, on_event, store, person):
+        return LiveSession(source, LiveSettings(speed=speed), on_event=on_event, store=store, person=person)
+
+    return factory
+
+
+@pytest.mark.parametrize("live", ["real", "scripted"])
+def test_a_session_in_the_browser(tmp_path, recording, live):
     pw = _playwright()
-    write_docs = os.environ.get("HINGECOACH_WRITE_DOCS") == "1"
-    app = create_app(str(tmp_path / "web.db"), live_factory=scripted_factory(speed=4, rate_hz=100))
+    write_docs = os.environ.get("HINGECOACH_WRITE_DOCS") == "1" and live == "scripted"
+    factory = real_live_factory(4.0) if live == "real" else scripted_factory(speed=4, rate_hz=100)
+    app = create_app(str(tmp_path / "web.db"), live_factory=factory)
     with LiveServer(app) as srv, pw.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS, headless=True)
         try:
