@@ -63,3 +63,16 @@ def test_ctrl_c_at_any_moment_of_start_up_is_quiet():
             assert err.strip().endswith("interrupted")
         else:
             assert p.returncode == 0, err
+
+
+def test_an_error_raised_by_a_ctrl_c_counts_as_the_interrupt():
+    from hingecoach._entry import caused_by_interrupt
+
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as k:
+            raise ImportError("numpy failed to import") from k  # what NumPy does
+    except ImportError as e:
+        assert caused_by_interrupt(e)
+    assert not caused_by_interrupt(ImportError("no module named x"))

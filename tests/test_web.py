@@ -244,19 +244,6 @@ def test_pain_during_a_set_ends_it_and_stop_keeps_everything(server, recording):
     assert c.post("/api/session/answer", json={"key": "pain_after", "value": 1}).status_code == 409
 
 
-def test_without_a_live_module_the_session_says_what_is_missing(tmp_path, recording):
-    import importlib.util
-
-    if importlib.util.find_spec("hingecoach.live") is not None:
-        pytest.skip("hingecoach.live exists: the real live session is used")
-    app = create_app(str(tmp_path / "w.db"))
-    with LiveServer(app) as srv, httpx.Client(base_url=srv.url, timeout=60) as c:
-        srv.client = c  # type: ignore[attr-defined]
-        to_calibration(c, "dee", recording)
-        st = answer(c, "calibrate_max", False)
-        assert st["outcome"]["outcome"] == "stopped" and "issue 5" in st["live"]["error"]
-
-
 # -- access -----------------------------------------------------------------------------
 TOKEN = "k9Q2vX7mL4pR8sT1wY6zA3bC"
 

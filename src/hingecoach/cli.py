@@ -461,6 +461,13 @@ def main() -> None:
         if e.code == 130:  # typer ends a command interrupted by Ctrl-C with 130, silently
             err.print("interrupted")
         raise
+    except Exception as e:  # e.g. a lazy import interrupted by Ctrl-C
+        from hingecoach._entry import caused_by_interrupt
+
+        if not caused_by_interrupt(e):
+            raise
+        err.print("interrupted")
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":
