@@ -83,7 +83,8 @@ def test_a_session_in_the_browser(tmp_path, recording, live):
             page.click("#prompt-controls button:has-text('Ready')")
             page.click("#prompt[data-key='calibrate_max'] #prompt-controls button:has-text('No')")
             page.wait_for_selector("#prompt[data-key='set']")
-            assert "Stage 1 of 4" in page.inner_text("#prompt-text")
+            # the page follows the server's state as it arrives: wait for the set's text
+            pw.expect(page.locator("#prompt-text")).to_contain_text("Stage 1 of 4", timeout=WAIT_MS)
             page.locator("#rep-count", has_text="1").wait_for()
             page.locator("#cue", has_text="lower back rounded").wait_for()
             page.locator("#rep-count", has_text="3").wait_for()

@@ -41,8 +41,8 @@ def detect_format(path: Path) -> str:
         return "qsense"
     if first.split(",")[0].strip() == "time_s":
         return "hingecoach"
-    raise InputError(path, "a hingecoach CSV (header starting with time_s), a SpineWise CSV "
-                     "or a QSense folder", f"first line {first[:60]!r}")
+    raise InputError(path, "a hingecoach CSV (header starting with time_s), a SpineWise CSV, "
+                     "a QSense folder or a video (mp4, mov, avi, webm, mkv)", f"first line {first[:60]!r}")
 
 
 def read_recording(path: str | Path, *, fmt: str = "auto", placement: str | None = None) -> TimeSeries:
