@@ -13,7 +13,7 @@ import errno
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -72,7 +72,36 @@ def _sqlite_error(url: str, e: BaseException, busy_s: float) -> StoreError:
     return StoreError(f"{url}: database error: {msg}")
 
 
-class SQLiteBackend:
+class _NestedTransactions:
+    """``transaction()`` for both backends: the outermost call runs the backend's own
+    ``_outermost()`` (begin, commit, roll back on error); nested calls, on the same
+    thread, join it. The lock keeps other threads out until it ends."""
+
+    lock: threading.RLock
+    _depth: int
+
+    def _outermost(self) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._depth = 1
+            try:
+                with self._outermost():
+                    yield
+            finally:
+                self._depth = 0
+
+
+class SQLiteBackend(_NestedTransactions):
     """One SQLite file in WAL mode (readers never block the live writer; a commit is
     durable against a crash of the process: synchronous=NORMAL keeps WAL commits on a
     SIGKILL, only a power cut may lose the last ones)."""
@@ -113,29 +142,17 @@ class SQLiteBackend:
         return int(cur.lastrowid)
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def _outermost(self) -> Iterator[None]:
         """BEGIN IMMEDIATE takes the write lock up front, so a locked database fails
-        here, after the busy timeout, before anything is half written. Nested calls join
-        the outer transaction."""
-        with self.lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            self.execute("BEGIN IMMEDIATE")
-            self._depth = 1
-            try:
-                yield
-                self.execute("COMMIT")
-            except BaseException:
-                with suppress(sqlite3.Error):  # SQLite may have rolled back already (SQLITE_FULL)
-                    self.conn.execute("ROLLBACK")
-                raise
-            finally:
-                self._depth = 0
+        here, after the busy timeout, before anything is half written."""
+        self.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self.execute("COMMIT")
+        except BaseException:
+            with suppress(sqlite3.Error):  # SQLite may have rolled back already (SQLITE_FULL)
+                self.conn.execute("ROLLBACK")
+            raise
 
     def tables(self) -> set[str]:
         return {r[0] for r in self.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
@@ -163,7 +180,7 @@ def check_sqlite_file(path: Path) -> None:
                          f"of file (it starts with {head[:8]!r}); it was not changed")
 
 
-class PostgresBackend:
+class PostgresBackend(_NestedTransactions):
     """A PostgreSQL database (psycopg 3), for a clinic's shared server."""
 
     kind = "postgresql"
@@ -219,23 +236,12 @@ class PostgresBackend:
         return int(row[0])
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        with self.lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            self._depth = 1
-            try:
-                with self.conn.transaction():
-                    yield
-            except self._psycopg.Error as e:
-                raise self._wrap(e) from None
-            finally:
-                self._depth = 0
+    def _outermost(self) -> Iterator[None]:
+        try:
+            with self.conn.transaction():
+                yield
+        except self._psycopg.Error as e:
+            raise self._wrap(e) from None
 
     def tables(self) -> set[str]:
         rows = self.execute("SELECT table_name FROM information_schema.tables "
