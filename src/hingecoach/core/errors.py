@@ -50,3 +50,27 @@ class ParameterError(HingecoachError):
     def __init__(self, name: str, expected: str, found: object) -> None:
         self.name = name
         super().__init__(f"{name}: expected {expected}, found {found!r}")
+
+
+class NotFoundError(HingecoachError):
+    """A named thing (a session, a person, a file in the store) does not exist.
+
+    Callers that answer "not found" (the web app's 404) test for this type, never for the
+    message's words.
+    """
+
+
+class ConflictError(HingecoachError):
+    """The request clashes with the current state (a session already running, none to stop)."""
+
+
+class ExtraMissingError(HingecoachError):
+    """An optional dependency is not installed; the message names the extra that brings it."""
+
+    def __init__(self, extra: str, module: str, purpose: str | None = None) -> None:
+        self.extra = extra
+        self.module = module
+        from hingecoach.core.extras import install_hint
+
+        what = purpose or f"this needs the {extra!r} extra"
+        super().__init__(f"{what}: {module} is not installed; {install_hint(extra)}")
