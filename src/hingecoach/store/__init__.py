@@ -6,7 +6,7 @@ extra). Offline analyses are saved whole (``Store.save_analysis``); live session
 appended as they go (``Store.writer`` -> ``SessionWriter``).
 """
 
-from hingecoach.store.backend import StoreError, StoreFullError, StoreLockedError
+from hingecoach.store.backend import StoreError, StoreFullError, StoreLockedError, StoreNotFoundError
 from hingecoach.store.convert import PERSON_KEYS, resolve_settings
 from hingecoach.store.migrations import LATEST as SCHEMA_VERSION
 from hingecoach.store.paths import default_url, home_dir
@@ -42,6 +42,7 @@ __all__ = [
     "StoreError",
     "StoreFullError",
     "StoreLockedError",
+    "StoreNotFoundError",
     "default_url",
     "home_dir",
     "open_store",

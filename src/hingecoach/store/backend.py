@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import Any, Protocol
 
-from hingecoach.core.errors import HingecoachError
+from hingecoach.core.errors import HingecoachError, NotFoundError
 from hingecoach.store.paths import redact, sqlite_path
 
 # PRAGMA application_id of a hingecoach SQLite file ("HCH1"): `file` and other tools
@@ -28,6 +28,10 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 
 class StoreError(HingecoachError):
     """A database problem the person can act on (one line, exit code 2)."""
+
+
+class StoreNotFoundError(StoreError, NotFoundError):
+    """No such session, person or database in the store (the web app answers 404)."""
 
 
 class StoreLockedError(StoreError):

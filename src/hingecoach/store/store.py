@@ -35,6 +35,7 @@ from hingecoach.store.backend import (
     PostgresBackend,
     SQLiteBackend,
     StoreError,
+    StoreNotFoundError,
     check_sqlite_file,
 )
 from hingecoach.store.convert import (
@@ -101,7 +102,7 @@ class Store:
             check_sqlite_file(path)
             if not path.exists():
                 if not create:
-                    raise StoreError(f"{path}: no such database (nothing saved yet: 'hingecoach "
+                    raise StoreNotFoundError(f"{path}: no such database (nothing saved yet: 'hingecoach "
                                      "analyze FILE --save' creates it)")
                 if url == default_url() and path.parent == home_dir():
                     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -348,7 +349,7 @@ class Store:
     # -- reading ------------------------------------------------------------------------
     def _require(self, sid: int) -> None:
         if self.db.execute("SELECT 1 FROM sessions WHERE id = ?", (int(sid),)).fetchone() is None:
-            raise StoreError(f"{self.url}: no session {sid} (hingecoach sessions lists them)")
+            raise StoreNotFoundError(f"{self.url}: no session {sid} (hingecoach sessions lists them)")
 
     _SUMMARY_SQL = (
         "SELECT s.id, s.uid, p.name, s.started_at, s.kind, s.source, s.device, s.complete, "
@@ -369,7 +370,7 @@ class Store:
         """All sessions (of one person), oldest first."""
         if person is not None:
             if self.person(person) is None:
-                raise StoreError(f"{self.url}: no person {person!r} "
+                raise StoreNotFoundError(f"{self.url}: no person {person!r} "
                                  f"(known: {', '.join(p.name for p in self.people()) or 'none'})")
             rows = self.db.execute(self._SUMMARY_SQL + "WHERE p.name = ? ORDER BY s.started_at, s.id",
                                    (person,))
@@ -475,7 +476,7 @@ class Store:
         the data does not linger in the file."""
         p = self.person(name)
         if p is None:
-            raise StoreError(f"{self.url}: no person {name!r} "
+            raise StoreNotFoundError(f"{self.url}: no person {name!r} "
                              f"(known: {', '.join(x.name for x in self.people()) or 'none'})")
         sel = "SELECT id FROM sessions WHERE person_id = ?"
         if self.db.kind == "sqlite":
