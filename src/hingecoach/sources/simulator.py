@@ -97,6 +97,7 @@ class SimSettings:
     mag_disturbance_ut: float = 0.0  # extra field at the bottom of a hinge, random direction
 
     def pattern_list(self) -> list[str]:
+        """The pattern of each rep, in order ("mixed" draws them from its own seeded stream)."""
         rng = np.random.default_rng(self.seed + 7919)
         if isinstance(self.pattern, str):
             if self.pattern == "mixed":
