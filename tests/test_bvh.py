@@ -429,7 +429,7 @@ def test_virtual_imus_on_real_box_lifts(shared_data: Path, name: str):
 
 
 def test_cli_simulate_from_bvh_then_analyze(tmp_path: Path):
-    from test_readers import run_cli
+    from cli_helpers import run_cli
 
     clip = tmp_path / "bend.bvh"
     clip.write_text(skeleton_text(bend_motion(T60)["motion"]))
