@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from hingecoach import cli_live, cli_store
+from hingecoach import cli_batch, cli_live, cli_store
 from hingecoach.analysis import (
     DISCLAIMER,
     Analysis,
@@ -449,6 +449,7 @@ def serve(
 for _command, _name in cli_store.COMMANDS:
     app.command(name=_name)(_command)
 app.command(name="live")(cli_live.live)
+app.command(name="batch")(cli_batch.batch)
 
 
 def main() -> None:
