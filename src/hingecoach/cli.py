@@ -259,8 +259,16 @@ def simulate(
         help="drive the two sensors with a BVH motion-capture clip (Xsens names: Hips, "
              "Chest3/Chest4) instead of the model; --pattern, --reps, --walk-s, --dropouts "
              "and --clock-jitter do not apply")] = None,
+    shift_hours: Annotated[float | None, typer.Option(
+        help="a work shift of this many hours (standing, walking, sitting, about 60 lifts an hour of varied "
+             "technique) instead of a set of reps; --pattern, --reps, --walk-s, --dropouts and "
+             "--clock-jitter do not apply")] = None,
 ) -> None:
     """Write a simulated two-IMU recording with its ground truth."""
+    if shift_hours is not None:
+        cli_batch.simulate_shift(output, shift_hours, rate, seed, placement, noise, gyro_bias_dps, random_mounting,
+                                 model_options=(pattern, reps, walk_s, dropouts, clock_jitter, from_bvh))
+        return
     from hingecoach.sources.imu_csv import write_imu_csv
     from hingecoach.sources.simulator import SimSettings, write_truth
     from hingecoach.sources.simulator import simulate as run_sim

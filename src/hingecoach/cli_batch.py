@@ -128,3 +128,30 @@ def batch(
               highlight=False, markup=False, soft_wrap=True)
     out.print(f"wrote {out_dir}/recordings.parquet, reps.parquet" + (", angles/" if angles else "")
               + ", summary.html", highlight=False, markup=False, soft_wrap=True)
+
+
+def simulate_shift(output: Path, hours: float, rate: float, seed: int, placement: str, noise: bool,
+                   gyro_bias_dps: float, random_mounting: bool, model_options: tuple[object, ...]) -> None:
+    """``hingecoach simulate OUT --shift-hours H``: a shift-long recording with its truth."""
+    from hingecoach.core.errors import ParameterError
+    from hingecoach.sources.imu_csv import write_imu_csv
+    from hingecoach.sources.shift import ShiftSettings, simulate_shift, write_shift_truth
+
+    try:
+        names = ("--pattern", "--reps", "--walk-s", "--dropouts", "--clock-jitter", "--from-bvh")
+        given = [n for n, v, d in zip(names, model_options, ("mixed", 6, 0.0, 0, 0.0, None), strict=True) if v != d]
+        if given:
+            raise ParameterError("--shift-hours", "no --pattern, --reps, --walk-s, --dropouts, --clock-jitter or "
+                                 "--from-bvh (the shift sets the motion)", " ".join(given))
+        s = ShiftSettings(hours=hours, sample_rate_hz=rate, seed=seed, placement=placement, noise=noise,
+                          gyro_bias_dps=gyro_bias_dps, random_mounting=random_mounting)
+        rec, truth, reps, activities = simulate_shift(s)
+        try:
+            write_imu_csv(output, rec)
+            write_shift_truth(output, truth, reps, activities, s)
+        except OSError as e:
+            raise HingecoachError(f"{output}: cannot write: {e.strerror}") from None
+    except HingecoachError as e:
+        fail(e)
+    out.print(f"wrote {output} ({len(rec)} samples, {rec.duration_s / 3600:.2f} h, {len(reps)} lifts, "
+              f"{sum(a.kind == 'sit' for a in activities)} seated spells) and its ground truth", highlight=False)
