@@ -137,6 +137,9 @@ def expand_inputs(inputs: Sequence[str]) -> list[tuple[Path, bool]]:
                 mp = Path(m)
                 if mp.is_dir():
                     found += [(f, True) for f in scan_folder(mp)]
+                elif _is_qsense_folder(mp.parent) and mp.name.startswith("Sensor "):
+                    if (mp.parent, True) not in found:  # a QSense sensor file: its folder is the recording
+                        found.append((mp.parent, True))
                 elif not m.lower().endswith(TRUTH_SUFFIX):
                     found.append((mp, True))
         if not found:
@@ -289,6 +292,8 @@ def plan_batch(inputs: Iterable[str] = (), manifest: Path | None = None, *,
     in_manifest = {p for p, _ in rows}
     jobs = [_job(p, v, False, cached) for p, v in rows]
     seen = set(in_manifest)
+    if manifest is not None:
+        seen.add(os.path.abspath(manifest))  # the manifest in the cohort's folder is no recording
     for p, flag in found:
         s = str(p)
         if s not in seen:
