@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hingecoach.batch.output import consolidate, load_state, locked
+from hingecoach.batch.output import ResultWriter, consolidate, load_state, locked
 from hingecoach.batch.plan import BatchError, Job, Plan
 from hingecoach.batch.summary import write_summary
 from hingecoach.batch.worker import SavePayload, WorkerOptions, failed_row, run_job
@@ -41,7 +41,9 @@ class BatchOptions:
     angles: bool = False
     save: bool = False
     in_flight_per_worker: int = 2  # jobs queued per worker thread (bounded client memory)
-    connect_timeout_s: float = 10.0
+    connect_timeout_s: float = 5.0
+    flush_rows: int = 64  # results per part written (at the latest every flush_s seconds)
+    flush_s: float = 5.0
     summary: bool = True
 
 
@@ -91,7 +93,10 @@ def connect(opts: BatchOptions, n_jobs: int) -> Iterator[Any]:
         return
     n = opts.workers or os.cpu_count() or 1
     cluster = distributed.LocalCluster(n_workers=max(1, min(n, n_jobs)), threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
+                                       host="127.0.0.1", silence_logs=logging.ERROR,
+                                       # no dashboard, and the scheduler's HTTP server on any free
+                                       # port (the default 8787 may be taken by another cluster)
+                                       dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"})
     try:
         client = distributed.Client(cluster, set_as_default=False)
         try:
@@ -129,15 +134,13 @@ def run_batch(plan: Plan, opts: BatchOptions, *, store: Store | None = None,
     ``progress`` is called after every result; ``on_start`` once the workers are up."""
     if opts.save and store is None:
         raise BatchError("--save: expected a session store to write to, found none")
-    from hingecoach.batch.output import ResultWriter
-
     t0 = time.perf_counter()
     report = BatchReport(total=len(plan.jobs), out=opts.out)
     with locked(opts.out):
         state = load_state(opts.out)
         todo, report.unchanged = _triage(plan, state, opts.save)
         report.queued = len(todo)
-        writer = ResultWriter(opts.out, plan.label_types, max_rows=64, max_s=5.0)
+        writer = ResultWriter(opts.out, plan.label_types, max_rows=opts.flush_rows, max_s=opts.flush_s)
         try:
             local = [(j, p) for j, p in todo if j.error]
             for job, _ in local:
