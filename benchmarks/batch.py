@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -171,7 +170,8 @@ def main() -> None:
     print("| measure | value | target |\n|---|---|---|")
     for r in rows:
         print(f"| {r[0]} | {r[1]} | {r[2]} |")
-    print(f"\nstatus: 1 worker {one['ok']} ok / {one['failed']} failed; 2 workers {two['ok']} ok / {two['failed']} failed")
+    print(f"\nstatus: 1 worker {one['ok']} ok / {one['failed']} failed; "
+          f"2 workers {two['ok']} ok / {two['failed']} failed")
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ def _thresholds_lookup(db: str | None, save: bool) -> tuple[Any, list[Store]]:
     def look(person: str) -> dict[str, Any] | None:
         if not opened:
             url = db or ""
-            exists = bool(db) and is_postgres(url) or sqlite_path(url or _default()).exists()
+            exists = (bool(db) and is_postgres(url)) or sqlite_path(url or _default()).exists()
             if not (save or exists):
                 return None
             opened.append(store_of(db, create=save))

@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_cli
 
+from cli_helpers import run_cli
 from hingecoach.batch import BatchError, plan_batch
 from hingecoach.batch.engine import check_address
 from hingecoach.batch.output import schemas
@@ -55,7 +55,7 @@ def test_globs_files_and_duplicates(tree: Path) -> None:
 @pytest.mark.parametrize("what", ["missing.csv", "nothing-*.csv", "empty"])
 def test_an_input_that_matches_nothing(tmp_path: Path, what: str) -> None:
     (tmp_path / "empty").mkdir()
-    with pytest.raises(BatchError, match="found (nothing|a folder without recordings)"):
+    with pytest.raises(BatchError, match=r"found (nothing|a folder without recordings)"):
         plan_batch([str(tmp_path / what)])
 
 

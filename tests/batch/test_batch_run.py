@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,8 @@ from typing import Any
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
-from cli_helpers import run_cli
 
+from cli_helpers import run_cli
 from hingecoach.analysis import AnalysisSettings, analyze_file
 from hingecoach.batch import BatchError, BatchOptions, plan_batch, run_batch
 from hingecoach.sources.imu_csv import write_imu_csv

@@ -144,7 +144,7 @@ def run_batch(plan: Plan, opts: BatchOptions, *, store: Store | None = None,
         try:
             local = [(j, p) for j, p in todo if j.error]
             for job, _ in local:
-                res = {"row": failed_row(job, job.error or ""), "reps": []}
+                res: dict[str, Any] = {"row": failed_row(job, job.error or ""), "reps": []}
                 _record(report, writer, store, job, res, state)
                 if progress is not None:
                     progress(report, job, res["row"])

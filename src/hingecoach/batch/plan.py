@@ -159,7 +159,7 @@ def _parse_header(manifest: Path, header: list[str]) -> list[tuple[str, str]]:
         if typ not in LABEL_TYPES:
             raise BatchError(f"{manifest}, line 1, column {h.strip()!r}: expected a type of "
                              f"{', '.join(LABEL_TYPES)} (as name:type), found {typ!r}")
-        if name in SETTING_COLUMNS + ("path",) and typ != "str":
+        if name in (*SETTING_COLUMNS, "path") and typ != "str":
             raise BatchError(f"{manifest}, line 1, column {h.strip()!r}: expected no type for a setting "
                              f"column, found {typ!r}")
         if any(name == c for c, _ in cols):
