@@ -9,4 +9,4 @@ def test_one_way_pipeline_contract():
     root = Path(__file__).resolve().parents[1]
     r = subprocess.run([exe], cwd=root, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "1 kept, 0 broken" in r.stdout
+    assert "2 kept, 0 broken" in r.stdout

@@ -20,7 +20,7 @@ from hingecoach.feedback.audio import AudioSettings
 from hingecoach.live import LiveSession, LiveSettings
 from hingecoach.live.coach import REP_KEYS
 from hingecoach.sources.imu_csv import write_imu_csv
-from hingecoach.sources.link_sim import LinkSettings, ScheduledTransport, Sent, VirtualClock, schedule
+from hingecoach.testing.link_sim import LinkSettings, ScheduledTransport, Sent, VirtualClock, schedule
 from hingecoach.sources.live import encode_datagram
 from hingecoach.sources.simulator import SimSettings, simulate
 from hingecoach.store import open_store
@@ -527,7 +527,7 @@ def test_ble_connection_failure_is_a_one_line_error():
 def test_camera_frames_live_equal_the_offline_camera_analysis():
     from hingecoach.analysis import analyze_camera
     from hingecoach.pose.camera import video_angles
-    from hingecoach.sources.camera_sim import FramesModel, simulate_frames
+    from hingecoach.testing.camera_sim import FramesModel, simulate_frames
 
     sim = list(simulate_frames(["good", "rounded", "good", "rounded", "squat"], fps=30.0))
     poses = [f for _, _, _, f in sim]
@@ -628,7 +628,7 @@ def test_a_crash_inside_the_loop_leaves_an_incomplete_session_with_the_error(tmp
 
 
 def test_webcam_frames_through_iter_webcam_with_a_fake_capture():
-    from hingecoach.sources.camera_sim import FramesModel, simulate_frames
+    from hingecoach.testing.camera_sim import FramesModel, simulate_frames
     from hingecoach.sources.video import iter_webcam
 
     sim = list(simulate_frames(["good", "rounded"], fps=30.0))
