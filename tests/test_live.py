@@ -20,10 +20,10 @@ from hingecoach.feedback.audio import AudioSettings
 from hingecoach.live import LiveSession, LiveSettings
 from hingecoach.live.coach import REP_KEYS
 from hingecoach.sources.imu_csv import write_imu_csv
-from hingecoach.testing.link_sim import LinkSettings, ScheduledTransport, Sent, VirtualClock, schedule
 from hingecoach.sources.live import encode_datagram
 from hingecoach.sources.simulator import SimSettings, simulate
 from hingecoach.store import open_store
+from hingecoach.testing.link_sim import LinkSettings, ScheduledTransport, Sent, VirtualClock, schedule
 
 QUIET = AudioSettings(sound=False, speech=False)
 
@@ -286,7 +286,7 @@ def test_the_persons_thresholds_apply(tmp_path):
     assert cal["threshold_deg"] == 50.0
     assert s.cues == [] and all("lumbar_rounding" not in m.faults for m in s.reps)
     # a threshold on the command line wins
-    s2 = LiveSession(f"replay:{path}", settings(db=str(db), rounding_deg=20.0), person="ben").run()
+    s2 = LiveSession(f"replay:{path}", settings(db=str(db), lumbar_rounding_deg=20.0), person="ben").run()
     assert len(s2.cues) == 3
     # an unknown person without --save is an error, as for analyze
     with pytest.raises(HingecoachError, match="no such person"):
@@ -628,8 +628,8 @@ def test_a_crash_inside_the_loop_leaves_an_incomplete_session_with_the_error(tmp
 
 
 def test_webcam_frames_through_iter_webcam_with_a_fake_capture():
-    from hingecoach.testing.camera_sim import FramesModel, simulate_frames
     from hingecoach.sources.video import iter_webcam
+    from hingecoach.testing.camera_sim import FramesModel, simulate_frames
 
     sim = list(simulate_frames(["good", "rounded"], fps=30.0))
 
