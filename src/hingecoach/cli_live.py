@@ -50,6 +50,7 @@ class EventWriter:
             self.broken = True  # the reader went away; the session goes on and is stored
 
     def close(self) -> None:
+        """Close the file (standard output stays open)."""
         if self._own:
             self.f.close()
 
