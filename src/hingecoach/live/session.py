@@ -207,7 +207,7 @@ class LiveSession:
                 sink.event("error", None, message=str(e)[:500])
             sink.close(complete=interrupted)
 
-    # -- events -----------------------------------------------------------------------
+    # -- events (this and what follows is the plumbing run_imu and run_camera share) -----
     def _emit(self, ev: dict[str, Any]) -> None:
         kind = ev["type"]
         if kind == "gap" and ev.get("state") == "closed" and self._sink is not None:
