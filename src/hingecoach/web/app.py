@@ -39,6 +39,7 @@ def create_app(db: str | None = None, *, token: str | None = None, loopback: boo
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        """At shutdown: stop today's session (its recording is kept) and close the store."""
         yield
         if state.session is not None:
             await asyncio.to_thread(state.session.close)

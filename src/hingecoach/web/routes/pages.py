@@ -47,6 +47,7 @@ router = APIRouter(include_in_schema=False)
 
 def _render(page: Page) -> Callable[[Request], HTMLResponse]:
     def render(request: Request) -> HTMLResponse:
+        """The page, rendered from its template."""
         return templates.TemplateResponse(request, page.template)
     render.__name__ = f"page_{Path(page.template).stem}"
     return render
