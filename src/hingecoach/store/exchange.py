@@ -30,7 +30,8 @@ from hingecoach.store import codec
 from hingecoach.store.backend import StoreError
 from hingecoach.store.convert import REP_COLUMNS, dumps, loads, rep_row
 from hingecoach.store.migrations import update_summary
-from hingecoach.store.store import ANGLE_DTYPE, STREAMS, Store
+from hingecoach.store.store import Store
+from hingecoach.store.streams import ANGLE_DTYPE, STREAMS
 
 FORMAT = "hingecoach-session"
 FORMAT_VERSION = 1
