@@ -6,7 +6,13 @@ extra). Offline analyses are saved whole (``Store.save_analysis``); live session
 appended as they go (``Store.writer`` -> ``SessionWriter``).
 """
 
-from hingecoach.store.backend import StoreError, StoreFullError, StoreLockedError, StoreNotFoundError
+from hingecoach.store.backend import (
+    StoreError,
+    StoreExtraMissingError,
+    StoreFullError,
+    StoreLockedError,
+    StoreNotFoundError,
+)
 from hingecoach.store.convert import PERSON_KEYS, resolve_settings
 from hingecoach.store.migrations import LATEST as SCHEMA_VERSION
 from hingecoach.store.paths import default_url, home_dir
@@ -40,6 +46,7 @@ __all__ = [
     "SetRecord",
     "Store",
     "StoreError",
+    "StoreExtraMissingError",
     "StoreFullError",
     "StoreLockedError",
     "StoreNotFoundError",

@@ -15,9 +15,11 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Protocol
 
-from hingecoach.core.errors import HingecoachError, NotFoundError
+from hingecoach.core.errors import ExtraMissingError, HingecoachError, NotFoundError
+from hingecoach.core.extras import require
 from hingecoach.store.paths import redact, sqlite_path
 
 # PRAGMA application_id of a hingecoach SQLite file ("HCH1"): `file` and other tools
@@ -35,14 +37,29 @@ class StoreNotFoundError(StoreError, NotFoundError):
 
 
 class StoreLockedError(StoreError):
-    pass
+    """Another program holds the database's write lock (waited the busy timeout)."""
 
 
 class StoreFullError(StoreError):
-    pass
+    """The disk (or the database's size limit) is full; nothing of the change was saved."""
+
+
+class StoreExtraMissingError(StoreError, ExtraMissingError):
+    """An optional dependency of the store (psycopg, pyarrow) is not installed; a
+    StoreError, so what catches store errors catches it, and the message names the extra."""
+
+
+def require_extra(extra: str, module: str, purpose: str) -> ModuleType:
+    """``core.extras.require`` for the store: the same message, as a StoreExtraMissingError."""
+    try:
+        return require(extra, module, purpose)
+    except ExtraMissingError as e:
+        raise StoreExtraMissingError(e.extra, e.module, purpose) from None
 
 
 class Backend(Protocol):
+    """What the store needs of a database connection (SQL with ``?`` placeholders)."""
+
     kind: str
     url: str
     lock: threading.RLock
@@ -190,11 +207,7 @@ class PostgresBackend(_NestedTransactions):
     kind = "postgresql"
 
     def __init__(self, url: str, busy_timeout_s: float = 3.0) -> None:
-        try:
-            import psycopg
-        except ImportError:
-            raise StoreError("--db postgresql://... needs psycopg: pip install 'hingecoach[postgres]'"
-                             ) from None
+        psycopg = require_extra("postgres", "psycopg", "--db postgresql://...")
         self._psycopg = psycopg
         self.url = url
         self.busy_s = busy_timeout_s
