@@ -64,12 +64,23 @@ class Backend(Protocol):
     url: str
     lock: threading.RLock
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
-    def insert(self, sql: str, params: Sequence[Any] = ()) -> int: ...
-    def transaction(self) -> Any: ...
-    def tables(self) -> set[str]: ...
-    def close(self) -> None: ...
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement; returns a cursor (``fetchone``, iteration)."""
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement once per row of parameters."""
+
+    def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run an INSERT; returns the new row's id."""
+
+    def transaction(self) -> Any:
+        """A context manager: one transaction (nested calls join the outer one)."""
+
+    def tables(self) -> set[str]:
+        """Names of the tables in the database (our schema)."""
+
+    def close(self) -> None:
+        """Close the connection."""
 
 
 def _sqlite_error(url: str, e: BaseException, busy_s: float) -> StoreError:
@@ -145,6 +156,7 @@ class SQLiteBackend(_NestedTransactions):
         return _sqlite_error(self.url, e, self.busy_s)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement; returns a cursor (``fetchone``, iteration)."""
         with self.lock:
             try:
                 return self.conn.execute(sql, tuple(params))
@@ -152,6 +164,7 @@ class SQLiteBackend(_NestedTransactions):
                 raise self._wrap(e) from None
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement once per row of parameters."""
         with self.lock:
             try:
                 self.conn.executemany(sql, rows)
@@ -159,6 +172,7 @@ class SQLiteBackend(_NestedTransactions):
                 raise self._wrap(e) from None
 
     def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run an INSERT; returns the new row's id."""
         cur = self.execute(sql, params)
         return int(cur.lastrowid)
 
@@ -176,10 +190,12 @@ class SQLiteBackend(_NestedTransactions):
             raise
 
     def tables(self) -> set[str]:
+        """Names of the tables in the database (our schema)."""
         return {r[0] for r in self.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
                                            "AND name NOT LIKE 'sqlite_%'")}
 
     def close(self) -> None:
+        """Close the connection."""
         with self.lock:
             self.conn.close()
 
@@ -234,6 +250,7 @@ class PostgresBackend(_NestedTransactions):
         return StoreError(f"{url}: database error: {text}")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement; returns a cursor (``fetchone``, iteration)."""
         with self.lock:
             try:
                 return self.conn.execute(sql.replace("?", "%s"), tuple(params))
@@ -241,6 +258,7 @@ class PostgresBackend(_NestedTransactions):
                 raise self._wrap(e) from None
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement once per row of parameters."""
         with self.lock:
             try:
                 with self.conn.cursor() as cur:
@@ -249,6 +267,7 @@ class PostgresBackend(_NestedTransactions):
                 raise self._wrap(e) from None
 
     def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run an INSERT; returns the new row's id."""
         row = self.execute(sql + " RETURNING id", params).fetchone()
         return int(row[0])
 
@@ -261,10 +280,12 @@ class PostgresBackend(_NestedTransactions):
             raise self._wrap(e) from None
 
     def tables(self) -> set[str]:
+        """Names of the tables in the database (our schema)."""
         rows = self.execute("SELECT table_name FROM information_schema.tables "
                             "WHERE table_schema = current_schema()")
         return {r[0] for r in rows}
 
     def close(self) -> None:
+        """Close the connection."""
         with self.lock:
             self.conn.close()
