@@ -32,10 +32,9 @@ from hingecoach.store.forget import ForgetQueries
 from hingecoach.store.migrations import APPLICATION, LATEST, current_version, migrate
 from hingecoach.store.paths import default_url, home_dir, is_postgres, redact, sqlite_path
 from hingecoach.store.sessions import SessionQueries
-from hingecoach.store.streams import ANGLE_DTYPE, CHUNK_S, STREAMS
 from hingecoach.store.writer import SessionWriter
 
-__all__ = ["ANGLE_DTYPE", "CHUNK_S", "STREAMS", "SessionWriter", "Store", "open_store"]
+__all__ = ["SessionWriter", "Store", "open_store"]
 
 
 class Store(SessionQueries, ForgetQueries):
