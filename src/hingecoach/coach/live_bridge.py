@@ -24,12 +24,15 @@ EventSink = Callable[[Event], None]
 class LiveSessionLike(Protocol):
     """What the programme needs of a live session (hingecoach.live.LiveSession)."""
 
-    def run(self) -> Any: ...
+    def run(self) -> Any:
+        """Stream until the source ends or ``stop`` is called; returns the session's summary."""
 
-    def stop(self) -> None: ...
+    def stop(self) -> None:
+        """Make ``run`` return soon (thread-safe)."""
 
     @property
-    def session_id(self) -> int | None: ...
+    def session_id(self) -> int | None:
+        """The store session being written, once it exists (else None)."""
 
 
 Factory = Callable[[str, Any, EventSink, Store | None, str | None], LiveSessionLike]
@@ -87,10 +90,12 @@ class LiveLink:
                             **({"error": str(self.error)} if self.error else {})})
 
     def start(self) -> LiveLink:
+        """Start the live session in its thread; returns self."""
         self._thread.start()
         return self
 
     def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop the live session and wait up to ``timeout_s`` seconds for its thread to end."""
         self.session.stop()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout_s)

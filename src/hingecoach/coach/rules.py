@@ -21,6 +21,8 @@ from hingecoach.coach.stages import STAGE_BY_NUMBER, ProgrammeSettings, fmt_dist
 
 
 class Change(StrEnum):
+    """How a rule changes the step (the stage and the wall distance)."""
+
     hold = "hold"  # same stage and distance
     step_out = "step_out"  # an inch or two further from the wall (stage 1 -> 2)
     free_standing = "free_standing"  # leave the wall (stage 3)
@@ -30,6 +32,8 @@ class Change(StrEnum):
 
 
 class Stop(StrEnum):
+    """How far a rule's stop reaches: nothing, the set, the session, until a referral is cleared, or urgent care."""
+
     none = "none"
     set = "set"  # the set ends now (pain); the session may go on at the easier step
     session = "session"  # no more exercise today
@@ -61,6 +65,7 @@ class ProgrammeState:
         return self.wall_distance_cm if self.wall_distance_cm is not None else settings.start_distance_cm
 
     def to_json(self) -> dict[str, Any]:
+        """The state as JSON-ready values (as a session's ``extra`` stores it)."""
         d = asdict(self)
         d["red_flags"] = list(self.red_flags)
         return d
@@ -91,14 +96,17 @@ class SetOutcome:
 
     @property
     def reps(self) -> int:
+        """Reps done in the set."""
         return len(self.rep_faults)
 
     @property
     def faulty_reps(self) -> int:
+        """Reps with at least one fault."""
         return sum(1 for f in self.rep_faults if f)
 
     @property
     def faults(self) -> list[str]:
+        """The fault ids seen in the set, each once, in the order first seen."""
         seen: dict[str, None] = {}
         for fs in self.rep_faults:
             for f in fs:
@@ -124,6 +132,7 @@ class Context:
     # -- helpers the conditions read --------------------------------------------------
     @property
     def set_pain(self) -> int:
+        """Pain after the set (0-10), or -1 when there is no set or no rating."""
         return -1 if self.set is None or self.set.pain is None else self.set.pain
 
     def pain_bad(self, value: int | None) -> bool:
@@ -135,11 +144,13 @@ class Context:
 
     @property
     def clean(self) -> bool:
+        """The set was whole (``set_reps`` reps) and no rep had a fault."""
         s = self.set
         return s is not None and s.reps >= self.settings.set_reps and s.faulty_reps == 0
 
     @property
     def mostly_faulty(self) -> bool:
+        """At least ``faulty_reps_in_set`` reps of the set had a fault."""
         return self.set is not None and self.set.faulty_reps >= self.settings.faulty_reps_in_set
 
     @property
@@ -150,18 +161,23 @@ class Context:
 
     @property
     def reaches_free_standing(self) -> bool:
+        """One more step out would reach the free-standing distance from the wall."""
         d = self.state.distance(self.settings)
         return d is not None and d + self.settings.step_cm >= self.settings.free_standing_cm - 1e-9
 
 
 @dataclass(frozen=True)
 class Effect:
+    """What a rule does: a change of step and how far the stop reaches."""
+
     change: Change = Change.hold
     stop: Stop = Stop.none
 
 
 @dataclass(frozen=True)
 class Rule:
+    """One row of the table: when it applies (``condition``), its effect, the sentence said and where it comes from."""
+
     id: str
     moment: str  # "start", "set" or "end"
     condition: Callable[[Context], bool]
@@ -313,6 +329,7 @@ class Decision:
     data: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        """The decision as recorded with the session (event ``programme_rule``) and sent by the web API."""
         return {"rule": self.rule, "change": self.change.value, "stop": self.stop.value,
                 "message": self.message, "stage": self.after.stage,
                 "wall_distance_cm": self.after.wall_distance_cm, **self.data}

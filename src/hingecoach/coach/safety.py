@@ -14,6 +14,8 @@ from hingecoach.core.errors import ParameterError
 
 @dataclass(frozen=True)
 class RedFlag:
+    """One question of the red-flag screen (docs/references.md#red-flags)."""
+
     id: str  # the key in a --script file and in the stored screen
     question: str
 

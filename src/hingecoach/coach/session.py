@@ -58,6 +58,7 @@ class Prompt:
     data: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        """The prompt as the web API sends it."""
         return {"key": self.key, "kind": self.kind, "text": self.text, "details": list(self.details),
                 "optional": self.optional, "data": self.data}
 
@@ -107,6 +108,8 @@ class SetRun:
 
 @dataclass
 class Outcome:
+    """How a session ended: outcome, message, store session id, final state, rules applied and sets done."""
+
     outcome: str  # completed, red_flags, referral, no_exercise, stopped
     message: str
     session_id: int | None
@@ -115,6 +118,7 @@ class Outcome:
     sets: int
 
     def to_json(self) -> dict[str, Any]:
+        """The outcome as JSON for the web API, with the disclaimer."""
         return {"outcome": self.outcome, "message": self.message, "session_id": self.session_id,
                 "stage": self.state.stage, "state": self.state.to_json(), "sets": self.sets,
                 "decisions": [d.to_json() for d in self.decisions], "disclaimer": DISCLAIMER}
@@ -140,6 +144,7 @@ class Recorder:
 
     @property
     def session_id(self) -> int | None:
+        """The store session written into (None while the facts wait in memory)."""
         return None if self.writer is None else self.writer.id
 
     def attach(self, sid: int) -> None:
@@ -150,6 +155,7 @@ class Recorder:
         self._drain()
 
     def open_own(self) -> None:
+        """Open a session of the programme's own (kind 'programme') unless one is attached."""
         if self.writer is None:
             self.writer = self.store.writer(person=self.person, source=self.source, device=self.device,
                                             kind="programme", autoflush=False)
@@ -168,18 +174,23 @@ class Recorder:
             getattr(self.writer, name)(*args, **kw)
 
     def event(self, kind: str, t_s: float | None = None, **data: Any) -> None:
+        """Record an event ``kind`` at ``t_s`` (s, the live session's sample time; None: no time)."""
         self._call("add_event", kind, t_s, **data)
 
     def pain(self, value: int, moment: str, set_idx: int | None = None, note: str = "") -> None:
+        """Record a pain rating 0-10 at ``moment`` (before, set, during, after)."""
         self._call("add_pain", value, moment, set_idx=set_idx, note=note)
 
     def start_set(self, idx: int, **kw: Any) -> None:
+        """Record that set ``idx`` began (stage, exercise, wall distance, target reps)."""
         self._call("start_set", idx, **kw)
 
     def end_set(self, idx: int, ended_s: float | None, **data: Any) -> None:
+        """Record how set ``idx`` ended, at ``ended_s`` (s, the live session's sample time) or None."""
         self._call("end_set", idx, ended_s, **data)
 
     def extra(self, data: dict[str, Any]) -> None:
+        """Merge ``data`` into the session's ``extra``."""
         self._call("update", extra=data)
 
     def close(self, complete: bool = True) -> int:
@@ -236,6 +247,7 @@ class ProgrammeSession:
 
     # -- what drivers call besides answering ----------------------------------------------
     def attach(self, sid: int) -> None:
+        """Record into the live session ``sid`` from now on (what waited in memory goes there)."""
         self.rec.attach(sid)
 
     def start_set(self, started_s: float | None = None) -> int:
@@ -251,6 +263,7 @@ class ProgrammeSession:
         return self.set_open
 
     def context(self, **kw: Any) -> Context:
+        """What the rules may look at now; ``kw`` adds the set's outcome or the pain after."""
         last = self.pp.last
         return Context(self.state, self.settings, pain_start=self.pain_start, next_morning=self.next_morning,
                        previous_pain_start=last.pain_start if last else None,

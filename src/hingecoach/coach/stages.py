@@ -37,6 +37,10 @@ DEFAULT_SETTINGS: Final = ProgrammeSettings()
 
 @dataclass(frozen=True)
 class Stage:
+    """One stage of the programme: number, id, name, the exercise its reps are judged as,
+    whether at the wall, instructions and cues."""
+
+
     number: int
     id: str
     name: str
