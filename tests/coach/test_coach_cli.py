@@ -15,7 +15,7 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
-from coach_helpers import NO_FLAGS, clean_sets, session_doc, toml
+from coach_helpers import NO_FLAGS, clean_sets, run_session, session_doc, toml
 from hingecoach.analysis import analyze_file
 from hingecoach.cli import app
 from hingecoach.coach import live_bridge
@@ -149,6 +149,7 @@ def test_train_from_the_keyboard_with_a_replayed_live_source(tmp_path, recording
         (s,) = st.sessions("dee")
         rec = st.session(s.id)
     assert s.kind == "live" and s.complete and rec.extra["programme"]["outcome"] == "completed"
+    assert s.device == "scripted replay"  # the injected stand-in served the source
     assert [x.idx for x in rec.sets] == [1, 2]
     for x in rec.sets:
         idx = x.data["rep_indexes"]
@@ -161,6 +162,26 @@ def test_train_from_the_keyboard_with_a_replayed_live_source(tmp_path, recording
     assert "cue Your lower back rounded" in r.stdout and "rep 5/5" in r.stdout
     html = render_html(gather(open_store(home / "hingecoach.db"), s.id))
     assert "data:image/png;base64" in html
+
+
+def test_a_script_without_reps_takes_them_from_the_live_session_passed_to_drive(tmp_path, recording):
+    """The stand-in goes in as a parameter of drive(), nothing installed: the sets' reps come
+    from its stream, the pain from the script, and all of it lands in its live session."""
+    a = analyze_file(recording)
+    faulty = {m.index: bool(m.faults) for m in a.reps}
+    with open_store(tmp_path / "s.db") as st:
+        out, text = run_session(st, "fay", session_doc([{"pain": 1}, {"pain": 2}]), tmp_path,
+                                source=f"replay:{recording}", factory=scripted_factory(speed=20))
+        assert out.outcome == "completed" and out.sets == 2, text
+        rec = st.session(out.session_id)
+    assert rec.summary.device == "scripted replay"  # the injected stand-in, not hingecoach.live
+    assert rec.summary.kind == "live" and rec.extra["programme"]["outcome"] == "completed"
+    assert [x.data["outcome_from"] for x in rec.sets] == ["live", "live"]
+    for x in rec.sets:
+        idx = x.data["rep_indexes"]
+        assert len(idx) == 5 and idx == list(range(idx[0], idx[0] + 5))
+        assert x.data["faulty_reps"] == sum(faulty[i] for i in idx)
+    assert [p.value for p in rec.pain if p.moment == "set"] == [1, 2]
 
 
 # -- the scripted stand-in ----------------------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from rich.console import Console
 from rich.markup import escape
 
-from hingecoach.coach.live_bridge import Event, LiveLink
+from hingecoach.coach.live_bridge import Event, Factory, LiveLink
 from hingecoach.coach.script import Script
 from hingecoach.coach.session import Calibration, Outcome, ProgrammeSession, Prompt, SetRun
 from hingecoach.core.errors import HingecoachError, InputError
@@ -142,8 +142,12 @@ def collect_set(link: LiveLink, target: int, io: Io | None = None) -> SetRun:
 
 
 def drive(ps: ProgrammeSession, io: Io, *, source: str | None = None, script: Script | None = None,
-          live_settings: Any = None) -> Outcome:
-    """Run the session to its end; Ctrl-C stops it with everything so far saved."""
+          live_settings: Any = None, factory: Factory | None = None) -> Outcome:
+    """Run the session to its end; Ctrl-C stops it with everything so far saved.
+
+    ``factory`` builds the live session on ``source`` (default: ``live_bridge.start_live``,
+    the real one); tests pass a stand-in here.
+    """
     link: LiveLink | None = None
     gen = ps.run()
     try:
@@ -153,7 +157,7 @@ def drive(ps: ProgrammeSession, io: Io, *, source: str | None = None, script: Sc
             if prompt.kind == "calibration":
                 io.show(prompt)
                 if source:
-                    link = LiveLink(source, ps.store, ps.person, settings=live_settings).start()
+                    link = LiveLink(source, ps.store, ps.person, settings=live_settings, factory=factory).start()
                     sid = link.session_id()
                     if sid is not None:
                         ps.attach(sid)
