@@ -14,7 +14,8 @@ calibration) and starts turning at the first bend's onset.
 - Fine offset and drift: normalised cross-correlation of the activities in windows of
   20 s with motion, each peak refined to a fraction of a grid step (parabola through the
   peak and its neighbours); a straight line through the windows' lags is the offset and
-  the drift; the residual is the RMS of the windows' lags about that line.
+  the drift when the windows span a minute or more (shorter, the median lag, no drift:
+  100 ppm is 6 ms a minute); the residual is the RMS of the windows' lags about it.
 
 The mapping is ``t_reference = offset + scale * t_other`` with ``scale = 1 + drift``.
 Anything that makes the two sensors move at different instants (a lead of the lumbar
@@ -39,6 +40,8 @@ SEARCH_S = 0.25  # fine search either side of the coarse offset, per window
 COARSE_SEARCH_S = 3.0  # whole-recording search either side of the onset offset
 MIN_CORR = 0.5  # a window whose peak correlation is lower is not used
 ONSET_SHARE = 1 / 3
+STILL_MIN_S = 0.5  # the still start must last this long (the calibration's hard minimum)
+MIN_DRIFT_SPAN_S = 60.0  # fit the drift only over windows spread this far apart
 MAX_DRIFT = 1e-3  # 1000 ppm: beyond any crystal; a larger fit is an error in the data
 
 
@@ -81,11 +84,11 @@ def activity(time_s: FloatArray, gyr: FloatArray) -> tuple[float, FloatArray]:
 def _onset(a: FloatArray, name: str) -> int:
     """Grid index of the first bend's onset: where the speed first rises above a third of
     its 98th percentile, after a still start (the gyroscope's bias is taken off)."""
-    still = a[: max(2, int(0.5 * GRID_HZ))]
+    still = a[: max(2, int(STILL_MIN_S * GRID_HZ))]
     base = float(np.median(still))
     level = base + ONSET_SHARE * (float(np.percentile(a, 98)) - base)
     above = np.flatnonzero(a > level)
-    if above.size == 0 or above[0] < int(0.3 * GRID_HZ):
+    if above.size == 0 or above[0] < int(STILL_MIN_S * GRID_HZ):
         raise InputError(name, "a recording that starts standing still and then bends "
                          "(the clocks of two devices are aligned on it)",
                          "no still start" if above.size else "no movement")
@@ -155,7 +158,8 @@ def align_clocks(t_ref: FloatArray, gyr_ref: FloatArray, t_other: FloatArray, gy
                          "back during the same bends)", f"a best correlation of {corr:.2f}")
     centres, lags = _windows(a, b, lag)
     warnings: list[str] = []
-    if len(centres) >= 2:
+    span_s = (max(centres) - min(centres)) / GRID_HZ if centres else 0.0
+    if len(centres) >= 3 and span_s >= MIN_DRIFT_SPAN_S:
         # lag grows with the other clock's index: a[i] ~ b[j], i = j + lag(j)
         c = np.asarray(centres)
         slope, icpt = np.polyfit(c, np.asarray(lags), 1)
@@ -165,10 +169,14 @@ def align_clocks(t_ref: FloatArray, gyr_ref: FloatArray, t_other: FloatArray, gy
                             f"{slope * 1e6:.0f} ppm, implausible; used the offset alone")
             slope, icpt, resid = 0.0, float(np.median(lags)), np.asarray(lags) - float(np.median(lags))
         residual = float(np.sqrt(np.mean(resid ** 2))) / GRID_HZ if len(centres) > 2 else float("nan")
+    elif centres:
+        # too short to tell drift from noise (100 ppm is 6 ms a minute): offset alone
+        slope, icpt = 0.0, float(np.median(lags))
+        residual = float(np.sqrt(np.mean((np.asarray(lags) - icpt) ** 2))) / GRID_HZ
     else:
         slope, icpt, residual = 0.0, lag, float("nan")
-        warnings.append(f"{names[1]}: too little movement to measure the clock drift against "
-                        f"{names[0]}; aligned on the offset alone")
+        warnings.append(f"{names[1]}: too little movement to check the clock alignment against "
+                        f"{names[0]} bend by bend; aligned on the whole recording")
     # grid index i on the reference = j + icpt + slope * j (j the other's index), so
     # t_ref - r0 = (t_other - o0) * (1 + slope) + icpt / GRID_HZ
     scale = 1.0 + float(slope)
