@@ -75,6 +75,6 @@ def test_joined_devices_give_a_two_sensor_recording(tmp_path):
 
 def test_no_still_start_is_one_clear_error():
     lower, upper, _, _ = two_devices(5, offset_s=0.2, drift_ppm=0.0, reps=2)
-    moving = np.abs(np.sin(lower.time_s))[:, None] * np.ones(3)
+    moving = (1.0 + 0.5 * np.sin(lower.time_s))[:, None] * np.ones(3)  # turning from the start
     with pytest.raises(InputError, match="starts standing still"):
         align_clocks(lower.time_s, moving, upper.time_s, upper.gyr, names=("a.csv", "b.csv"))

@@ -40,6 +40,8 @@ SEARCH_S = 0.25  # fine search either side of the coarse offset, per window
 COARSE_SEARCH_S = 3.0  # whole-recording search either side of the onset offset
 MIN_CORR = 0.5  # a window whose peak correlation is lower is not used
 ONSET_SHARE = 1 / 3
+# still: under 9 deg/s on average (a gyroscope bias of a few deg/s included)
+STILL_MAX_RAD_S = np.deg2rad(9.0)
 STILL_MIN_S = 0.5  # the still start must last this long (the calibration's hard minimum)
 MIN_DRIFT_SPAN_S = 60.0  # fit the drift only over windows spread this far apart
 MAX_DRIFT = 1e-3  # 1000 ppm: beyond any crystal; a larger fit is an error in the data
@@ -88,10 +90,10 @@ def _onset(a: FloatArray, name: str) -> int:
     base = float(np.median(still))
     level = base + ONSET_SHARE * (float(np.percentile(a, 98)) - base)
     above = np.flatnonzero(a > level)
-    if above.size == 0 or above[0] < int(STILL_MIN_S * GRID_HZ):
+    if base > STILL_MAX_RAD_S or above.size == 0 or above[0] < int(STILL_MIN_S * GRID_HZ):
         raise InputError(name, "a recording that starts standing still and then bends "
                          "(the clocks of two devices are aligned on it)",
-                         "no still start" if above.size else "no movement")
+                         "no movement" if above.size == 0 and base <= STILL_MAX_RAD_S else "no still start")
     return int(above[0])
 
 
