@@ -134,13 +134,13 @@ def _windows(a: FloatArray, b: FloatArray, lag: float) -> tuple[list[float], lis
         seg = a[start:start + n]
         if seg.size < n // 2 or float(np.max(seg)) < 0.5 * moving:
             continue
-        j0 = int(round(start - lag))  # where the window starts on the other grid
+        j0 = round(start - lag)  # where the window starts on the other grid
         lo = max(0, j0 - search)
         piece = b[lo:max(lo, j0 + seg.size + search)]
         if piece.size < seg.size // 2:
             continue
         # seg[k] ~ piece[k - w]  <=>  a[start + k] ~ b[lo + k - w]
-        w, corr = _xcorr(seg, piece, int(round(lag)) - start + lo, search)
+        w, corr = _xcorr(seg, piece, round(lag) - start + lo, search)
         if corr < MIN_CORR:
             continue
         centres.append(lo + seg.size / 2 - w)

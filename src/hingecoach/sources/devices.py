@@ -28,7 +28,7 @@ ZIP_MAGIC = b"PK\x03\x04"
 
 @dataclass
 class DeviceRecording:
-    """One sensor: time (s, device clock, from its first sample), specific force (n, 3)
+    """One sensor: time (s, device clock, from about the export's start), specific force (n, 3)
     m/s^2, angular rate (n, 3) rad/s, optional field (n, 3) uT, all in the sensor's frame."""
 
     time_s: FloatArray
@@ -114,7 +114,7 @@ def stream_from(source: str, table: Table, time_s: FloatArray, cols: list[str], 
 def combine(acc: Stream, gyr: Stream, mag: Stream | None, *, source: str, fmt: str, device: str,
             extra_warnings: list[str] | None = None) -> DeviceRecording:
     """One device from streams on the same clock: gyroscope (and field) interpolated to the
-    accelerometer's instants, trimmed to where all streams overlap; time from 0."""
+    accelerometer's instants, trimmed to where all streams overlap; the streams' times kept."""
     streams = [s for s in (acc, gyr, mag) if s is not None]
     for s in streams:
         if s.time_s.size < 2:
@@ -133,7 +133,7 @@ def combine(acc: Stream, gyr: Stream, mag: Stream | None, *, source: str, fmt: s
         return np.column_stack([np.interp(t, s.time_s, s.xyz[:, j]) for j in range(3)])
 
     warns = [w for s in streams for w in s.warnings] + list(extra_warnings or [])
-    return DeviceRecording(t - t[0], at(acc), at(gyr), at(mag) if mag is not None else None,
+    return DeviceRecording(t, at(acc), at(gyr), at(mag) if mag is not None else None,
                            source, fmt, device, warns)
 
 
