@@ -163,6 +163,9 @@ def join_devices(lower: DeviceRecording, upper: DeviceRecording, *, placement: s
         channels["lower_mag"] = np.ascontiguousarray(lower.mag[sel])
         channels["upper_mag"] = up(upper.mag)
     warnings = [*lower.warnings, *upper.warnings, *al.warnings]
+    if al.residual_s > 1.0 / lower.rate_hz:  # (NaN, unmeasured, compares False)
+        warnings.append(f"{Path(upper.source).name}: the two clocks agree to {al.residual_s * 1000:.0f} ms "
+                        f"only (more than one sample) after aligning them on the bends")
     fmt = lower.fmt if lower.fmt == upper.fmt else f"{lower.fmt}+{upper.fmt}"
     return make_recording(t - t[0], channels, source=source, fmt=fmt,
                           placement=placement or "T12", warnings=warnings,
