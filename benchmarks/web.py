@@ -31,9 +31,9 @@ import uvicorn
 from websockets.sync.client import connect
 
 from hingecoach.analysis import analyze_recording
-from hingecoach.coach.scripted import scripted_factory
 from hingecoach.sources.imu_csv import write_imu_csv
 from hingecoach.sources.simulator import SimSettings, simulate
+from hingecoach.testing.scripted import scripted_factory
 from hingecoach.web.app import create_app
 from hingecoach.web.server import WS_PROTOCOL
 

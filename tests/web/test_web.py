@@ -22,10 +22,10 @@ from websockets.sync.client import connect
 
 from coach_helpers import NO_FLAGS
 from hingecoach.analysis import analyze_file
-from hingecoach.coach.scripted import scripted_factory
 from hingecoach.core.errors import HingecoachError, ParameterError
 from hingecoach.sources.imu_csv import write_imu_csv
 from hingecoach.sources.simulator import SimSettings, simulate
+from hingecoach.testing.scripted import scripted_factory
 from hingecoach.web.app import create_app
 from hingecoach.web.routes.pages import PAGES, STATIC, TEMPLATES
 from hingecoach.web.server import check_binding

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from hingecoach.coach.scripted import scripted_factory
 from hingecoach.sources.imu_csv import write_imu_csv
 from hingecoach.sources.simulator import SimSettings, simulate
+from hingecoach.testing.scripted import scripted_factory
 from hingecoach.web.app import create_app
 from web_helpers import LiveServer
 
