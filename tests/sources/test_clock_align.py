@@ -64,7 +64,7 @@ def test_a_short_recording_still_aligns_the_offset():
 
 
 def test_joined_devices_give_a_two_sensor_recording(tmp_path):
-    lower, upper, off, scale = two_devices(4, offset_s=0.7, drift_ppm=100.0)
+    lower, upper, _off, _scale = two_devices(4, offset_s=0.7, drift_ppm=100.0)
     rec = join_devices(lower, upper, placement=None, source=str(tmp_path))
     assert set(rec.channels) == {"lower_acc", "lower_gyr", "upper_acc", "upper_gyr"}
     assert rec.meta["clock_alignment"]["windows"] >= 2

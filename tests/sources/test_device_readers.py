@@ -90,7 +90,7 @@ def _pair(kind: str, tmp_path: Path, **kw):
 
 @pytest.mark.parametrize("kind", list(WRITERS))
 def test_each_format_is_detected_read_in_si_units_and_analysed_end_to_end(kind, tmp_path):
-    lo_path, up_path, lower, upper, n_reps = _pair(kind, tmp_path)
+    lo_path, up_path, lower, _upper, n_reps = _pair(kind, tmp_path)
     fmt = FORMAT_OF[kind.split("-")[0]]
     assert detect_format(lo_path) == fmt
     dev = read_device(lo_path)
@@ -171,7 +171,7 @@ def test_garbage_is_a_hingecoach_error_never_a_crash(blob, tmp_path):
 
 
 def test_json_movesense_damage_is_one_line(tmp_path):
-    lo_path, up_path, *_ = _pair("movesense-json", tmp_path, reps=1)
+    lo_path, _up_path, *_ = _pair("movesense-json", tmp_path, reps=1)
     lo_path.write_text(lo_path.read_text()[:-200])
     with pytest.raises(InputError, match="valid JSON"):
         read_device(lo_path)
