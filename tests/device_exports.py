@@ -88,12 +88,18 @@ def write_metamotion(folder: Path, d: DeviceRecording, *, mac: str = "C4:C2:E5:B
     return out
 
 
+def _java_e(x: float) -> str:
+    """Scientific notation as phyphox writes it: ``9.364549000E-3``, ``1.003170490E0``."""
+    mant, exp = f"{x:.9E}".split("E")
+    return f"{mant}E{int(exp)}"
+
+
 def _phyphox_table(t: np.ndarray, xyz: np.ndarray, names: list[str], sep: str) -> str:
     head = sep.join(f'"{n}"' for n in names)
     absval = np.linalg.norm(xyz, axis=1)
     rows = []
     for ti, v, a in zip(t, xyz, absval, strict=True):
-        cells = [f"{x:.9E}" for x in (ti, *v, a)]
+        cells = [_java_e(x) for x in (ti, *v, a)]
         if sep == ";":
             cells = [c.replace(".", ",") for c in cells]
         rows.append(sep.join(cells))
@@ -146,8 +152,12 @@ def write_sensorlogger(path: Path, d: DeviceRecording, *, platform: str = "andro
         grav = np.repeat(np.median(d.acc[:60], axis=0)[None, :], d.acc.shape[0], axis=0)
         files["Accelerometer.csv"] = table(-(d.acc - grav))
         files["Gravity.csv"] = table(-grav)
-    files["Metadata.csv"] = ("version,device name,recording time,platform,appVersion,standardisation\n"
-                             f"3,phone-{platform},2023-11-14_22-13-20,{platform},1.40.1,false\n")
+    # the header of a real export's Metadata.csv (schema version 3)
+    files["Metadata.csv"] = (
+        "version,device name,recording epoch time,recording time,recording timezone,platform,appVersion,"
+        "device id,sensors,sampleRateMs,standardisation,platform version\n"
+        f"3,phone-{platform},{epoch_ns // 1_000_000},2023-11-14_22-13-20,Europe/Amsterdam,{platform},1.64,"
+        "abc123,Accelerometer|Gyroscope|Gravity|TotalAcceleration,10|10|10|10,false,17\n")
     with zipfile.ZipFile(path, "w") as z:
         for n, text in files.items():
             z.writestr(n, text)
