@@ -22,7 +22,7 @@ from hingecoach.core.timeseries import TimeSeries
 from hingecoach.store import Store, StoreError, default_url, open_store
 from hingecoach.store.convert import settings_from_json
 from hingecoach.store.exchange import import_bundle, read_bundle, session_bundle, write_bundle
-from hingecoach.store.opensim import write_mot
+from hingecoach.store.opensim import write_mot, write_sto
 from hingecoach.store.paths import is_postgres, sqlite_path
 
 out = Console()
@@ -126,6 +126,7 @@ class ExportFormat(StrEnum):
     csv = "csv"
     parquet = "parquet"
     mot = "mot"
+    sto = "sto"
 
 
 def export(
@@ -141,9 +142,10 @@ def export(
     """Export a session losslessly ('hingecoach import' reads it back).
 
     Facts, reps, cues, events, pain, notes, raw samples and angles. --format mot writes the
-    angles only, as an OpenSim motion file (OpenSim's coordinate names and signs)."""
-    if fmt is ExportFormat.mot:
-        target = output or Path(f"session-{session_id}.mot")
+    angles only, as an OpenSim motion file (OpenSim's coordinate names and signs); --format
+    sto the two sensors' orientations (9-axis sessions), as OpenSense reads them."""
+    if fmt in (ExportFormat.mot, ExportFormat.sto):
+        target = output or Path(f"session-{session_id}.{fmt.value}")
     else:
         target = output or Path(f"session-{session_id}.json" if fmt is ExportFormat.json
                                 else f"session-{session_id}-{fmt.value}")
@@ -151,6 +153,9 @@ def export(
         with store_of(db) as st:
             if fmt is ExportFormat.mot:
                 files = [write_mot(target, _angles_of(st, session_id))]
+            elif fmt is ExportFormat.sto:
+                files = [write_sto(target, st.stream(session_id, "raw"), st.stream(session_id, "angles"),
+                                   st.stream(session_id, "calibration"))]
             else:
                 files = write_bundle(session_bundle(st, session_id), fmt.value, target)
     except HingecoachError as e:
