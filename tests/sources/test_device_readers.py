@@ -175,3 +175,28 @@ def test_json_movesense_damage_is_one_line(tmp_path):
     lo_path.write_text(lo_path.read_text()[:-200])
     with pytest.raises(InputError, match="valid JSON"):
         read_device(lo_path)
+
+
+def test_a_pair_is_analysed_and_saved_from_the_cli_with_its_raw_samples(tmp_path):
+    lo_path, up_path, _, _, n_reps = _pair("sensorlogger-android", tmp_path, reps=2)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    r = run_cli("analyze", "--lower", str(lo_path), "--upper", str(up_path), "--json", "--save", "--db", url)
+    assert r.returncode == 0, r.stderr
+    from hingecoach.store import open_store
+
+    st = open_store(url)
+    try:
+        sid = st.sessions()[0].id
+        raw = st.stream(sid, "raw")
+        assert raw is not None and {"lower_acc", "upper_gyr"} <= set(raw.channels)
+        assert raw.meta["clock_alignment"]["windows"] >= 1
+    finally:
+        st.close()
+
+
+def test_file_and_pair_together_or_half_a_pair_is_one_line(tmp_path):
+    lo_path, up_path, *_ = _pair("movella", tmp_path, reps=1)
+    for args in (["--lower", str(lo_path)], [str(lo_path), "--lower", str(lo_path), "--upper", str(up_path)]):
+        r = run_cli("analyze", *args)
+        assert r.returncode == 2
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
