@@ -3,6 +3,7 @@ analysed end to end, bad input as one line."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -182,6 +183,7 @@ def test_a_pair_is_analysed_and_saved_from_the_cli_with_its_raw_samples(tmp_path
     url = f"sqlite:///{tmp_path / 's.db'}"
     r = run_cli("analyze", "--lower", str(lo_path), "--upper", str(up_path), "--json", "--save", "--db", url)
     assert r.returncode == 0, r.stderr
+    assert len(json.loads(r.stdout)["reps"]) == n_reps
     from hingecoach.store import open_store
 
     st = open_store(url)
