@@ -10,7 +10,6 @@ recording (``imu_csv.make_recording``).
 
 from __future__ import annotations
 
-import io
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,7 +186,3 @@ def decimal_comma(text: str) -> str:
     "semicolon, decimal comma" export)."""
     return text.replace(",", ".")
 
-
-def text_io(text: str) -> io.StringIO:
-    """A text as a file object (for the csv module)."""
-    return io.StringIO(text)
