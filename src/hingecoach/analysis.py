@@ -265,12 +265,14 @@ def is_camera_source(path: str | Path, fmt: str = "auto") -> bool:
     return fmt in ("auto", "video") and Path(path).exists() and detect_format(Path(path)) == "video"
 
 
-def analyze_file(path: str | Path, *, calibration: str | Path | None = None, fmt: str = "auto",
-                 settings: AnalysisSettings | None = None) -> Analysis:
+def analyze_file(path: str | Path | None, *, calibration: str | Path | None = None, fmt: str = "auto",
+                 settings: AnalysisSettings | None = None, lower: str | Path | None = None,
+                 upper: str | Path | None = None) -> Analysis:
+    """Analyse a recording file, a video, or two sensors' exports (``lower``, ``upper``)."""
     st = settings or AnalysisSettings()
-    if is_camera_source(path, fmt):
+    if path is not None and is_camera_source(path, fmt):
         return analyze_video(path, st)
-    rec = read_recording(path, fmt=fmt, placement=st.placement)
+    rec = read_recording(path, fmt=fmt, placement=st.placement, lower=lower, upper=upper)
     cal = read_recording(calibration, fmt="auto", placement=st.placement) if calibration else None
     return analyze_recording(rec, cal, st)
 

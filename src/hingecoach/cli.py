@@ -45,6 +45,11 @@ class Fmt(StrEnum):
     hingecoach = "hingecoach"
     spinewise = "spinewise"
     qsense = "qsense"
+    movella = "movella"
+    movesense = "movesense"
+    metamotion = "metamotion"
+    phyphox = "phyphox"
+    sensorlogger = "sensorlogger"
     video = "video"
 
 
@@ -118,9 +123,14 @@ def _warn(a: Analysis) -> None:
 
 @app.command()
 def analyze(
-    file: Annotated[Path, typer.Argument(help="IMU recording (hingecoach CSV, SpineWise CSV, QSense "
-                                               "folder), a side-view video (mp4, mov, avi, webm) or "
-                                               "webcam:N")],
+    file: Annotated[Path | None, typer.Argument(
+        help="IMU recording (hingecoach CSV, SpineWise CSV, QSense folder), a side-view video (mp4, "
+             "mov, avi, webm) or webcam:N; or none with --lower and --upper")] = None,
+    lower: Annotated[Path | None, typer.Option(
+        help="one sensor's export (Movella DOT, Movesense, MetaMotion, phyphox, Sensor Logger): "
+             "the sacrum's; a file or the folder holding its files")] = None,
+    upper: Annotated[Path | None, typer.Option(
+        help="the upper back sensor's export, as --lower (the two clocks are aligned)")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
     angles_csv: Annotated[Path | None, typer.Option(help="write the angles at the recording's rate")] = None,
     fmt: Annotated[Fmt, typer.Option("--format", help="input format (default: detect)")] = Fmt.auto,
@@ -155,19 +165,23 @@ def analyze(
         store = cli_store.store_of(db, create=save) if save or person else None
         settings = _settings(store, person, overrides, save)
         settings = replace(settings, angles=AngleSettings(fusion=FusionSettings(magnetometer=fusion is Fusion.nine)))
-        camera = fmt == Fmt.video or (fmt == Fmt.auto and is_camera_source(file))
+        if file is None and (lower is None or upper is None):
+            raise HingecoachError("analyze: give a recording FILE, or --lower FILE and --upper FILE")
+        shown = file if file is not None else Path(f"{lower} + {upper}")
+        camera = file is not None and (fmt == Fmt.video or (fmt == Fmt.auto and is_camera_source(file)))
         if overlay is not None and not camera:
-            raise HingecoachError(f"--overlay {overlay}: needs a video, and {file} is an IMU recording")
+            raise HingecoachError(f"--overlay {overlay}: needs a video, and {shown} is an IMU recording")
         if camera:
-            a = _analyze_video(file, settings, duration)
+            a = _analyze_video(shown, settings, duration)
         else:
             # a plain line, not a spinner: a spinner is a thread, and with a second thread
             # running the two sensors are not fused in two processes (fork is unsafe then)
             if err.is_terminal:
-                err.print(f"analysing {file} ...", highlight=False, markup=False)
-            a = analyze_file(file, calibration=calibration, fmt=fmt.value, settings=settings)
+                err.print(f"analysing {shown} ...", highlight=False, markup=False)
+            a = analyze_file(file, calibration=calibration, fmt=fmt.value, settings=settings,
+                             lower=lower, upper=upper)
         if overlay is not None:
-            _write_overlay(file, a, overlay)
+            _write_overlay(shown, a, overlay)
         if angles_csv is not None:
             try:
                 write_angles_csv(angles_csv, a.angles)
@@ -175,7 +189,7 @@ def analyze(
                 raise HingecoachError(f"{angles_csv}: cannot write the angles: {e.strerror}") from None
         if store is not None and save:
             sid = save_file_analysis(store, a, file, calibration=calibration, fmt=fmt.value,
-                                     settings=settings, person=person)
+                                     settings=settings, person=person, lower=lower, upper=upper)
             err.print(f"saved as session {sid} in {store.url}" + (f" ({person})" if person else ""),
                       highlight=False, markup=False)
     except HingecoachError as e:
