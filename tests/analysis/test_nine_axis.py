@@ -14,7 +14,7 @@ from hingecoach.orientation.fusion import FusionJob, FusionSettings, SensorFusio
 from hingecoach.orientation.magnetometer import hard_iron
 from hingecoach.sources import write_imu_csv
 from hingecoach.sources.simulator import SimSettings, simulate
-from test_readers import run_cli
+from cli_helpers import run_cli
 
 NINE = AngleSettings(fusion=FusionSettings(magnetometer=True))
 LUMBAR_RMSE_DEG = 1.0  # issue #2 targets, as in test_angles
