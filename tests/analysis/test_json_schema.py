@@ -16,32 +16,32 @@ from hingecoach.angles import AngleSettings
 from hingecoach.orientation.fusion import FusionSettings
 from hingecoach.sources.simulator import SimSettings, simulate
 
-F, I, S, N = "float", "int", "str", "null"
+F, INT, S, N = "float", "int", "str", "null"
 FN = "float|null"
-REP = {"index": I, "start_s": F, "bottom_s": F, "end_s": F, "peak_lumbar_flexion_deg": F,
+REP = {"index": INT, "start_s": F, "bottom_s": F, "end_s": F, "peak_lumbar_flexion_deg": F,
        "peak_pelvis_tilt_deg": FN, "peak_trunk_inclination_deg": F, "lumbar_share": FN,
        "top_extension_deg": F, "descent_s": F, "knee_hip_ratio": FN, "peak_neck_extension_deg": FN,
        "faults": [S]}
 THRESHOLDS = {"lumbar_rounding_deg": F, "lumbar_rounding_source": S, "top_overextension_deg": F,
               "too_fast_s": FN, "shallow_hinge_share": FN, "squat_knee_hip_ratio": FN,
               "neck_extension_deg": FN, "max_flexion_deg": FN}
-RECORDING_HEAD = {"source": S, "format": S, "placement": S, "placement_meaning": S, "samples": I,
+RECORDING_HEAD = {"source": S, "format": S, "placement": S, "placement_meaning": S, "samples": INT,
                   "duration_s": F, "sample_rate_hz": F, "calibration_window_s": [F],
                   "calibration_source": S, "exercise": S}
 IMU_RECORDING = {**RECORDING_HEAD, "fusion": S, "notes": [S]}
-CAMERA_RECORDING = {**RECORDING_HEAD, "frames": I, "frames_used": I, "side_facing_camera": S,
+CAMERA_RECORDING = {**RECORDING_HEAD, "frames": INT, "frames_used": INT, "side_facing_camera": S,
                     "facing": S, "first_frame_s": F, "channels": {"*": S}, "notes": [S]}
 
 
 def document(rep: dict[str, Any], recording: dict[str, Any]) -> dict[str, Any]:
     return {"reps": [rep], "incomplete_reps": [rep],
-            "summary": {"reps": I, "faulty_reps": I, "fault_counts": {"*": I}, "peak_lumbar_flexion_deg": FN},
+            "summary": {"reps": INT, "faulty_reps": INT, "fault_counts": {"*": INT}, "peak_lumbar_flexion_deg": FN},
             "thresholds": THRESHOLDS, "messages": {"*": S}, "recording": recording, "warnings": [S],
             "disclaimer": S, "version": S}
 
 
 def _type(x: object) -> str:
-    return {type(None): N, bool: "bool", int: I, float: F, str: S}.get(type(x), type(x).__name__)
+    return {type(None): N, bool: "bool", int: INT, float: F, str: S}.get(type(x), type(x).__name__)
 
 
 def check(doc: Any, schema: Any, where: str = "$") -> None:
