@@ -99,13 +99,17 @@ class ThresholdSettings(Protocol):
     """What the thresholds depend on besides the placement (``AnalysisSettings`` has it)."""
 
     @property
-    def exercise(self) -> str: ...
+    def exercise(self) -> str:
+        """One of EXERCISES."""
     @property
-    def share_of_max(self) -> float: ...
+    def share_of_max(self) -> float:
+        """lumbar_rounding as this share of the calibrated maximum flexion (0.2-1.0)."""
     @property
-    def lumbar_rounding_deg(self) -> float | None: ...
+    def lumbar_rounding_deg(self) -> float | None:
+        """A threshold set by hand (deg), or None."""
     @property
-    def too_fast_s(self) -> float | None: ...
+    def too_fast_s(self) -> float | None:
+        """The shortest controlled 10-90 % descent (s), or None (off)."""
 
 
 # Defaults at L1/T12, scaled by placement (core.conventions.PLACEMENT_SCALE):
