@@ -135,7 +135,7 @@ def _magnetometer(rec: TimeSeries, settings: AngleSettings) -> dict[str, FloatAr
     return {s: rec[f"{s}_mag"] - hard_iron(rec[f"{s}_mag"]).offset_ut for s in SIDES}
 
 
-def _magnetic_warnings(rec: TimeSeries, mags: dict[str, FloatArray] | None, fused: Fused
+def _magnetic_notices(rec: TimeSeries, mags: dict[str, FloatArray] | None, fused: Fused
                        ) -> list[Notice]:
     """A warning per sensor whose field is not the earth's alone (metal, calibration)."""
     if mags is None:
@@ -199,7 +199,7 @@ def _orient(up0: dict[str, FloatArray], ups: dict[str, FloatArray], source: str
     axes: dict[str, FloatArray] = {}
     ratios: dict[str, float] = {}
     tilts: dict[str, FloatArray] = {}
-    warnings: list[Notice] = []
+    notices: list[Notice] = []
     for s in SIDES:
         ax = estimate_axis(up0[s], ups[s])
         axes[s], ratios[s] = ax.axis, ax.ratio
@@ -218,14 +218,14 @@ def _orient(up0: dict[str, FloatArray], ups: dict[str, FloatArray], source: str
     axes["lower"] = sign_lo * axes["lower"]
     range_up = tilt_range_deg(tilts["upper"], pct["upper"])
     if range_up < OWN_SIGN_RANGE_DEG:
-        warnings.append(Notice(NO_CLEAR_BEND, f"{source}: no clear forward bend (upper sensor range "
+        notices.append(Notice(NO_CLEAR_BEND, f"{source}: no clear forward bend (upper sensor range "
                                f"{range_up:.0f} deg): the sagittal plane and the sign of flexion are "
                                "uncertain; a calibration with a forward bend fixes them"))
     elif ratios["upper"] < CONFIDENT_RATIO:
-        warnings.append(Notice(OFF_PLANE_BENDS, f"{source}: the upper sensor's bends are not mainly in "
+        notices.append(Notice(OFF_PLANE_BENDS, f"{source}: the upper sensor's bends are not mainly in "
                                f"one plane (ratio {ratios['upper']:.1f}); sagittal angles mix in side "
                                "bending"))
-    return axes, ratios, warnings
+    return axes, ratios, notices
 
 
 def calibrate(rec: TimeSeries, settings: AngleSettings | None = None,
@@ -234,17 +234,17 @@ def calibrate(rec: TimeSeries, settings: AngleSettings | None = None,
     holds forward bends). Returns the model and the fused orientations of ``rec``."""
     st = settings or AngleSettings()
     source = str(rec.meta.get("source", "recording"))
-    window, warnings = calibration_window(rec, st.calibration)
+    window, window_warnings = calibration_window(rec, st.calibration)
     cals = {s: sensor_calibration(rec, s, window) for s in SIDES}
     up0 = {s: cals[s].up for s in SIDES}
     bias = {s: cals[s].gyro_bias_rad_s for s in SIDES}
     mags = _magnetometer(rec, st)
     mag0 = None if mags is None else {s: _mean(mags[s], rec.time_s, window) for s in SIDES}
     fused = _fuse(rec, bias, up0, st, mags, mag0)
-    w_mag = _magnetic_warnings(rec, mags, fused)
+    w_mag = _magnetic_notices(rec, mags, fused)
     axes, ratios, w2 = _orient(up0, fused.ups, source)
     models = {s: SensorModel(up0[s], bias[s], axes[s], ratios[s]) for s in SIDES}
-    w_window = [Notice(SHORT_STILL_START, w) for w in warnings]
+    w_window = [Notice(SHORT_STILL_START, w) for w in window_warnings]
     model = AngleModel(models["lower"], models["upper"], window, source, tuple(w_window + w2 + w_mag))
     return _with_neutral_twist(rec, model, fused), fused
 
@@ -261,7 +261,7 @@ def apply_calibration(rec: TimeSeries, cal: AngleModel, settings: AngleSettings 
         mag0 = {s: _mean(mags[s], rec.time_s, start) for s in SIDES}
     fused = _fuse(rec, {"lower": cal.lower.gyro_bias_rad_s, "upper": cal.upper.gyro_bias_rad_s},
                   {"lower": cal.lower.up0, "upper": cal.upper.up0}, st, mags, mag0)
-    w_mag = _magnetic_warnings(rec, mags, fused)
+    w_mag = _magnetic_notices(rec, mags, fused)
     return (replace(cal, notices=cal.notices + tuple(w_mag)) if w_mag else cal), fused
 
 
