@@ -1,4 +1,4 @@
-"""Run the ``hingecoach`` command in a subprocess (shared by the CLI and analysis tests)."""
+"""Run the hingecoach CLI in a subprocess (shared by the reader, CLI, live and BVH tests)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,6 @@ import sys
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """``python -m hingecoach.cli ARGS`` with text output captured."""
+    """``python -m hingecoach.cli ARGS``: the exit code, stdout and stderr, text."""
     return subprocess.run([sys.executable, "-m", "hingecoach.cli", *args],
                           capture_output=True, text=True, timeout=120)
