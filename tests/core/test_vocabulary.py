@@ -25,7 +25,11 @@ from hingecoach.core.vocabulary import (
 
 def test_the_vocabulary_lists_what_the_package_accepts():
     assert EXERCISES == ("hinge", "deadlift", "swing") and Exercise.swing == "swing"
-    assert INPUT_FORMATS == ("auto", "hingecoach", "spinewise", "qsense", "video")
+    assert INPUT_FORMATS == ("auto", "hingecoach", "spinewise", "qsense", "movella", "movesense", "metamotion",
+                             "phyphox", "sensorlogger", "video")
+    from hingecoach.sources.detect import FORMATS
+
+    assert {*FORMATS, "video"} == set(INPUT_FORMATS)  # every --format choice has a reader (video: the camera)
     assert IMU_PLACEMENTS == ("L1", "T12", "T8", "neck") and set(PLACEMENTS) == {*IMU_PLACEMENTS, "camera"}
     assert SETTING_NAMES == ("placement", "exercise", "share_of_max", "lumbar_rounding_deg", "too_fast_s")
     assert fusion_name(True) == "9axis" and fusion_name(False) == "6axis" and live_format("udp") == "live-udp"
