@@ -7,11 +7,12 @@ import time
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from cli_helpers import run_cli
 from hingecoach.batch import BatchError, plan_batch
 from hingecoach.batch.engine import check_address
 from hingecoach.batch.output import schemas
+from hingecoach.cli import app
 
 
 def _touch(p: Path, text: str = "time_s,x\n0,1\n") -> Path:
@@ -138,11 +139,12 @@ def test_planning_2000_manifest_rows_reads_no_recording(tmp_path: Path) -> None:
     (["batch", "--out", "OUT"], "expected recordings (INPUT...) or --manifest FILE"),
     (["batch", "IN"], "expected --out DIR"),
     (["batch", "IN", "--out", "OUT", "--scheduler", "nonsense"], "expected tcp://HOST:PORT"),
+    (["batch", "IN", "--out", "OUT", "--manifest", "IN/a.csv"], "expected a 'path' column"),
 ])
 def test_bad_arguments_exit_2_with_one_line(tmp_path: Path, args: list[str], message: str) -> None:
     _touch(tmp_path / "in" / "a.csv")
     args = [a.replace("OUT", str(tmp_path / "out")).replace("IN", str(tmp_path / "in")) for a in args]
-    p = run_cli(*args)
-    assert p.returncode == 2, p.stderr
+    p = CliRunner().invoke(app, args)  # in-process: the same exit code and stderr, without a new Python
+    assert p.exit_code == 2, p.stderr
     assert message in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert not (tmp_path / "out" / "recordings.parquet").exists()

@@ -18,10 +18,11 @@ from typing import Any
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
-from cli_helpers import run_cli
 from hingecoach.analysis import AnalysisSettings, analyze_file
 from hingecoach.batch import BatchError, BatchOptions, plan_batch, run_batch
+from hingecoach.cli import app
 from hingecoach.sources.imu_csv import write_imu_csv
 from hingecoach.sources.simulator import SimSettings, simulate, write_truth
 from hingecoach.store import open_store
@@ -266,8 +267,9 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(cohort: Path, tmp_path:
 
 
 def test_the_command_exits_0_with_failed_rows(cluster: str, cohort: Path, tmp_path: Path) -> None:
-    p = run_cli("batch", str(cohort / "site-a"), "--out", str(tmp_path / "out"), "--scheduler", cluster)
-    assert p.returncode == 0, p.stderr
+    p = CliRunner().invoke(app, ["batch", str(cohort / "site-a"), "--out", str(tmp_path / "out"),
+                                 "--scheduler", cluster])
+    assert p.exit_code == 0, p.stderr
     assert "1 failed" in p.stderr and "recordings.parquet" in p.stdout
     rows = _rows(tmp_path / "out")
     assert rows["broken.csv"]["status"] == "failed"

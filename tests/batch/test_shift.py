@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
-from cli_helpers import run_cli
 from hingecoach.analysis import analyze_recording
 from hingecoach.batch.worker import summary_fields
+from hingecoach.cli import app
 from hingecoach.core.errors import ParameterError
 from hingecoach.sources.shift import ShiftSettings, simulate_shift
 
@@ -62,11 +63,11 @@ def test_bad_shift_settings() -> None:
 
 def test_simulate_shift_hours_writes_the_recording_and_its_truth(tmp_path: Path) -> None:
     out = tmp_path / "shift.csv"
-    p = run_cli("simulate", str(out), "--shift-hours", "0.03", "--seed", "2")
-    assert p.returncode == 0, p.stderr
+    p = CliRunner().invoke(app, ["simulate", str(out), "--shift-hours", "0.03", "--seed", "2"])
+    assert p.exit_code == 0, p.stderr
     meta = json.loads(out.with_suffix(".truth.json").read_text())
     assert meta["settings"]["hours"] == 0.03 and meta["exposure"]["lifts"] == len(meta["reps"])
     assert {a["kind"] for a in meta["activities"]} >= {"stand", "lift"}
     assert out.with_suffix(".truth.csv").exists()
-    bad = run_cli("simulate", str(out), "--shift-hours", "1", "--reps", "3")
-    assert bad.returncode == 2 and "--reps" in bad.stderr
+    bad = CliRunner().invoke(app, ["simulate", str(out), "--shift-hours", "1", "--reps", "3"])
+    assert bad.exit_code == 2 and "--reps" in bad.stderr
