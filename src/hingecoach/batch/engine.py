@@ -60,6 +60,7 @@ class BatchReport:
     unchanged: int = 0
     saved: int = 0
     seconds: float = 0.0
+    startup_s: float = 0.0  # of seconds: starting or reaching the cluster
     workers: int = 0
     out: Path = field(default_factory=Path)
 
@@ -150,8 +151,10 @@ def run_batch(plan: Plan, opts: BatchOptions, *, store: Store | None = None,
                     progress(report, job, res["row"])
             remote = [(j, p) for j, p in todo if not j.error]
             if remote or opts.scheduler:
+                t1 = time.perf_counter()
                 with connect(opts, len(remote)) as client:
                     report.workers = len(client.nthreads())
+                    report.startup_s = time.perf_counter() - t1
                     if on_start is not None:
                         on_start(report)
                     _drive(client, remote, opts, report, writer, store, state, progress)
