@@ -35,10 +35,12 @@ class _Bar:
         self.t0 = time.monotonic()
 
     def start(self, report: BatchReport) -> None:
+        """The workers are up: the bar starts (its total: the recordings to analyse)."""
         self.t0 = time.monotonic()
         self.task = self.bar.add_task("batch", total=report.queued, failed=0, rate="-")
 
     def update(self, report: BatchReport, job: Job, row: dict[str, Any]) -> None:
+        """One more result."""
         if self.task is None:
             self.start(report)
         minutes = max(time.monotonic() - self.t0, 1e-6) / 60.0
@@ -53,6 +55,7 @@ def _thresholds_lookup(db: str | None, save: bool) -> tuple[Any, list[Store]]:
     opened: list[Store] = []
 
     def look(person: str) -> dict[str, Any] | None:
+        """The person's thresholds, or None."""
         if not opened:
             url = db or ""
             exists = (bool(db) and is_postgres(url)) or sqlite_path(url or _default()).exists()

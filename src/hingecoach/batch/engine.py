@@ -178,6 +178,7 @@ def _drive(client: Any, todo: list[tuple[Job, tuple[str | None, str | None] | No
     ac = as_completed(loop=client.loop)
 
     def submit_next() -> None:
+        """Send the next job, if any, to the cluster."""
         item = next(pending, None)
         if item is None:
             return

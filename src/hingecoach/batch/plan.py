@@ -280,6 +280,7 @@ def plan_batch(inputs: Iterable[str] = (), manifest: Path | None = None, *,
     cache: dict[str, Any] = {}
 
     def cached(person: str) -> Any:
+        """One store look-up per person."""
         if person not in cache:
             cache[person] = look(person)
         return cache[person]

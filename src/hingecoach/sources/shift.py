@@ -96,14 +96,17 @@ class _Shift:
         self.activities.append(Activity("stand", 0.0, 3.0))
 
     def now(self) -> float:
+        """The script's end so far (s)."""
         return self.sc.now()
 
     def stand(self, d: float) -> None:
+        """Stand (still, swaying) for ``d`` seconds."""
         t0 = self.now()
         self.sc.hold_all(t0 + d)
         self.activities.append(Activity("stand", t0, t0 + d))
 
     def walk(self, d: float) -> None:
+        """Walk for ``d`` seconds, turning on the way (90 or 180 deg)."""
         t0 = self.now()
         w0, w1 = t0 + 0.3, t0 + 0.3 + d
         self.sc.walk.append((w0, w1))
@@ -116,6 +119,7 @@ class _Shift:
         self.activities.append(Activity("walk", t0, w1 + 0.5))
 
     def sit(self, d: float) -> None:
+        """Sit down, stay seated ``d`` seconds, stand up."""
         t0 = self.now()
         sc = self.sc
         for tr, v in ((sc.knee, 90.0), (sc.pelvis, -12.0), (sc.lumbar, 20.0), (sc.thoracic, 5.0)):
@@ -131,6 +135,7 @@ class _Shift:
         self.activities.append(Activity("sit", t0, t1 + 2.5))
 
     def lift(self) -> None:
+        """One lift, its technique drawn with the settings' weights (with its truth)."""
         weights = np.array([w for _, w in self.s.technique], float)
         pat = str(self.rng.choice([p for p, _ in self.s.technique], p=weights / weights.sum()))
         p = _rep_params(pat, self.rng)
