@@ -81,7 +81,8 @@ def batch(
     out_dir: Annotated[Path | None, typer.Option("--out", help="output folder (Parquet tables, summary.html); "
                                                  "a second run there analyses only new or changed recordings",
                                                  show_default=False)] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="local worker processes (default: the number of cores)")] = None,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="local worker processes (default: the number of cores)")] = None,
     scheduler: Annotated[str | None, typer.Option(
         help="an existing dask.distributed cluster, tcp://HOST:PORT (its workers must see the files)")] = None,
     manifest: Annotated[Path | None, typer.Option(
