@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -264,6 +265,26 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(cohort: Path, tmp_path:
         run_batch(plan_batch([str(cohort)]), BatchOptions(out=tmp_path / "o", scheduler=address,
                                                            connect_timeout_s=1.0))
     assert not (tmp_path / "o" / "recordings.parquet").exists()
+
+
+def test_a_scheduler_without_workers_is_a_bad_argument(cohort: Path, tmp_path: Path) -> None:
+    port = _free_port()
+    with subprocess.Popen([sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                           "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as sched:
+        try:
+            with pytest.raises(BatchError, match="expected a cluster with workers"):
+                deadline = time.monotonic() + 60
+                while True:  # the scheduler takes a moment to listen
+                    try:
+                        run_batch(plan_batch([str(cohort)]), BatchOptions(out=tmp_path / "o", connect_timeout_s=1.0,
+                                                                           scheduler=f"tcp://127.0.0.1:{port}"))
+                    except BatchError as e:
+                        if "reachable" in str(e) and time.monotonic() < deadline:
+                            time.sleep(0.5)
+                            continue
+                        raise
+        finally:
+            sched.kill()
 
 
 def test_the_command_exits_0_with_failed_rows(cluster: str, cohort: Path, tmp_path: Path) -> None:

@@ -88,6 +88,12 @@ def connect(opts: BatchOptions, n_jobs: int) -> Iterator[Any]:
             raise BatchError(f"--scheduler {address}: expected a reachable dask scheduler, found none "
                              f"({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
         try:
+            try:
+                client.wait_for_workers(1, timeout=opts.connect_timeout_s)
+            except TimeoutError:
+                raise BatchError(f"--scheduler {address}: expected a cluster with workers, found a scheduler "
+                                 f"with none after {opts.connect_timeout_s:g} s (start 'dask worker {address}')"
+                                 ) from None
             yield client
         finally:
             client.close()
