@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hingecoach.cli_store import DbOption, fail, store_of
 from hingecoach.core.errors import HingecoachError
@@ -28,6 +27,8 @@ class _Bar:
     """The rich progress bar: recordings done of those to analyse, failed, per minute."""
 
     def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
         self.bar = Progress(TextColumn("batch"), BarColumn(), MofNCompleteColumn(),
                             TextColumn("{task.fields[failed]} failed"), TextColumn("{task.fields[rate]}/min"),
                             TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
