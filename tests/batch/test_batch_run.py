@@ -295,3 +295,12 @@ def test_the_command_exits_0_with_failed_rows(cluster: str, cohort: Path, tmp_pa
     rows = _rows(tmp_path / "out")
     assert rows["broken.csv"]["status"] == "failed"
     assert json.dumps(sorted(rows)) == json.dumps(sorted(["broken.csv", "r1.csv", "r3.csv", "r5.csv"]))
+
+
+def test_a_manifest_row_without_its_file_is_a_failed_row_and_needs_no_cluster(tmp_path: Path) -> None:
+    m = tmp_path / "m.csv"
+    m.write_text("path,site\ngone.csv,north\n")
+    report = run_batch(plan_batch([], m), BatchOptions(out=tmp_path / "out", workers=2))
+    assert (report.failed, report.workers) == (1, 0)  # no local cluster was started for it
+    (row,) = _rows(tmp_path / "out").values()
+    assert row["status"] == "failed" and "no such file" in row["error"] and row["site"] == "north"

@@ -149,20 +149,21 @@ def run_batch(plan: Plan, opts: BatchOptions, *, store: Store | None = None,
         report.queued = len(todo)
         writer = ResultWriter(opts.out, plan.label_types, max_rows=opts.flush_rows, max_s=opts.flush_s)
         try:
-            local = [(j, p) for j, p in todo if j.error]
-            for job, _ in local:
-                res: dict[str, Any] = {"row": failed_row(job, job.error or ""), "reps": []}
-                _record(report, writer, store, job, res, state)
-                if progress is not None:
-                    progress(report, job, res["row"])
             remote = [(j, p) for j, p in todo if not j.error]
-            if remote or opts.scheduler:
-                t1 = time.perf_counter()
-                with connect(opts, len(remote)) as client:
-                    report.workers = len(client.nthreads())
-                    report.startup_s = time.perf_counter() - t1
-                    if on_start is not None:
-                        on_start(report)
+            t1 = time.perf_counter()
+            # the cluster first: an unreachable scheduler stops the batch before anything is written
+            cluster = connect(opts, len(remote)) if remote or opts.scheduler else contextlib.nullcontext(None)
+            with cluster as client:
+                report.startup_s = time.perf_counter() - t1
+                report.workers = len(client.nthreads()) if client is not None else 0
+                if on_start is not None:
+                    on_start(report)
+                for job, _ in (x for x in todo if x[0].error):  # no such file: no worker needed
+                    res: dict[str, Any] = {"row": failed_row(job, job.error or ""), "reps": []}
+                    _record(report, writer, store, job, res, state)
+                    if progress is not None:
+                        progress(report, job, res["row"])
+                if remote:
                     _drive(client, remote, opts, report, writer, store, state, progress)
         finally:
             writer.flush()
