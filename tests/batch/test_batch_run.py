@@ -239,6 +239,8 @@ def test_save_stores_each_session_and_angles_are_a_dataset(cluster: str, cohort:
             assert st.stream(sid, "raw") is not None
         assert sorted(s.person for s in st.sessions()) == ["ann", "bob"]
     assert rows["r0.csv"]["site"] == "north" and rows["r0.csv"]["age"] == 40 and rows["r1.csv"]["age"] is None
+    html = (out / "summary.html").read_text()
+    assert html.count("data:image/png;base64,") == 4 and "Faulty-rep share per person" in html  # and per person
     reps = pq.read_table(out / "reps.parquet").to_pylist()
     assert {r["site"] for r in reps} == {"north", "south"} and {r["person"] for r in reps} == {"ann", "bob"}
     angles = ds.dataset(out / "angles", format="parquet", partitioning="hive").to_table()

@@ -29,6 +29,7 @@ from hingecoach.report.html import CSS
 
 MAX_ROWS = 200  # recordings shown in the table (the worst first)
 SUMMARY = "summary.html"
+PLOTS_CSS = ".plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 12px; }"
 
 
 def _share(a: Any, b: Any) -> float | None:
@@ -71,6 +72,23 @@ def _scatter(x: list[float], y: list[float], xlabel: str, ylabel: str, alt: str)
     return to_png(fig, alt)
 
 
+def _people_plot(people: list[dict[str, Any]]) -> Picture | None:
+    """Faulty-rep share and median peak lumbar flexion per person (the first 30 by name)."""
+    shown = [p for p in people if p["faulty_share"] is not None][:30]
+    if len(shown) < 2:
+        return None
+    fig = Figure(figsize=(4.6, max(2.8, 0.22 * len(shown) + 1.0)))
+    ax = fig.add_subplot()
+    y = np.arange(len(shown))
+    ax.barh(y, [p["faulty_share"] for p in shown], color="#d23c3c", alpha=0.8)
+    ax.set_yticks(y, [str(p["person"])[:18] for p in shown], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of faulty reps")
+    fig.tight_layout()
+    return to_png(fig, "Faulty-rep share per person")
+
+
 def _people(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
@@ -99,7 +117,7 @@ def render_summary(recordings: pa.Table) -> str:
     reps = sum(r["reps"] or 0 for r in ok)
     hours = sum(r["duration_s"] or 0.0 for r in ok) / 3600.0
     facts = [(str(len(rows)), "recordings"), (str(counts["failed"]), "failed"), (str(counts["skipped"]), "skipped"),
-             (_fmt(hours, ".1f"), "hours analysed"), (str(reps), "reps"),
+             (_fmt(hours, ".1f" if hours >= 10 else ".2f"), "hours analysed"), (str(reps), "reps"),
              (_fmt(_share(sum(r["faulty_reps"] or 0 for r in ok), reps), ".0%"), "faulty reps"),
              (_fmt(_share(reps, hours), ".0f"), "hinges per hour"),
              (_fmt(_share(sum(r["n_lumbar_rounding"] or 0 for r in ok), reps), ".0%"), "with lumbar rounding")]
@@ -114,13 +132,15 @@ def render_summary(recordings: pa.Table) -> str:
                  "Exposure per recording: hinges per hour and the share with lumbar rounding"),
     ]
     people = _people(ok)
+    pics.append(_people_plot(people))
     html = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>hingecoach cohort summary</title>"
-            f"<style>{CSS}</style></head><body><h1>Cohort summary</h1>",
+            f"<style>{CSS}{PLOTS_CSS}</style></head><body><h1>Cohort summary</h1>",
             f"<p class='sub'>{escape(time.strftime('%Y-%m-%d %H:%M'))} · hingecoach {escape(__version__)} · "
             f"the numbers behind this page: recordings.parquet, reps.parquet</p>", "<div class='facts'>"]
     html += [f"<div class='fact'><b>{escape(v)}</b><span>{escape(k)}</span></div>" for v, k in facts]
-    html.append("</div><h2>Distributions</h2>")
+    html.append("</div><h2>Distributions</h2><div class='plots'>")
     html += [_img(p) for p in pics if p is not None]
+    html.append("</div>")
     html += _people_table(people)
     html += _recordings_table(ok)
     html += _failed_table([r for r in rows if r["status"] != "ok"])
