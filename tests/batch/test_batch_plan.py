@@ -148,3 +148,12 @@ def test_bad_arguments_exit_2_with_one_line(tmp_path: Path, args: list[str], mes
     assert p.exit_code == 2, p.stderr
     assert message in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert not (tmp_path / "out" / "recordings.parquet").exists()
+
+
+def test_an_edited_label_changes_the_settings_key(tree: Path) -> None:
+    m = tree / "m.csv"
+    m.write_text("path,site\na.csv,north\n")
+    before = plan_batch([], m).jobs[0].settings_key
+    assert plan_batch([], m).jobs[0].settings_key == before  # stable
+    m.write_text("path,site\na.csv,south\n")
+    assert plan_batch([], m).jobs[0].settings_key != before  # the row is written again with the new label

@@ -248,9 +248,11 @@ def read_manifest(manifest: Path) -> tuple[list[tuple[str, dict[str, Any]]], dic
 
 
 def settings_key(job: Job) -> str:
-    """A hash of what a result depends on besides the recording's bytes."""
+    """A hash of what a result's rows depend on besides the recording's bytes: the
+    settings, the person's thresholds, the calibration, the version, and the labels (an
+    edited label is written again)."""
     doc = {"overrides": job.overrides(), "person": job.person, "thresholds": job.person_thresholds,
-           "calibration": job.calibration, "version": __version__}
+           "calibration": job.calibration, "version": __version__, "labels": job.labels}
     return hashlib.blake2b(json.dumps(doc, sort_keys=True, default=str).encode(), digest_size=12).hexdigest()
 
 
