@@ -28,6 +28,12 @@ from hingecoach.batch.worker import SavePayload, WorkerOptions, failed_row, run_
 from hingecoach.core.extras import require
 from hingecoach.store import Store
 
+# A local worker spends its time in one long task (an analysis of seconds): Dask's
+# statistical profiler (a stack sample every 10 ms) and its system monitor (every 0.5 s)
+# would cost CPU for nothing anyone looks at. The same keys (as DASK_DISTRIBUTED__...
+# environment variables) serve a cluster's own workers.
+LOCAL_WORKER_CONFIG = {"distributed.worker.profile.enabled": False,
+                       "distributed.admin.system-monitor.interval": "2s"}
 _ADDRESS = re.compile(r"^((tcp|tls|ucx|ws|wss)://)?\[?[\w.\-:]+\]?:\d{1,5}$")
 
 
@@ -99,11 +105,14 @@ def connect(opts: BatchOptions, n_jobs: int) -> Iterator[Any]:
             client.close()
         return
     n = opts.workers or os.cpu_count() or 1
-    cluster = distributed.LocalCluster(n_workers=max(1, min(n, n_jobs)), threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", silence_logs=logging.ERROR,
-                                       # no dashboard, and the scheduler's HTTP server on any free
-                                       # port (the default 8787 may be taken by another cluster)
-                                       dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"})
+    import dask
+
+    with dask.config.set(LOCAL_WORKER_CONFIG):  # the nannies hand the config to their workers
+        cluster = distributed.LocalCluster(n_workers=max(1, min(n, n_jobs)), threads_per_worker=1, processes=True,
+                                           host="127.0.0.1", silence_logs=logging.ERROR,
+                                           # no dashboard, and the scheduler's HTTP server on any free
+                                           # port (the default 8787 may be taken by another cluster)
+                                           dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"})
     try:
         client = distributed.Client(cluster, set_as_default=False)
         try:
