@@ -41,13 +41,16 @@ RUNNER = """
 import json, resource, sys, time
 from pathlib import Path
 from hingecoach.batch import BatchOptions, plan_batch, run_batch
+def hwm_mb():  # this process's own peak (ru_maxrss would keep the parent's peak across fork and exec)
+    line = next(x for x in open("/proc/self/status") if x.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
 t = time.perf_counter(); c = time.process_time()
 plan = plan_batch([sys.argv[1]])
 r = run_batch(plan, BatchOptions(out=Path(sys.argv[2]), workers=int(sys.argv[3]), summary=True))
 print(json.dumps({"seconds": time.perf_counter() - t, "client_cpu_s": time.process_time() - c,
                   "workers_cpu_s": resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
                   + resource.getrusage(resource.RUSAGE_CHILDREN).ru_stime,
-                  "client_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "startup_s": r.startup_s,
+                  "client_rss_mb": hwm_mb(), "startup_s": r.startup_s,
                   "ok": r.ok, "failed": r.failed, "unchanged": r.unchanged, "analysed": r.analysed}))
 """
 
