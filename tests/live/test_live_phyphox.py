@@ -6,6 +6,8 @@ keeping what was stored."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from hingecoach.analysis import analyze_file
@@ -16,6 +18,7 @@ from hingecoach.sources import phyphox_live
 from hingecoach.sources.live import PairTransport, parse_source
 from hingecoach.sources.phyphox_live import PhyphoxTransport
 from hingecoach.store import open_store
+from cli_helpers import run_cli
 from live_helpers import assert_cues_match_truth, free_udp_port, settings, sim_file
 from phyphox_fake import FakePhone, VirtualTime
 
@@ -145,3 +148,25 @@ def test_pair_specs(spec, text):
 def test_bad_pair_specs(spec, match):
     with pytest.raises(ParameterError, match=match):
         parse_source(spec)
+
+
+def test_the_live_command_runs_on_two_phones_in_real_time(tmp_path):
+    """The CLI builds the pair from --source alone: real time, real HTTP, stored raw rows from both."""
+    _path, rec, _truth = sim_file(tmp_path, pattern=["good"], seed=4)
+    t = rec.time_s - rec.time_s[0]
+    lower = FakePhone(t, rec["lower_acc"], rec["lower_gyr"], time.monotonic, offset=3.0)
+    upper = FakePhone(t, rec["upper_acc"], rec["upper_gyr"], time.monotonic, offset=70.0)
+    db = tmp_path / "h.db"
+    try:
+        r = run_cli("live", "--source", f"phyphox:lower={lower.url},upper={upper.url}", "--duration", "2",
+                    "--no-sound", "--db", str(db))
+    finally:
+        lower.close()
+        upper.close()
+    assert r.returncode == 0, r.stderr
+    assert "ended (time limit)" in r.stderr
+    with open_store(db, create=False) as st:
+        sid = st.sessions()[0].id
+        raw = st.stream(sid, "raw")
+        assert raw is not None and len(raw) > 50  # rows of both phones, paired
+        assert st.session(sid).info["format"] == "live-pair"

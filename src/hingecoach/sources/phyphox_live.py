@@ -37,6 +37,7 @@ GYR = ("gyrX", "gyrY", "gyrZ")
 POLL_S = 0.05
 TIMEOUT_S = 2.0
 GIVE_UP_S = 10.0
+BACKLOG_S = 0.1  # of what was recorded before the first poll, only this much is kept
 Fetch = Callable[[str, float], bytes]
 
 
@@ -144,6 +145,13 @@ class PhyphoxTransport:
         gyr = self._columns(got["bufs"], GYR, "gyr_time")
         acc = acc[acc[:, 0] > self._acc_t]
         gyr = gyr[gyr[:, 0] > self._gyr_t]
+        if not np.isfinite(self._acc_t) and acc.size:
+            # what the phone recorded before this session: not live, and a backlog that
+            # arrives at one instant would read as a clock running at many times the rate
+            keep = acc[:, 0] >= acc[-1, 0] - BACKLOG_S
+            if not keep.all():
+                self.meta["skipped_backlog_s"] = round(float(acc[-1, 0] - acc[0, 0]), 3)
+            acc = acc[keep]
         if acc.size:
             self._acc_t = float(acc[-1, 0])
             self._acc.extend(acc.tolist())
