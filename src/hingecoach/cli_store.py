@@ -171,7 +171,7 @@ def export(
     sto the two sensors' orientations (9-axis sessions), as OpenSense reads them. --format trc
     and c3d a camera session's landmarks as markers (metres when the person's --height-cm
     is set, pixels otherwise)."""
-    if fmt in MARKER_FORMATS + (ExportFormat.mot, ExportFormat.sto):
+    if fmt in (*MARKER_FORMATS, ExportFormat.mot, ExportFormat.sto):
         target = output or Path(f"session-{session_id}.{fmt.value}")
     else:
         target = output or Path(f"session-{session_id}.json" if fmt is ExportFormat.json

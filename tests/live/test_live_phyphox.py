@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from cli_helpers import run_cli
 from hingecoach.analysis import analyze_file
 from hingecoach.core.errors import ParameterError
 from hingecoach.live import LiveSession
@@ -18,7 +19,6 @@ from hingecoach.sources import phyphox_live
 from hingecoach.sources.live import PairTransport, parse_source
 from hingecoach.sources.phyphox_live import PhyphoxTransport
 from hingecoach.store import open_store
-from cli_helpers import run_cli
 from live_helpers import assert_cues_match_truth, free_udp_port, settings, sim_file
 from phyphox_fake import FakePhone, VirtualTime
 
@@ -58,7 +58,7 @@ def _run(vt, lower, upper, duration_s, **kw):
 
 def test_two_phones_give_the_reps_of_analyze_and_the_cues_of_a_replay(phones):
     path, rec, truth, vt, lower, upper = phones
-    s, events = _run(vt, lower, upper, float(rec.time_s[-1] - rec.time_s[0]) + 1.0)
+    s, _events = _run(vt, lower, upper, float(rec.time_s[-1] - rec.time_s[0]) + 1.0)
     offline = analyze_file(path)
     assert s.reason == "time limit"
     assert len(s.reps) == len(offline.reps) == 7
@@ -83,7 +83,7 @@ def test_two_phones_give_the_reps_of_analyze_and_the_cues_of_a_replay(phones):
 
 def test_a_phone_that_stops_answering_ends_the_session_and_keeps_what_was_stored(phones, tmp_path,
                                                                                   monkeypatch):
-    path, rec, truth, vt, lower, upper = phones
+    _path, rec, truth, vt, lower, upper = phones
     monkeypatch.setattr(phyphox_live, "GIVE_UP_S", 2.0)
     db = tmp_path / "h.db"
     stop_at = truth[3].end_s + 0.5  # after four reps

@@ -9,6 +9,7 @@ import json
 
 import numpy as np
 import pytest
+from test_marker_export import parse_trc
 
 from cli_helpers import run_cli
 from hingecoach.analysis import analyze_camera, analyze_file
@@ -20,7 +21,6 @@ from hingecoach.store import open_store
 from hingecoach.store.exchange import import_bundle, read_bundle, session_bundle, write_bundle
 from hingecoach.store.files import save_file_analysis
 from hingecoach.store.markers import BLAZEPOSE_NAMES, SHOULDER_TO_ANKLE_SHARE
-from test_marker_export import parse_trc
 
 W, H = 240, 320
 

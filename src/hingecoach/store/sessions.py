@@ -25,10 +25,10 @@ from hingecoach.store.convert import (
     thresholds_json,
 )
 from hingecoach.store.entries import EntryQueries
+from hingecoach.store.markers import landmark_series
 from hingecoach.store.migrations import update_summary
 from hingecoach.store.people import PeopleQueries
 from hingecoach.store.records import SessionRecord, SessionSummary
-from hingecoach.store.markers import landmark_series
 from hingecoach.store.streams import ANGLE_DTYPE, LANDMARK_DTYPE, StreamQueries, series_columns
 
 _SUMMARY_SQL = (

@@ -1,7 +1,7 @@
 """Queries on ``streams`` and ``chunks``: a session's sample series, stored as blobs.
 
-A stream (``raw``, ``calibration``, ``angles``, a camera session's ``landmarks``) is a row in ``streams`` (channel units,
-frames, the series' meta) and its samples, cut into compressed chunks (``codec``) of
+A stream (``raw``, ``calibration``, ``angles``, a camera session's ``landmarks``) is a
+row in ``streams`` (channel units, frames, the series' meta) and its samples, cut into compressed chunks (``codec``) of
 ``CHUNK_S`` seconds, in ``chunks``.
 """
 
