@@ -28,7 +28,7 @@ class FakePhone:
         self.acc = np.column_stack([np.sin(self.t_acc), np.cos(self.t_acc), 9.81 + 0 * self.t_acc])
         self.gyr = np.column_stack([0.5 * np.sin(2 * self.t_gyr), 0 * self.t_gyr, 0.1 + 0 * self.t_gyr])
         self.speed = speed
-        self.start = time.monotonic()
+        self.start: float | None = time.monotonic()
         self.session = "s1"
         self.requests = 0
         phone = self
@@ -54,6 +54,8 @@ class FakePhone:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def answer(self, q: dict[str, list[str]]) -> dict:
+        if self.start is None:  # the experiment starts with the first request
+            self.start = time.monotonic()
         now = (time.monotonic() - self.start) * self.speed
         bufs = {}
         for names, tname, t, vals in ((["accX", "accY", "accZ"], "acc_time", self.t_acc, self.acc),
@@ -92,7 +94,7 @@ def _drain(tr: PhyphoxTransport, until_s: float) -> list:
 
 
 def test_every_sample_arrives_once_in_order_with_the_gyroscope_paired(phone):
-    phone.start = time.monotonic()  # the experiment starts as the session does: no backlog to skip
+    phone.start = None  # the experiment starts as the session does: no backlog to skip
     tr = PhyphoxTransport(f"phyphox:{phone.url}", "upper", poll_s=0.02)
     packets = _drain(tr, 0.6)  # 6 s of recording at 20x
     t = np.array([p.t for p in packets])

@@ -13,8 +13,10 @@ gyr_time``: rad/s, s), pairs each accelerometer sample with the gyroscope interp
 to its time (so a sample waits until the gyroscope has passed it), and hands on
 datagrams in the UDP schema of ``sources.live`` for one sensor (``lower`` or ``upper``),
 so the live path decodes them like any other source. Each phone has its own clock (the
-experiment time): the live loop aligns them. A failed poll is retried; after
-``GIVE_UP_S`` without an answer the source ends with the reason.
+experiment time): the live loop aligns them. What the phone recorded before the first
+poll is skipped but for its last ``BACKLOG_S``; an experiment that is not running is
+started once (``/control?cmd=start``). A failed poll is retried; after ``GIVE_UP_S``
+without an answer the source ends with the reason.
 """
 
 from __future__ import annotations
