@@ -352,7 +352,9 @@ def train(
     person: Annotated[str | None, typer.Option(help="whose programme (a name or pseudonym) [default: the "
                                                     "script's person, else 'me']")] = None,
     source: Annotated[str | None, typer.Option(
-        help="live source of the sets' reps: udp:HOST:PORT, serial:DEV, replay:FILE or webcam:N")] = None,
+        help="live source of the sets' reps: udp:HOST:PORT, serial:DEV, replay:FILE, webcam:N, or one "
+             "source per sensor: phyphox:lower=http://A:8080,upper=http://B:8080 (two phones) or "
+             "lower=SOURCE,upper=SOURCE")] = None,
     script: Annotated[Path | None, typer.Option(
         help="answer from this TOML file instead of the keyboard (format: 'hingecoach train --help' "
              "and the README); its sets may give their reps, so no sensors are needed")] = None,
