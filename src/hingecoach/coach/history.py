@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hingecoach.coach.rules import ProgrammeState
+from hingecoach.coach.safety import FLAG_BY_ID, most_urgent
 from hingecoach.coach.stages import DEFAULT_SETTINGS, STAGE_BY_NUMBER, ProgrammeSettings, fmt_distance
 from hingecoach.faults import MAX_FLEXION_SHARE, default_thresholds
-from hingecoach.store import Person, SessionSummary, Store
+from hingecoach.store import Clearance, Person, SessionSummary, Store
 
 KEY = "programme"  # the key in a session's extra
 CALIBRATION_SETTER = "maximum-flexion calibration"  # set_by of a threshold the coach derived
@@ -64,6 +65,7 @@ class PersonProgramme:
     threshold_deg: float
     threshold_source: str
     placement: str
+    clearances: tuple[Clearance, ...] = ()  # clinicians' clearances of red flags that hold
 
     @property
     def last(self) -> SessionEntry | None:
@@ -107,7 +109,7 @@ def load(store: Store | None, name: str, settings: ProgrammeSettings = DEFAULT_S
             state = ProgrammeState.from_json(p["state"])
             break
     th, src, placement = threshold(person, state)
-    return PersonProgramme(person.name, state, history, th, src, placement)
+    return PersonProgramme(person.name, state, history, th, src, placement, tuple(store.clearances(person.name)))
 
 
 def _replace_next_morning(e: SessionEntry, value: int) -> SessionEntry:
@@ -145,13 +147,7 @@ def plan(pp: PersonProgramme, settings: ProgrammeSettings = DEFAULT_SETTINGS) ->
     st = pp.state
     stage = STAGE_BY_NUMBER[st.stage]
     d = st.distance(settings)
-    blocked = None
-    if st.red_flags:
-        blocked = ("no exercise: warning signs were reported (" + ", ".join(st.red_flags)
-                   + "); see a doctor urgently; the screen is asked again before any exercise")
-    elif st.referral:
-        blocked = ("before the next session: see a doctor or physical therapist (" + st.referral.rstrip(".")
-                   + ")")
+    blocked = _blocked(st, pp.person)
     last = pp.last
     return {
         "person": pp.person, "stage": stage.number, "stage_id": stage.id, "stage_name": stage.name,
@@ -163,7 +159,28 @@ def plan(pp: PersonProgramme, settings: ProgrammeSettings = DEFAULT_SETTINGS) ->
         "last_session": None if last is None else {"id": last.id, "started_at": last.started_at,
                                                    "outcome": last.outcome},
         "state": st.to_json(),
+        "red_flags": [{"id": f, "urgency": FLAG_BY_ID[f].urgency} for f in st.red_flags if f in FLAG_BY_ID],
+        "clearances": [c.to_json() for c in pp.clearances],
     }
+
+
+def _blocked(st: ProgrammeState, person: str) -> str | None:
+    """Why the next session cannot exercise yet, by the most urgent red flag (or a referral)."""
+    urgency = most_urgent(st.red_flags)
+    flags = ", ".join(st.red_flags)
+    if urgency == "emergency":
+        return (f"no exercise: warning signs that need emergency care were reported ({flags}); the screen "
+                "is asked again before any exercise")
+    if urgency == "soon":
+        return (f"no exercise: warning signs that a doctor should assess soon were reported ({flags}); the "
+                "screen is asked again before any exercise, and a doctor who has seen the person can clear "
+                f"them: hingecoach person {person!r} --clear-red-flag ID --set-by WHO")
+    if urgency == "review":
+        return (f"waiting for a doctor's review before exercise ({flags}); when they agree: hingecoach "
+                f"person {person!r} --clear-red-flag ID --set-by WHO")
+    if st.referral:
+        return "before the next session: see a doctor or physical therapist (" + st.referral.rstrip(".") + ")"
+    return None
 
 
 def plan_lines(p: dict[str, Any]) -> list[str]:
@@ -179,4 +196,8 @@ def plan_lines(p: dict[str, Any]) -> list[str]:
         lines.append("  no programme session yet: the first one starts with a short safety screen")
     if p["blocked"]:
         lines.append(f"  {p['blocked']}")
+    for c in p.get("clearances", []):
+        note = f": {c['note']}" if c["note"] else ""
+        lines.append(f"  red flag {c['flag']} cleared by {c['set_by']} on {c['cleared_at'][:10]}{note} "
+                     "(the screen asks whether anything changed since)")
     return lines
