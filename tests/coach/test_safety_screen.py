@@ -109,6 +109,7 @@ def test_each_flag_alone_ends_the_session_before_any_exercise(store, tmp_path, f
     f = FLAG_BY_ID[flag]
     assert (out.outcome, out.urgency, out.state.red_flags, out.sets) == ("red_flags", f.urgency, (flag,), 0)
     assert out.message == screen_message([flag]) and "pain_now" not in asked
+    assert f.message in " ".join(text.split())  # the person reads it
     assert screen_keys(asked) == list(RED_FLAG_IDS)  # first use: all six, no change question
     (ev,) = store.session(out.session_id).events
     assert ev.data["red_flags"] == [flag] and ev.data["urgency"] == f.urgency
@@ -219,3 +220,13 @@ def test_a_revoked_clearance_asks_the_question_as_new(store, tmp_path):
     out, asked, _ = session(store, "ivy", full(), tmp_path)
     assert screen_keys(asked) == EMERGENCY and out.urgency == "review"
     assert plan(load(store, "ivy"))["clearances"] == []
+
+
+def test_a_clearance_revoked_after_a_passed_screen_asks_the_whole_screen_again(store, tmp_path):
+    session(store, "jo", full({"cancer_history": True}), tmp_path)
+    clear_red_flag(store, "jo", "cancer_history", set_by="Dr Rao")
+    out, _, _ = session(store, "jo", full(), tmp_path)
+    assert out.outcome == "completed" and out.state.cleared == ("cancer_history",)
+    unclear_red_flag(store, "jo", "cancer_history", by="Dr Rao")
+    out2, asked2, _ = session(store, "jo", full({"cancer_history": True}), tmp_path)
+    assert screen_keys(asked2) == list(RED_FLAG_IDS) and out2.urgency == "review"

@@ -8,6 +8,7 @@ it, so export, import and ``forget`` carry it with the sessions.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,14 +148,19 @@ def plan(pp: PersonProgramme, settings: ProgrammeSettings = DEFAULT_SETTINGS) ->
     st = pp.state
     stage = STAGE_BY_NUMBER[st.stage]
     d = st.distance(settings)
-    blocked = _blocked(st, pp.person)
+    cleared = {c.flag for c in pp.clearances}
+    blocked = _blocked(st, pp.person, cleared)
+    reason = st.reason
+    if st.red_flags and set(st.red_flags) <= cleared:
+        reason = (f"a clinician cleared the warning signs reported ({', '.join(st.red_flags)}); the next "
+                  "screen asks whether anything changed since")
     last = pp.last
     return {
         "person": pp.person, "stage": stage.number, "stage_id": stage.id, "stage_name": stage.name,
         "exercise": stage.exercise, "wall_distance_cm": d,
         "wall_distance": fmt_distance(d) if stage.wall else "away from the wall",
         "threshold_deg": round(pp.threshold_deg, 1), "threshold_source": pp.threshold_source,
-        "placement": pp.placement, "reason": st.reason, "rule": st.rule, "blocked": blocked,
+        "placement": pp.placement, "reason": reason, "rule": st.rule, "blocked": blocked,
         "screened": st.screened, "sessions": len([h for h in pp.history if h.outcome != "plan"]),
         "last_session": None if last is None else {"id": last.id, "started_at": last.started_at,
                                                    "outcome": last.outcome},
@@ -164,20 +170,23 @@ def plan(pp: PersonProgramme, settings: ProgrammeSettings = DEFAULT_SETTINGS) ->
     }
 
 
-def _blocked(st: ProgrammeState, person: str) -> str | None:
-    """Why the next session cannot exercise yet, by the most urgent red flag (or a referral)."""
-    urgency = most_urgent(st.red_flags)
-    flags = ", ".join(st.red_flags)
+def _blocked(st: ProgrammeState, person: str, cleared: set[str]) -> str | None:
+    """Why the next session cannot exercise yet, by the most urgent red flag not cleared
+    since (or a referral)."""
+    pending = [f for f in st.red_flags if f not in cleared]
+    urgency = most_urgent(pending)
+    flags = ", ".join(pending)
+    person = shlex.quote(person)
     if urgency == "emergency":
         return (f"no exercise: warning signs that need emergency care were reported ({flags}); the screen "
                 "is asked again before any exercise")
     if urgency == "soon":
         return (f"no exercise: warning signs that a doctor should assess soon were reported ({flags}); the "
                 "screen is asked again before any exercise, and a doctor who has seen the person can clear "
-                f"them: hingecoach person {person!r} --clear-red-flag ID --set-by WHO")
+                f"them: hingecoach person {person} --clear-red-flag ID --set-by WHO")
     if urgency == "review":
         return (f"waiting for a doctor's review before exercise ({flags}); when they agree: hingecoach "
-                f"person {person!r} --clear-red-flag ID --set-by WHO")
+                f"person {person} --clear-red-flag ID --set-by WHO")
     if st.referral:
         return "before the next session: see a doctor or physical therapist (" + st.referral.rstrip(".") + ")"
     return None

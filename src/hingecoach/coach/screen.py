@@ -8,6 +8,7 @@ clearance of a flag (docs/references.md#red-flag-urgency).
 - A person with a clearance is screened at every session: the emergency flags and
   the question about changes since the clearance.
 - Emergency flags are asked at every screen, whatever was cleared; they cannot be cleared.
+- A clearance revoked since the last screen makes the next screen a whole one again.
 - A yes to the change question counts as every cleared flag again: their clearances are
   revoked, so a clinician must clear them anew.
 """
@@ -41,7 +42,8 @@ class ScreenPlan:
 def plan_screen(state: ProgrammeState, cleared: Mapping[str, Clearance]) -> ScreenPlan:
     """The screen for a person in ``state`` with the clearances that hold (flag -> clearance)."""
     held = tuple(f.id for f in RED_FLAGS if f.id in cleared and f.clearable)
-    first = not state.screened or bool(state.red_flags)
+    # a clearance the last screen relied on and that no longer holds (revoked): ask anew
+    first = not state.screened or bool(state.red_flags) or not set(state.cleared) <= set(held)
     if not first and not held:
         return ScreenPlan((), False, (), held)
     pending_review = tuple(f for f in state.red_flags if f in FLAG_BY_ID and FLAG_BY_ID[f].urgency == "review"

@@ -380,9 +380,9 @@ class ProgrammeSession:
                                             reason="something new or worse was reported at the screen")
         if yes:
             message = screen_message(yes)
-            self.state = replace(st, screened=False, red_flags=yes, reason=message, rule="red_flags")
+            self.state = replace(st, screened=False, red_flags=yes, cleared=(), reason=message, rule="red_flags")
             return self._end("red_flags", message)
-        self.state = replace(st, screened=True, red_flags=())
+        self.state = replace(st, screened=True, red_flags=(), cleared=sp.cleared)
         return None
 
     def _referral(self) -> Step:
