@@ -33,7 +33,7 @@ def test_clearances_keep_who_and_when_and_are_replaced_or_revoked(url):
         r = st.revoke_clearance("ann", "cancer_history", by="Dr Ng", reason="entered by mistake")
         assert (r.id, r.active, r.revoked_by, r.revoke_reason) == (b.id, False, "Dr Ng", "entered by mistake")
         assert [c.flag for c in st.clearances("ann")] == ["recent_trauma"]
-        with pytest.raises(NotFoundError, match="no clearance of 'cancer_history'.*recent_trauma"):
+        with pytest.raises(NotFoundError, match=r"no clearance of 'cancer_history'.*recent_trauma"):
             st.revoke_clearance("ann", "cancer_history", by="Dr Ng")
         with pytest.raises(ParameterError, match="set_by"):
             st.add_clearance("ann", "cancer_history", set_by="")
