@@ -231,3 +231,19 @@ def test_a_clearance_revoked_after_a_passed_screen_asks_the_whole_screen_again(s
     unclear_red_flag(store, "jo", "cancer_history", by="Dr Rao")
     out2, asked2, _ = session(store, "jo", full({"cancer_history": True}), tmp_path)
     assert screen_keys(asked2) == list(RED_FLAG_IDS) and out2.urgency == "review"
+
+
+def test_the_report_shows_who_cleared_which_flag(store, tmp_path):
+    from hingecoach.report import gather, render_html
+
+    session(store, "kim", full({"cancer_history": True}), tmp_path)
+    clear_red_flag(store, "kim", "recent_trauma", set_by="Dr Ng")
+    unclear_red_flag(store, "kim", "recent_trauma", by="Dr Ng", reason="entered by mistake")
+    clear_red_flag(store, "kim", "cancer_history", set_by="Dr Rao", note="in remission")
+    out, _, _ = session(store, "kim", full(), tmp_path)
+    html = render_html(gather(store, out.session_id))
+    day = store.clearances("kim")[0].cleared_at[:10]
+    assert f"Red flag cancer_history cleared by Dr Rao on {day} (in remission); holds." in html
+    assert f"Red flag recent_trauma cleared by Dr Ng on {day}; revoked on {day} by Dr Ng: entered by mistake." \
+        in html
+    assert "a history of cancer needs a doctor&#x27;s review before an exercise programme" in html
