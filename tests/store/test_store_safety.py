@@ -324,7 +324,7 @@ REPLAY_CHILD = textwrap.dedent("""
     import sys
     from hingecoach.sources.simulator import SimSettings, simulate
     from hingecoach.store import open_store
-    from hingecoach.store.replay import replay_into_store
+    from hingecoach.testing.replay import replay_into_store
     rec = simulate(SimSettings(pattern="mixed", reps=int(sys.argv[3]), seed=int(sys.argv[4])))[0]
     st = open_store(sys.argv[1])
     replay_into_store(st, rec, speed=float(sys.argv[2]), person="live anna",

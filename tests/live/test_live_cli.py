@@ -18,7 +18,7 @@ from cli_helpers import run_cli
 from hingecoach.sources.imu_csv import write_imu_csv
 from hingecoach.sources.simulator import SimSettings, simulate
 from hingecoach.store import open_store
-from test_live import free_udp_port, send_realtime
+from live_helpers import free_udp_port, send_realtime
 
 
 @pytest.fixture(scope="module")

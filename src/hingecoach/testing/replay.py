@@ -1,5 +1,5 @@
-"""Replay a recording into the store as if it were live (the crash test's driver, and a
-reference for the live loop).
+"""Replay a recording into the store as if it were live (the crash-safety test's driver:
+a process killed in the middle must leave a session that opens).
 
 The recording is analysed offline first; then its samples, angles, reps and cues are
 appended through a ``SessionWriter`` at the pace they happened (``speed`` times real

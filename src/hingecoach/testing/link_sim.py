@@ -16,6 +16,8 @@ from hingecoach.sources.live import SENSORS, encode_datagram
 
 @dataclass(frozen=True)
 class LinkSettings:
+    """How the simulated link and the sensors' clocks misbehave (all off by default)."""
+
     loss: float = 0.0  # share of datagrams lost
     reorder: float = 0.0  # share delayed past 1-3 later samples of the same sensor
     duplicate: float = 0.0  # share sent twice
@@ -31,6 +33,8 @@ class LinkSettings:
 
 @dataclass(frozen=True)
 class Sent:
+    """One datagram that reaches the receiver: when, from which sensor and row, the bytes."""
+
     arrival_s: float  # on the receiver's clock (= true time + delay)
     sent_s: float  # true time it was sent
     sensor: str
@@ -39,6 +43,7 @@ class Sent:
 
 
 def sender_time(link: LinkSettings, sensor: str, t: np.ndarray) -> np.ndarray:
+    """``sensor``'s own clock reading (s) at true times ``t`` (s)."""
     off, drift = link.lower_clock if sensor == "lower" else link.upper_clock
     return np.asarray(off + (1.0 + drift) * np.asarray(t))
 
@@ -71,6 +76,8 @@ def schedule(rec: TimeSeries, link: LinkSettings | None = None) -> list[Sent]:
 
 
 class VirtualClock:
+    """A clock (seconds) that moves only when set: ``ScheduledTransport`` advances it."""
+
     def __init__(self, t0: float = 0.0) -> None:
         self.now = t0
 
@@ -97,9 +104,11 @@ class ScheduledTransport:
 
     @property
     def ended(self) -> bool:
+        """Every scheduled datagram was delivered."""
         return self._i >= len(self.sent)
 
     def receive(self, timeout_s: float) -> list[tuple[object, float]]:
+        """Advance the clock to the next arrival (at most ``timeout_s``); what arrived by then."""
         if self.ended:
             return []
         nxt = self.sent[self._i].arrival_s
@@ -113,4 +122,4 @@ class ScheduledTransport:
         return out
 
     def close(self) -> None:
-        pass
+        """Nothing to release."""

@@ -1,7 +1,7 @@
 """A side-view camera simulator: what a pose model would see of a person doing hinges,
 with the true spine angles known.
 
-The body is the same planar chain as the IMU simulator (``simulator``): shank, thigh,
+The body is the same planar chain as the IMU simulator (``hingecoach.sources.simulator``): shank, thigh,
 pelvis, a lumbar segment that bends as a uniform arc (lumbar flexion), a thoracic segment
 (thoracic flexion), neck and head, and an arm hanging from the shoulder. It is drawn as a
 filled silhouette (the person mask) with the back's surface a fixed depth behind the
@@ -188,9 +188,10 @@ class FramesModel:
         self._i = 0
 
     def process(self, rgb: np.ndarray) -> PoseFrame | None:
+        """The next pre-rendered frame (``rgb`` is ignored)."""
         f = self._frames[self._i]
         self._i += 1
         return f
 
     def close(self) -> None:
-        pass
+        """Nothing to release."""
