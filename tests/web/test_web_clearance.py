@@ -109,6 +109,7 @@ def test_the_settings_page_clears_and_revokes_a_red_flag(tmp_path):
             page.set_default_timeout(WAIT_MS)
             page.goto(f"{srv.url}/settings?person=Rae")
             page.locator("#flags-pending", has_text="cancer_history (review)").wait_for()
+            assert page.locator("#clear-form").count() == 1 and "<" not in page.title()  # the card once, in place
             assert "waiting for a doctor's review" in page.inner_text("#plan")
             options = page.eval_on_selector_all("#flag option", "os => os.map(o => o.value)")
             assert options == ["recent_trauma", "fever_weight_loss", "cancer_history"]  # no emergency sign
