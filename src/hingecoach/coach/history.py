@@ -3,7 +3,10 @@
 Each programme session keeps, in its ``extra["programme"]``, the state before and
 after it, the pain at its start, whether it had pain, its sets and the rules that
 applied. The person's current state is the last such session's; nothing else holds
-it, so export, import and ``forget`` carry it with the sessions.
+it, so export, import and ``forget`` carry it with the sessions. A clinician's
+clearances of red flags are the exception: they belong to the person, not to a session,
+and live in the store's ``red_flag_clearances`` table (``forget`` removes them; a
+session export does not carry them).
 """
 
 from __future__ import annotations
