@@ -287,12 +287,22 @@ def person(
     height_cm: Annotated[float | None, typer.Option(
         help="body height in cm: camera sessions export their landmarks in metres (--format trc/c3d)")] = None,
     clear: Annotated[list[str] | None, typer.Option(help="remove a threshold (e.g. lumbar_rounding_deg)")] = None,
-    set_by: Annotated[str, typer.Option(help="who sets these thresholds (e.g. the clinician)")] = "",
+    set_by: Annotated[str, typer.Option(help="who sets these thresholds or clears a red flag "
+                                             "(e.g. the clinician)")] = "",
+    clear_red_flag: Annotated[list[str] | None, typer.Option(
+        help="a clinician clears this red flag of the safety screen after seeing the person (soon or "
+             "review flags, e.g. cancer_history; needs --set-by)")] = None,
+    unclear_red_flag: Annotated[list[str] | None, typer.Option(
+        help="revoke a red flag's clearance: the screen asks it as new again (needs --set-by)")] = None,
+    note: Annotated[str, typer.Option(help="why the red flag was cleared or revoked")] = "",
     db: DbOption = None,
 ) -> None:
     """Show a person, or set the thresholds a clinician chose for them.
 
     'hingecoach analyze --person NAME' then uses them; a new name creates the person."""
+    from hingecoach.coach.screen import clear_red_flag as clear_flag
+    from hingecoach.coach.screen import unclear_red_flag as unclear_flag
+
     values: dict[str, Any] = {"lumbar_rounding_deg": rounding_deg, "share_of_max": share_of_max,
                               "too_fast_s": too_fast_s, "placement": placement, "exercise": exercise,
                               "height_cm": height_cm}
@@ -302,7 +312,12 @@ def person(
                 p = st.set_thresholds(name, values, set_by=set_by, clear=clear or [])
             else:
                 p = st.person(name) or st.ensure_person(name)
+            for f in unclear_red_flag or []:
+                unclear_flag(st, p.name, f, by=set_by, reason=note)
+            for f in clear_red_flag or []:
+                clear_flag(st, p.name, f, set_by=set_by, note=note)
             n = len(st.sessions(p.name))
+            held = st.clearances(p.name)
     except HingecoachError as e:
         fail(e)
     out.print(f"{p.name}: {n} session(s), since {p.created_at[:10]}", highlight=False)
@@ -311,6 +326,9 @@ def person(
     for k, v in sorted(p.thresholds.items()):
         who = f" by {v['set_by']}" if v.get("set_by") else ""
         out.print(f"  {k} = {v['value']} (set{who} on {str(v.get('set_at', ''))[:10]})", highlight=False)
+    for c in held:
+        why = f": {c.note}" if c.note else ""
+        out.print(f"  red flag {c.flag} cleared by {c.set_by} on {c.cleared_at[:10]}{why}", highlight=False)
 
 
 def reanalyze(
