@@ -127,6 +127,9 @@ class Jobs:
                 return
             try:
                 self._run(job)
+            except Exception as e:  # the queue must outlive any one job's trouble
+                job.status, job.error = "failed", f"{job.task.shown_as}: the analysis could not run ({e})"
+                job.overlay = "failed" if job.overlay == "running" else job.overlay
             finally:
                 with contextlib.suppress(OSError):
                     os.unlink(job.task.path)

@@ -6,7 +6,8 @@ const settings = {
 
   async load() {
     const name = hc.person();
-    this.$("who").textContent = name;
+    this.$("who").textContent = name || "no one yet: add a person first";
+    if (!name) return;
     let p;
     try { p = await hc.api("GET", `/api/people/${encodeURIComponent(name)}`); }
     catch (e) { this.$("th-msg").textContent = e.message; this.$("th-msg").className = "error"; return; }
@@ -55,6 +56,6 @@ const settings = {
 document.addEventListener("DOMContentLoaded", () => {
   settings.$("thresholds").addEventListener("submit", (e) => settings.saveThresholds(e));
   settings.$("plan-form").addEventListener("submit", (e) => settings.savePlan(e));
-  settings.load();
+  hc.ready.then(() => settings.load());
 });
 document.addEventListener("person", () => settings.load());

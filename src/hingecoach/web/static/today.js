@@ -30,6 +30,7 @@ const today = {
   },
 
   async loadPlan() {
+    if (!hc.person()) { this.$("next-plan").textContent = ""; return; }
     try {
       const p = await hc.api("GET", `/api/people/${encodeURIComponent(hc.person())}`);
       const pl = p.plan;
@@ -102,8 +103,8 @@ const today = {
 
   async start() {
     this.$("start-error").textContent = "";
-    const person = this.$("person").value.trim();
-    hc.setPerson(person);
+    const person = hc.person();
+    if (!person) { this.$("start-error").textContent = "add a person first (the person menu above)"; return; }
     try {
       this.render(await hc.api("POST", "/api/session", { person, source: this.$("source").value.trim() }));
     } catch (e) { this.$("start-error").textContent = e.message; }
@@ -175,4 +176,4 @@ const today = {
   },
 };
 
-document.addEventListener("DOMContentLoaded", () => today.init());
+document.addEventListener("DOMContentLoaded", () => hc.ready.then(() => today.init()));
