@@ -102,5 +102,8 @@ const hc = {
 };
 // Pages wait for this before using hc.person(): the header may pick the store's first person.
 hc.ready = new Promise((resolve) => {
-  document.addEventListener("DOMContentLoaded", () => hc.initHeader().finally(resolve));
+  document.addEventListener("DOMContentLoaded", () => hc.initHeader().finally(() => {
+    document.body.dataset.ready = "1";  // for tests: the header knows the people
+    resolve();
+  }));
 });
