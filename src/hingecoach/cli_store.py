@@ -18,9 +18,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from hingecoach.core.errors import HingecoachError
+from hingecoach.core.timeseries import TimeSeries
 from hingecoach.store import Store, StoreError, default_url, open_store
 from hingecoach.store.convert import settings_from_json
 from hingecoach.store.exchange import import_bundle, read_bundle, session_bundle, write_bundle
+from hingecoach.store.opensim import write_mot, write_sto
 from hingecoach.store.paths import is_postgres, sqlite_path
 
 out = Console()
@@ -109,12 +111,22 @@ def report(
               f": session {session_id}{status}, {len(d.analysis.reps)} reps", highlight=False)
 
 
+def _angles_of(st: Store, sid: int) -> TimeSeries:
+    """The session's stored angles, or a StoreError saying there are none."""
+    angles = st.stream(sid, "angles")
+    if angles is None:
+        raise StoreError(f"session {sid}: no angles stored to export")
+    return angles
+
+
 class ExportFormat(StrEnum):
     """The formats of ``hingecoach export``."""
 
     json = "json"
     csv = "csv"
     parquet = "parquet"
+    mot = "mot"
+    sto = "sto"
 
 
 def export(
@@ -129,12 +141,23 @@ def export(
 ) -> None:
     """Export a session losslessly ('hingecoach import' reads it back).
 
-    Facts, reps, cues, events, pain, notes, raw samples and angles."""
-    target = output or Path(f"session-{session_id}.json" if fmt is ExportFormat.json
-                            else f"session-{session_id}-{fmt.value}")
+    Facts, reps, cues, events, pain, notes, raw samples and angles. --format mot writes the
+    angles only, as an OpenSim motion file (OpenSim's coordinate names and signs); --format
+    sto the two sensors' orientations (9-axis sessions), as OpenSense reads them."""
+    if fmt in (ExportFormat.mot, ExportFormat.sto):
+        target = output or Path(f"session-{session_id}.{fmt.value}")
+    else:
+        target = output or Path(f"session-{session_id}.json" if fmt is ExportFormat.json
+                                else f"session-{session_id}-{fmt.value}")
     try:
         with store_of(db) as st:
-            files = write_bundle(session_bundle(st, session_id), fmt.value, target)
+            if fmt is ExportFormat.mot:
+                files = [write_mot(target, _angles_of(st, session_id))]
+            elif fmt is ExportFormat.sto:
+                files = [write_sto(target, st.stream(session_id, "raw"), st.stream(session_id, "angles"),
+                                   st.stream(session_id, "calibration"))]
+            else:
+                files = write_bundle(session_bundle(st, session_id), fmt.value, target)
     except HingecoachError as e:
         fail(e)
     size = sum(f.stat().st_size for f in files) / 1e6
