@@ -179,3 +179,4 @@ def test_names_and_suffixes():
     assert uploads.safe_suffix("clip.exe", b"\x00\x00\x00\x18ftypmp42") == ".mp4"
     assert uploads.safe_suffix("clip", b"\x1a\x45\xdf\xa3....") == ".webm"
     assert uploads.safe_suffix("a.sh", b"time_s,") == ".csv"
+    assert uploads.safe_suffix("export", b"PK\x03\x04....") == ".zip"

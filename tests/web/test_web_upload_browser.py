@@ -60,6 +60,15 @@ def fits(page: Any) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
 
+def wait_until(page: Any, js: str, timeout_ms: int = WAIT_MS) -> None:
+    """Poll ``js`` from here (the page's CSP forbids the in-page eval of wait_for_function)."""
+    for _ in range(timeout_ms // 200):
+        if page.evaluate(js):
+            return
+        page.wait_for_timeout(200)
+    raise AssertionError(f"never true: {js}")
+
+
 def check_widths(page: Any, url: str, welcome: bool) -> None:
     """At phone and desktop widths: nothing overflows, no error shows, the welcome shows
     only for an empty store."""
@@ -156,14 +165,14 @@ def test_a_side_view_clip_to_its_verdict(tmp_path):
             page.set_input_files("#file", str(CLIP))
             page.click("#go")
             page.wait_for_selector("#progress-card:not(.hidden)")
-            page.wait_for_function("document.getElementById('progress').value > 0.05", timeout=VIDEO_WAIT_MS)
+            wait_until(page, "document.getElementById('progress').value > 0.05", VIDEO_WAIT_MS)
             page.wait_for_selector("#result:not(.hidden)", timeout=VIDEO_WAIT_MS)
             verdict = page.get_attribute("#verdict", "data-verdict")
             assert verdict in ("faults", "cannot_judge", "good")
             assert page.inner_text("#verdict").strip()
             assert page.locator("#reps tbody tr").count() >= 1
             page.wait_for_selector("#overlay-box:not(.hidden)", timeout=VIDEO_WAIT_MS)
-            page.wait_for_function("document.getElementById('overlay').readyState >= 1")  # the browser reads it
+            wait_until(page, "document.getElementById('overlay').readyState >= 1")  # the browser reads it
             assert page.evaluate("document.getElementById('overlay').duration") > 15
             assert fits(page)
             if write_docs:

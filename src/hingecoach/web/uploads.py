@@ -27,7 +27,7 @@ from hingecoach.sources.video import VIDEO_SUFFIXES
 
 MAX_UPLOAD_BYTES = 500 * 1024 * 1024
 MAX_FIELD_BYTES = 1024  # person, exercise
-TEXT_SUFFIXES = (".csv", ".txt")
+RECORDING_SUFFIXES = (".csv", ".txt", ".zip")  # a CSV, or a zipped export (QSense, Sensor Logger...)
 FIELDS = ("file", "person", "exercise")
 
 
@@ -52,22 +52,24 @@ def shown_name(name: str | None) -> str:
 
 
 def sniff_suffix(head: bytes) -> str | None:
-    """A video container's usual suffix from its first bytes (MP4/QuickTime, Matroska/WebM,
-    AVI), or None."""
+    """A container's usual suffix from its first bytes (MP4/QuickTime, Matroska/WebM, AVI,
+    zip), or None."""
     if head[4:8] == b"ftyp":
         return ".mp4"
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         return ".webm"
     if head.startswith(b"RIFF") and head[8:12] == b"AVI ":
         return ".avi"
+    if head.startswith(b"PK\x03\x04"):
+        return ".zip"
     return None
 
 
 def safe_suffix(name: str, head: bytes) -> str:
     """The suffix the temporary file gets: the name's, when it is one the readers know,
-    else what the content looks like (a video container, or text)."""
+    else what the content looks like (a video container, a zip, or text)."""
     suffix = Path(name).suffix.lower()
-    if suffix in VIDEO_SUFFIXES or suffix in TEXT_SUFFIXES:
+    if suffix in VIDEO_SUFFIXES or suffix in RECORDING_SUFFIXES:
         return suffix
     return sniff_suffix(head) or ".csv"
 
