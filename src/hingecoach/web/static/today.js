@@ -26,6 +26,7 @@ const today = {
     gauge.draw(this.$("gauge"), null);
     this.connect();
     this.render(await hc.api("GET", "/api/session"));
+    await hc.ready;  // the header may pick the store's first person
     this.loadPlan();
   },
 
@@ -176,4 +177,4 @@ const today = {
   },
 };
 
-document.addEventListener("DOMContentLoaded", () => hc.ready.then(() => today.init()));
+document.addEventListener("DOMContentLoaded", () => today.init());

@@ -20,7 +20,7 @@ const up = {
     this.$("go").addEventListener("click", () => this.send());
     this.$("again").addEventListener("click", () => this.reset());
     document.addEventListener("person", () => this.who());
-    this.who();
+    hc.ready.then(() => this.who());
     this.connect();
   },
 
@@ -44,6 +44,7 @@ const up = {
 
   async send() {
     if (!this.file) return;
+    await hc.ready;
     const err = this.$("upload-error");
     err.textContent = "";
     const form = new FormData();
@@ -168,4 +169,4 @@ const up = {
   },
 };
 
-document.addEventListener("DOMContentLoaded", () => hc.ready.then(() => up.init()));
+document.addEventListener("DOMContentLoaded", () => up.init());
