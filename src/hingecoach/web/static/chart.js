@@ -16,9 +16,12 @@ const chart = {
   hasData(series) { return series.some((s) => s.values.some((v) => v !== null && v !== undefined)); },
 
   // series: [{name, colour, values: [number|null], step?: bool}]; labels: x labels;
-  // opts: {ticks: [values of the y axis], ymin, ymax (else from the data), hline, unit}
+  // opts: {ticks: [values of the y axis], ymin, ymax (else from the data), hline, unit, width (of the window)}
   line(title, labels, series, opts = {}) {
-    const ns = "http://www.w3.org/2000/svg", W = 900, H = 200, L = 46, R = 34, T = 26, B = 34;
+    // a phone gets a narrower drawing (readable text once scaled), its legend under the title
+    const narrow = (opts.width ?? window.innerWidth) < 600;
+    const ns = "http://www.w3.org/2000/svg", W = narrow ? 380 : 900, H = narrow ? 230 : 200, L = 40, R = 16,
+      T = narrow ? 44 : 26, B = 34;
     const svg = document.createElementNS(ns, "svg");
     svg.setAttribute("viewBox", `0 0 ${W} ${H}`); svg.setAttribute("class", "chart");
     svg.setAttribute("role", "img"); svg.setAttribute("aria-label", title);
@@ -44,7 +47,7 @@ const chart = {
     if (opts.hline !== undefined) {
       add("line", { x1: L, x2: W - R, y1: y(opts.hline), y2: y(opts.hline), stroke: "#d23c3c", "stroke-dasharray": "6 4" });
     }
-    const step = Math.max(1, Math.ceil(n / 12));
+    const step = Math.max(1, Math.ceil(n / (narrow ? 4 : 12)));
     labels.forEach((lab, i) => { if (i % step === 0) add("text", { x: x(i), y: H - 12, "text-anchor": "middle" }, lab); });
     series.forEach((s, k) => {
       let d = "", prev = null;
@@ -62,7 +65,7 @@ const chart = {
         }
       });
       if (points > 1) add("path", { d, fill: "none", stroke: s.colour, "stroke-width": 2 });
-      add("text", { x: W - R - 160 + k * 75, y: 15, fill: s.colour }, s.name);
+      add("text", { x: narrow ? L + k * 75 : W - R - 160 + k * 75, y: narrow ? 32 : 15, fill: s.colour }, s.name);
     });
     return svg;
   },
