@@ -116,7 +116,7 @@ def test_first_visit_a_person_a_broken_file_and_a_recording(tmp_path, recording)
             page.wait_for_selector("#result:not(.hidden)")
             assert page.get_attribute("#verdict", "data-verdict") == "faults"
             assert page.locator("#reps tbody tr").count() == 8
-            assert "lumbar_rounding" in page.inner_text("#reps")
+            assert "lumbar rounding" in page.inner_text("#reps")
             assert fits(page)
             page.click("#report-link")
             page.wait_for_load_state("load")
@@ -176,7 +176,7 @@ def test_a_side_view_clip_to_its_verdict(tmp_path):
             assert page.evaluate("document.getElementById('overlay').duration") > 15
             assert fits(page)
             if write_docs:
-                page.evaluate("document.getElementById('overlay').currentTime = 9")
+                page.evaluate("document.getElementById('overlay').currentTime = 10")
                 page.wait_for_timeout(500)
                 page.screenshot(path=str(DOCS / SHOTS[0]), full_page=True)
                 page.set_viewport_size(PHONE)

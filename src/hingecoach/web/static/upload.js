@@ -153,14 +153,14 @@ const up = {
     b.dataset.verdict = kind;
     this.$("reasons").replaceChildren(...reasons.map((x) => hc.el("li", {}, x)));
     this.$("reps").querySelector("tbody").replaceChildren(...r.reps.map((x) => hc.el("tr", {},
-      hc.el("td", {}, String(x.index + 1)),
+      hc.el("td", {}, String(x.index)),
       hc.el("td", {}, `${hc.fmt(x.start_s)}–${hc.fmt(x.end_s)}`),
       hc.el("td", {}, hc.fmt(x.peak_lumbar_flexion_deg)),
-      hc.el("td", {}, hc.fmt(x.peak_trunk_inclination_deg)),
-      hc.el("td", {}, hc.fmt(x.descent_s, 2)),
+      hc.el("td", { class: "wide" }, hc.fmt(x.peak_trunk_inclination_deg)),
+      hc.el("td", { class: "wide" }, hc.fmt(x.descent_s, 2)),
       hc.el("td", { class: x.faults.length ? "l bad" : "l" },
             x.judged === false ? `not judged: ${x.not_judged_because || "–"}`
-              : x.faults.length ? x.faults.join(", ") : "ok"))));
+              : x.faults.length ? x.faults.map((f) => f.replaceAll("_", " ")).join(", ") : "ok"))));
     const link = this.$("report-link");
     link.href = job.report || "#";
     link.classList.toggle("hidden", !job.report);
