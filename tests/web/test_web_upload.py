@@ -180,3 +180,29 @@ def test_names_and_suffixes():
     assert uploads.safe_suffix("clip", b"\x1a\x45\xdf\xa3....") == ".webm"
     assert uploads.safe_suffix("a.sh", b"time_s,") == ".csv"
     assert uploads.safe_suffix("export", b"PK\x03\x04....") == ".zip"
+
+
+def test_a_worker_that_dies_fails_its_job_and_the_next_one_runs(server, recording):
+    """A decoder crash kills the worker process: its job fails with a one-line message, the
+    upload is deleted, and a fresh worker takes the next job."""
+    import os
+    import signal
+
+    jobs = server.app.state.hc.jobs
+    old = jobs.proc
+    if old is not None:  # a worker left idle by the tests before: the job starts a new one
+        old.kill()
+        old.join(10)
+    job_id = upload(server.client, "crash.csv", recording.read_bytes()).json()["id"]
+    for _ in range(POLLS * 10):  # the worker is being started for this job (spawn + imports)
+        proc = jobs.proc
+        if proc is not None and proc is not old and proc.pid is not None:
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+        time.sleep(0.005)
+    job = wait_done(server.client, job_id)
+    assert job["status"] == "failed", job
+    assert job["error"].startswith("crash.csv: the analysis stopped unexpectedly"), job["error"]
+    assert not list(server.app.state.hc.upload_dir.iterdir())
+    again = wait_done(server.client, upload(server.client, "after.csv", recording.read_bytes()).json()["id"])
+    assert again["status"] == "done", again

@@ -44,7 +44,7 @@ class Job:
     person: str | None
     exercise: str
     status: str = "queued"  # queued, running, done, failed
-    phase: str = "waiting"  # waiting, analysis, overlay, finished
+    phase: str = "waiting"  # waiting, analysis, overlay, finished (the upload deleted: nothing more comes)
     progress: float = 0.0
     result: dict[str, Any] | None = None
     session_id: int | None = None
@@ -197,7 +197,7 @@ class Jobs:
         job.result, job.session_id, job.progress = analysis.to_json(), sid, 1.0
         job.status = "done"
         job.overlay = "running" if analysis.camera is not None and job.task.overlay_to else None
-        job.phase = "overlay" if job.overlay else "finished"
+        job.phase = "overlay" if job.overlay else job.phase  # "finished" once its upload is deleted
         self._publish(job)
 
     def _overlay_done(self, job: Job, error: str | None) -> None:
