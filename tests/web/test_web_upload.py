@@ -100,7 +100,8 @@ def test_progress_over_the_websocket(server, recording):
     assert seen[-1]["session_id"] is not None and seen[-1]["result"] is None  # fetch it with GET
 
 
-BAD = [("empty.csv", b"", "empty.csv: expected a video or a recording, found an empty file"),
+BAD = [("empty.csv", b"", "empty.csv: expected a recording with a header and data rows, found an empty file"),
+       ("empty.mov", b"", "empty.mov: expected a video file, found an empty file"),
        ("garbage.csv", b"hello,world\n1,2\n", "garbage.csv: expected a hingecoach CSV"),
        ("noise.mp4", bytes(range(256)) * 64, "noise.mp4: expected a video file"),
        ("photo", b"\x00\x01binary" * 100, "photo: expected a text recording (CSV), found binary data")]

@@ -208,8 +208,6 @@ def check(path: Path, shown_as: str) -> str:
     be without analysing it; BadFile, with the command line's message about ``shown_as``,
     when it is no recording."""
     try:
-        if path.stat().st_size == 0:
-            raise InputError(path, "a video or a recording", "an empty file")
         kind = detect_format(path)
         if kind == "video":
             from hingecoach.sources.video import probe_video
