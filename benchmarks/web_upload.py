@@ -189,7 +189,7 @@ def main() -> None:
     if b is not None:
         codes = ", ".join(f"{k}: {v}" for k, v in sorted(b["codes"].items()))
         print(f"| {args.broken} broken uploads: answers | {codes}; {b['failed_jobs']} of {b['queued']} queued "
-              f"failed in the worker; {b['s']:.0f} s | every one refused |")
+              f"failed in the worker; {b['s']:.1f} s in all | every one refused |")
         print(f"| server still up / files left in its temporary folder | {'yes' if b['alive'] else 'NO'} / "
               f"{b['left']} (after shutdown: {len(rows[0][5])}) | yes / 0 |")
 
