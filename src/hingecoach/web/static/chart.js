@@ -2,11 +2,13 @@
 "use strict";
 
 const chart = {
-  // Round tick values covering [lo, hi] (about n steps of 1, 2, 2.5 or 5 x 10^k).
-  niceTicks(lo, hi, n = 4) {
+  // Round tick values covering [lo, hi] (about n steps of 1, 2, 2.5 or 5 x 10^k; whole
+  // numbers only, for a measure counted in whole units).
+  niceTicks(lo, hi, n = 4, whole = false) {
     if (!(hi - lo > 1e-9)) { const pad = Math.max(1, Math.abs(lo) * 0.1); lo -= pad; hi += pad; }
-    const raw = (hi - lo) / n, mag = 10 ** Math.floor(Math.log10(raw));
-    const step = mag * ([1, 2, 2.5, 5, 10].find((m) => m * mag >= raw) || 10);
+    const raw = Math.max((hi - lo) / n, whole ? 1 : 0), mag = 10 ** Math.floor(Math.log10(raw));
+    const steps = whole && mag < 10 ? [1, 2, 5, 10] : [1, 2, 2.5, 5, 10];
+    const step = mag * (steps.find((m) => m * mag >= raw) || 10);
     const out = [];
     for (let v = Math.floor(lo / step) * step; v <= hi + step * 0.999; v += step) out.push(Math.round(v * 1e6) / 1e6);
     return out.length > 1 ? out.slice(0, out.findIndex((v) => v >= hi - 1e-9) + 1) : out;
@@ -16,7 +18,8 @@ const chart = {
   hasData(series) { return series.some((s) => s.values.some((v) => v !== null && v !== undefined)); },
 
   // series: [{name, colour, values: [number|null], step?: bool}]; labels: x labels;
-  // opts: {ticks: [values of the y axis], ymin, ymax (else from the data), hline, unit, width (of the window)}
+  // opts: {ticks: [values of the y axis] (else round ones from the data; whole: whole numbers), ymin,
+  //        ymax, hline, unit, width (of the window)}
   line(title, labels, series, opts = {}) {
     // a phone gets a narrower drawing (readable text once scaled), its legend under the title
     const narrow = (opts.width ?? window.innerWidth) < 600;
@@ -28,7 +31,7 @@ const chart = {
     const all = series.flatMap((s) => s.values).filter((v) => v !== null && v !== undefined);
     const lo = Math.min(opts.ymin ?? Infinity, ...all, opts.hline ?? Infinity);
     const hi = Math.max(opts.ymax ?? -Infinity, ...all, opts.hline ?? -Infinity);
-    const ticks = opts.ticks || chart.niceTicks(lo, hi);
+    const ticks = opts.ticks || chart.niceTicks(lo, hi, 4, opts.whole);
     const ymin = Math.min(opts.ymin ?? ticks[0], ticks[0]), ymax = Math.max(opts.ymax ?? ticks.at(-1), ticks.at(-1));
     const n = labels.length;
     const x = (i) => L + (n <= 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (n - 1));
