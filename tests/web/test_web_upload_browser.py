@@ -131,6 +131,9 @@ def test_first_visit_a_person_a_broken_file_and_a_recording(tmp_path, recording)
             ticks = page.locator("#charts svg.chart").first.locator("text.tick").evaluate_all(
                 "els => els.map(e => e.textContent)")
             assert ticks == ["0", "25", "50", "75", "100"]  # faulty reps, in %
+            peak = page.locator("#charts svg.chart").nth(1).locator("text.tick").evaluate_all(
+                "els => els.map(e => e.textContent)")
+            assert peak[0] == "0" and len(peak) >= 3 and all(t.isdigit() for t in peak), peak  # whole degrees
             page.screenshot(path=str(tmp_path / "history.png"), full_page=True)
             for path in PAGES:
                 check_widths(page, f"{srv.url}{path}", welcome=False)
