@@ -352,7 +352,9 @@ def train(
     person: Annotated[str | None, typer.Option(help="whose programme (a name or pseudonym) [default: the "
                                                     "script's person, else 'me']")] = None,
     source: Annotated[str | None, typer.Option(
-        help="live source of the sets' reps: udp:HOST:PORT, serial:DEV, replay:FILE or webcam:N")] = None,
+        help="live source of the sets' reps: udp:HOST:PORT, serial:DEV, replay:FILE, webcam:N, or one "
+             "source per sensor: phyphox:lower=http://A:8080,upper=http://B:8080 (two phones) or "
+             "lower=SOURCE,upper=SOURCE")] = None,
     script: Annotated[Path | None, typer.Option(
         help="answer from this TOML file instead of the keyboard (format: 'hingecoach train --help' "
              "and the README); its sets may give their reps, so no sensors are needed")] = None,
@@ -360,12 +362,11 @@ def train(
 ) -> None:
     """A guided hinge session: safety screen, pain, set-up, calibration, sets at your stage,
     pain after each set; the programme moves on, or back, by its rules. Everything is saved."""
-    from hingecoach.coach import load, plan_lines, record_plan
+    from hingecoach.coach import load, plan_lines
     from hingecoach.coach import plan as next_plan
     from hingecoach.coach.drive import TerminalIo, drive
     from hingecoach.coach.script import Script
     from hingecoach.coach.session import ProgrammeSession, source_kind
-    from hingecoach.core.errors import ParameterError
 
     try:
         sc = Script.load(script) if script is not None else None
@@ -374,16 +375,8 @@ def train(
             raise HingecoachError("train: expected --source (udp:HOST:PORT, serial:DEV, replay:FILE or "
                                   "webcam:N) for the sets, or --script FILE with the sets' outcomes")
         with cli_store.store_of(db, create=True) as st:
-            plan_doc = sc.plan() if sc is not None else None
-            if plan_doc is not None and sc is not None:
-                try:
-                    sid = record_plan(st, name, stage=plan_doc.get("stage", 0),
-                                      wall_distance_cm=plan_doc.get("wall_distance_cm"),
-                                      clear_referral=bool(plan_doc.get("clear_referral", False)),
-                                      set_by=str(plan_doc.get("set_by", "")), note=str(plan_doc.get("note", "")))
-                except ParameterError as e:
-                    raise HingecoachError(f"{sc.path}, [plan]: {e}") from None
-                out.print(f"plan recorded for {name} (session {sid})", highlight=False)
+            for line in sc.apply_plan(st, name) if sc is not None else []:
+                out.print(line, highlight=False)
             if sc is not None and not sc.has_session:
                 for line in plan_lines(next_plan(load(st, name))):
                     out.print(line, highlight=False)

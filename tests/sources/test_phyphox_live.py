@@ -28,7 +28,7 @@ class FakePhone:
         self.acc = np.column_stack([np.sin(self.t_acc), np.cos(self.t_acc), 9.81 + 0 * self.t_acc])
         self.gyr = np.column_stack([0.5 * np.sin(2 * self.t_gyr), 0 * self.t_gyr, 0.1 + 0 * self.t_gyr])
         self.speed = speed
-        self.start = time.monotonic()
+        self.start: float | None = time.monotonic()
         self.session = "s1"
         self.requests = 0
         phone = self
@@ -54,6 +54,8 @@ class FakePhone:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def answer(self, q: dict[str, list[str]]) -> dict:
+        if self.start is None:  # the experiment starts with the first request
+            self.start = time.monotonic()
         now = (time.monotonic() - self.start) * self.speed
         bufs = {}
         for names, tname, t, vals in ((["accX", "accY", "accZ"], "acc_time", self.t_acc, self.acc),
@@ -92,6 +94,7 @@ def _drain(tr: PhyphoxTransport, until_s: float) -> list:
 
 
 def test_every_sample_arrives_once_in_order_with_the_gyroscope_paired(phone):
+    phone.start = None  # the experiment starts as the session does: no backlog to skip
     tr = PhyphoxTransport(f"phyphox:{phone.url}", "upper", poll_s=0.02)
     packets = _drain(tr, 0.6)  # 6 s of recording at 20x
     t = np.array([p.t for p in packets])
@@ -130,3 +133,12 @@ def test_a_phone_that_stops_answering_ends_the_source_with_the_reason(phone, mon
 def test_bad_address_is_a_parameter_error(spec):
     with pytest.raises(ParameterError, match="HOST:PORT"):
         PhyphoxTransport(spec, "lower")
+
+
+def test_what_the_phone_recorded_before_the_first_poll_is_skipped(phone):
+    time.sleep(0.15)  # 3 s of recording at 20x before the session asks
+    tr = PhyphoxTransport(phone.url, "lower", poll_s=0.02)
+    packets = _drain(tr, 0.1)
+    assert packets and packets[0].t > 2.5
+    assert tr.meta["skipped_backlog_s"] > 2.5
+    assert np.all(np.diff([p.t for p in packets]) < 0.011)  # then every sample, none skipped

@@ -13,12 +13,15 @@ gyr_time``: rad/s, s), pairs each accelerometer sample with the gyroscope interp
 to its time (so a sample waits until the gyroscope has passed it), and hands on
 datagrams in the UDP schema of ``sources.live`` for one sensor (``lower`` or ``upper``),
 so the live path decodes them like any other source. Each phone has its own clock (the
-experiment time): the live loop aligns them. A failed poll is retried; after
-``GIVE_UP_S`` without an answer the source ends with the reason.
+experiment time): the live loop aligns them. What the phone recorded before the first
+poll is skipped but for its last ``BACKLOG_S``; an experiment that is not running is
+started once (``/control?cmd=start``). A failed poll is retried; after ``GIVE_UP_S``
+without an answer the source ends with the reason.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import urllib.error
@@ -29,13 +32,14 @@ from typing import Any
 import numpy as np
 
 from hingecoach.core.errors import ParameterError
-from hingecoach.sources.live import SENSORS, encode_datagram, monotonic_s
+from hingecoach.sources.live import SENSORS, encode_datagram, monotonic_s, phyphox_url
 
 ACC = ("accX", "accY", "accZ")
 GYR = ("gyrX", "gyrY", "gyrZ")
 POLL_S = 0.05
 TIMEOUT_S = 2.0
 GIVE_UP_S = 10.0
+BACKLOG_S = 0.1  # of what was recorded before the first poll, only this much is kept
 Fetch = Callable[[str, float], bytes]
 
 
@@ -47,11 +51,7 @@ def _http_get(url: str, timeout_s: float) -> bytes:
 
 def parse_phyphox_url(spec: str) -> str:
     """``http://HOST:PORT`` (from ``phyphox:http://HOST:PORT``) checked, without a trailing slash."""
-    url = spec.removeprefix("phyphox:").rstrip("/")
-    if not url.startswith("http://") or ":" not in url[len("http://"):]:
-        raise ParameterError("--source phyphox", "phyphox:http://HOST:PORT (the address phyphox "
-                             "shows under 'Allow remote access')", spec)
-    return url
+    return phyphox_url(spec)
 
 
 class PhyphoxTransport:
@@ -60,7 +60,8 @@ class PhyphoxTransport:
     kind = "datagram"
     shared_clock = False
 
-    def __init__(self, url: str, sensor: str, *, fetch: Fetch | None = None, poll_s: float = POLL_S) -> None:
+    def __init__(self, url: str, sensor: str, *, fetch: Fetch | None = None, poll_s: float = POLL_S,
+                 clock: Callable[[], float] = monotonic_s, sleep: Callable[[float], None] = time.sleep) -> None:
         if sensor not in SENSORS:
             raise ParameterError("phyphox sensor", "lower or upper", sensor)
         self.url = parse_phyphox_url(url)
@@ -70,9 +71,12 @@ class PhyphoxTransport:
         self.meta: dict[str, Any] = {}
         self._fetch = fetch or _http_get
         self._poll_s = poll_s
+        self._clock = clock  # arrival times (the tests' virtual clock, else monotonic)
+        self._sleep = sleep
         self._session: str | None = None
         self._last_poll = 0.0
         self._failing_since: float | None = None
+        self._asked_start = False
         self._reset()
 
     def _reset(self) -> None:
@@ -89,7 +93,7 @@ class PhyphoxTransport:
         return f"{self.url}/get?{part(ACC, 'acc_time', self._acc_t)}&{part(GYR, 'gyr_time', self._gyr_t)}"
 
     def _poll(self) -> dict[str, Any] | None:
-        now = monotonic_s()
+        now = self._clock()
         try:
             doc = json.loads(self._fetch(self._query(), TIMEOUT_S))
             bufs = doc["buffer"]
@@ -106,7 +110,15 @@ class PhyphoxTransport:
             self._reset()  # the experiment was cleared or restarted on the phone: a new clock
             self.meta["restarts"] = int(self.meta.get("restarts", 0)) + 1
         self._session = session
-        return {"bufs": bufs, "measuring": bool(status.get("measuring", True))}
+        measuring = bool(status.get("measuring", True))
+        if not measuring and not self._asked_start:
+            # a phone waiting with its experiment stopped is started once, as if its play
+            # button were pressed; one paused later by its owner stays paused
+            self._asked_start = True
+            with contextlib.suppress(OSError, ValueError):
+                self._fetch(f"{self.url}/control?cmd=start", TIMEOUT_S)
+                self.meta["started_remotely"] = True
+        return {"bufs": bufs, "measuring": measuring}
 
     def _columns(self, bufs: dict[str, Any], names: tuple[str, ...], tname: str) -> np.ndarray:
         try:
@@ -122,12 +134,12 @@ class PhyphoxTransport:
 
     def receive(self, timeout_s: float) -> list[tuple[Any, float]]:
         """Poll (at most every ``poll_s``) and return the datagrams of the paired samples."""
-        wait = self._last_poll + self._poll_s - monotonic_s()
+        wait = self._last_poll + self._poll_s - self._clock()
         if wait > 0:
-            time.sleep(min(wait, max(0.0, timeout_s)))
-            if monotonic_s() < self._last_poll + self._poll_s:
+            self._sleep(min(wait, max(0.0, timeout_s)))
+            if self._clock() < self._last_poll + self._poll_s:
                 return []
-        self._last_poll = monotonic_s()
+        self._last_poll = self._clock()
         got = self._poll()
         if got is None:
             return []
@@ -135,13 +147,20 @@ class PhyphoxTransport:
         gyr = self._columns(got["bufs"], GYR, "gyr_time")
         acc = acc[acc[:, 0] > self._acc_t]
         gyr = gyr[gyr[:, 0] > self._gyr_t]
+        if not np.isfinite(self._acc_t) and acc.size:
+            # what the phone recorded before this session: not live, and a backlog that
+            # arrives at one instant would read as a clock running at many times the rate
+            keep = acc[:, 0] >= acc[-1, 0] - BACKLOG_S
+            if not keep.all():
+                self.meta["skipped_backlog_s"] = round(float(acc[-1, 0] - acc[0, 0]), 3)
+            acc = acc[keep]
         if acc.size:
             self._acc_t = float(acc[-1, 0])
             self._acc.extend(acc.tolist())
         if gyr.size:
             self._gyr_t = float(gyr[-1, 0])
             self._gyr = np.vstack([self._gyr, gyr])[-400:]
-        return self._pairs(monotonic_s())
+        return self._pairs(self._clock())
 
     def _pairs(self, now: float) -> list[tuple[Any, float]]:
         out: list[tuple[Any, float]] = []

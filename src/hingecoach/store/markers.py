@@ -9,19 +9,29 @@ first second) is 0.779 of the height (0.818 H shoulder minus 0.039 H ankle, the
 segment-length fractions of Winter, Biomechanics and Motor Control of Human Movement,
 the table the simulator uses), otherwise in pixels; the unit is in the file's header.
 Marker names are MediaPipe BlazePose's 33 landmark names.
+
+A camera session stores its landmarks as the ``landmarks`` stream (``landmark_series``):
+one channel per BlazePose name, (n, 2) image pixels (x right, y down) at the frames the
+analysis used, with the image size and the body side nearer the camera in its meta;
+``markers_of_stream`` turns it into ``Markers``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hingecoach.core.extras import require
 from hingecoach.core.pose_types import ANKLE, N_LANDMARKS, SHOULDER
-from hingecoach.core.timeseries import FloatArray
+from hingecoach.core.timeseries import ChannelInfo, FloatArray, TimeSeries
 from hingecoach.store.backend import StoreError
+
+if TYPE_CHECKING:
+    from hingecoach.analysis import Analysis
 
 BLAZEPOSE_NAMES = (
     "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
@@ -31,6 +41,37 @@ BLAZEPOSE_NAMES = (
     "left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel", "right_heel",
     "left_foot_index", "right_foot_index")
 SHOULDER_TO_ANKLE_SHARE = 0.818 - 0.039  # of the body height
+LANDMARK_FRAME = "image (x right, y down)"
+
+
+def landmark_series(analysis: Analysis) -> TimeSeries | None:
+    """A camera analysis's per-frame landmarks as the ``landmarks`` stream (pixels), or
+    None for an IMU analysis (or a camera one without a usable frame)."""
+    cam = analysis.camera
+    if cam is None or not cam.frames:
+        return None
+    t = np.array([f.time_s for f in cam.frames], dtype=float)
+    xy = np.stack([np.asarray(f.xy, dtype=float) for f in cam.frames])
+    video = analysis.info.get("video") or {}
+    meta = {"units": "px", "frame": LANDMARK_FRAME, "side": cam.orientation.side,
+            "image_width": video.get("width"), "image_height": video.get("height"),
+            "source": analysis.info.get("source")}
+    info = {n: ChannelInfo("px", LANDMARK_FRAME, "BlazePose landmark") for n in BLAZEPOSE_NAMES}
+    return TimeSeries(t, {n: xy[:, i] for i, n in enumerate(BLAZEPOSE_NAMES)}, info=info, meta=meta)
+
+
+def markers_of_stream(ts: TimeSeries, height_m: float | None = None) -> Markers:
+    """The stored ``landmarks`` stream -> Markers (metres from ``height_m``, else pixels).
+    Without the image's height (a webcam), Y is counted up from the lowest landmark seen."""
+    missing = [n for n in BLAZEPOSE_NAMES if n not in ts.data]
+    if missing:
+        raise StoreError(f"landmarks: no channel {missing[0]!r} in the stored stream")
+    xy = np.stack([ts[n] for n in BLAZEPOSE_NAMES], axis=1)
+    h = ts.meta.get("image_height")
+    if not h:
+        h = math.ceil(float(np.nanmax(xy[..., 1])))
+    return markers_from_landmarks(ts.time_s, xy, image_height=int(h), height_m=height_m,
+                                  side=str(ts.meta.get("side") or "left"))
 
 
 @dataclass(frozen=True)
