@@ -207,3 +207,14 @@ def test_a_worker_that_dies_fails_its_job_and_the_next_one_runs(server, recordin
     assert not list(server.app.state.hc.upload_dir.iterdir())
     again = wait_done(server.client, upload(server.client, "after.csv", recording.read_bytes()).json()["id"])
     assert again["status"] == "done", again
+
+
+def test_off_this_computer_an_upload_needs_the_token(tmp_path):
+    token = "upload-token-0123456789"
+    app = create_app(str(tmp_path / "web.db"), token=token, loopback=False, media_dir=tmp_path / "media")
+    with LiveServer(app) as srv, httpx.Client(base_url=srv.url, timeout=60) as c:
+        assert upload(c, "notes.csv", b"shopping list\n").status_code == 401
+        c.headers["Authorization"] = f"Bearer {token}"
+        r = upload(c, "notes.csv", b"shopping list\n")
+        assert r.status_code == 400 and r.json()["detail"].startswith("notes.csv: expected")
+        assert c.get("/api/analyses").json() == []
