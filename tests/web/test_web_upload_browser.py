@@ -121,6 +121,7 @@ def test_first_visit_a_person_a_broken_file_and_a_recording(tmp_path, recording)
             page.click("#report-link")
             page.wait_for_load_state("load")
             assert page.locator("h1").inner_text().startswith("Hip hinge session")
+            assert fits(page)  # the report too, at 390 px
             page.goto(f"{srv.url}/history")
             page.wait_for_selector("#sessions tbody tr")
             titles = [t.lower() for t in page.locator("#charts svg.chart").evaluate_all(
