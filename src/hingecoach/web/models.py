@@ -57,6 +57,18 @@ def person_name(name: Name) -> str:
         raise HTTPException(422, f"person: {e}") from None
 
 
+class PersonIn(BaseModel):
+    """A person to add: a name or pseudonym."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=64, description="a name or pseudonym")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return check_name(v)
+
+
 class StartIn(BaseModel):
     """Start today's session: who, and from which live source."""
 

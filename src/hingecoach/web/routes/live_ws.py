@@ -13,7 +13,7 @@ import json
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from hingecoach.core.numbers import finite_or_none
-from hingecoach.web.hub import Client
+from hingecoach.web.hub import Client, Hub
 from hingecoach.web.state import State
 
 router = APIRouter()
@@ -23,12 +23,17 @@ router = APIRouter()
 async def ws_session(websocket: WebSocket) -> None:
     """Live angles (25 batches a second), cues, reps, status and session changes."""
     hc: State = websocket.app.state.hc
+    await pump(websocket, hc.hub, {"type": "session", **hc.session_state()})
+
+
+async def pump(websocket: WebSocket, hub: Hub, first: dict[str, Any]) -> None:
+    """Accept the WebSocket, send ``first``, then every message of ``hub`` until the client leaves."""
     await websocket.accept()
     client = Client(asyncio.get_running_loop())
-    hc.hub.add(client)
+    hub.add(client)
     receiver: asyncio.Task[None] | None = None
     try:
-        await websocket.send_text(json.dumps({"type": "session", **hc.session_state()}))
+        await websocket.send_text(json.dumps(finite_or_none(first), default=str))
         # The client sends nothing we use, but reading is how its leaving is noticed.
         receiver = asyncio.create_task(_receive_until_closed(websocket))
         while not receiver.done():
@@ -41,7 +46,7 @@ async def ws_session(websocket: WebSocket) -> None:
     except (WebSocketDisconnect, RuntimeError, ValueError, OSError):
         pass  # the client left (or sent garbage): the session goes on without it
     finally:
-        hc.hub.remove(client)
+        hub.remove(client)
         if receiver is not None:
             receiver.cancel()
 
