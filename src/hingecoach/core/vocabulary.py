@@ -85,15 +85,9 @@ def normalise_placement(value: str) -> str:
     return _PLACEMENT_ALIASES[v]
 
 
-class Setting(StrEnum):
-    """The names of the analysis settings a person, a clinician or the command line sets
-    (the keys of stored thresholds and of ``AnalysisSettings``)."""
-
-    placement = "placement"
-    exercise = "exercise"
-    share_of_max = "share_of_max"
-    lumbar_rounding_deg = "lumbar_rounding_deg"
-    too_fast_s = "too_fast_s"
+#: The names of the analysis settings a person, a clinician or the command line sets (the
+#: keys of stored thresholds and of ``AnalysisSettings``); each member's value is its name.
+Setting = StrEnum("Setting", "placement exercise share_of_max lumbar_rounding_deg too_fast_s")
 
 
 SETTING_NAMES: Final = tuple(s.value for s in Setting)

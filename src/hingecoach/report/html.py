@@ -51,6 +51,10 @@ thead { display: table-header-group; }
 .progress { break-before: page; page-break-before: always; }
 .disclaimer { margin-top: 2em; border-top: 2px solid #333; padding-top: .6em; font-size: .9em; }
 .small { font-size: .85em; color: var(--mute); }
+@media screen and (max-width: 600px) {  /* a phone: wide tables scroll inside the page */
+  body { padding: 12px; }
+  table { display: block; overflow-x: auto; }
+}
 @page { size: A4; margin: 14mm; }
 @media print {
   body { max-width: none; padding: 0; font-size: 11pt; }

@@ -20,14 +20,7 @@ import numpy as np
 from hingecoach.core.conventions import STANDARD_GRAVITY
 from hingecoach.core.errors import InputError
 from hingecoach.sources._table import check_text_file
-from hingecoach.sources.devices import (
-    DeviceRecording,
-    Stream,
-    combine,
-    parse_columns,
-    split_header,
-    stream_from,
-)
+from hingecoach.sources.devices import DeviceRecording, Stream, combine, parse_columns, split_header, stream_from
 
 AXES = ("x-axis", "y-axis", "z-axis")
 UNITS = {"g": ("acc", STANDARD_GRAVITY), "deg/s": ("gyr", np.pi / 180.0), "dps": ("gyr", np.pi / 180.0),

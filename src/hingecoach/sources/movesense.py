@@ -23,14 +23,7 @@ import numpy as np
 
 from hingecoach.core.errors import InputError
 from hingecoach.sources._table import check_text_file
-from hingecoach.sources.devices import (
-    DeviceRecording,
-    Stream,
-    combine,
-    parse_columns,
-    split_header,
-    stream_from,
-)
+from hingecoach.sources.devices import DeviceRecording, Stream, combine, parse_columns, split_header, stream_from
 
 ARRAYS = {"ArrayAcc": ("acc", 1.0), "ArrayGyro": ("gyr", np.pi / 180.0), "ArrayMagn": ("mag", 1.0)}
 _CSV_NAMES = {"acc": ("acc", "arrayacc", "accelerometer", "linearacc"), "gyr": ("gyro", "gyr", "arraygyro"),

@@ -29,6 +29,7 @@ from hingecoach.core.extras import require
 from hingecoach.core.pose_types import ANKLE, N_LANDMARKS, SHOULDER
 from hingecoach.core.timeseries import ChannelInfo, FloatArray, TimeSeries
 from hingecoach.store.backend import StoreError
+from hingecoach.store.opensim import write_text_file
 
 if TYPE_CHECKING:
     from hingecoach.analysis import Analysis
@@ -131,11 +132,7 @@ def trc_text(m: Markers, name: str = "hingecoach.trc") -> str:
 
 def write_trc(path: Path, m: Markers) -> Path:
     """Write ``m`` as a ``.trc`` file."""
-    try:
-        path.write_text(trc_text(m, path.name))
-    except OSError as e:
-        raise StoreError(f"{path}: cannot write: {e.strerror}") from None
-    return path
+    return write_text_file(path, trc_text(m, path.name))
 
 
 def write_c3d(path: Path, m: Markers) -> Path:

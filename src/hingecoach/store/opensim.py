@@ -62,13 +62,18 @@ def mot_text(angles: TimeSeries, name: str = "hingecoach") -> str:
     return "\n".join(head + rows) + "\n"
 
 
-def write_mot(path: Path, angles: TimeSeries) -> Path:
-    """Write the angles as ``path`` (a ``.mot`` file); returns the path."""
+def write_text_file(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path``; a failure is one StoreError line. Returns the path."""
     try:
-        path.write_text(mot_text(angles, path.stem))
+        path.write_text(text)
     except OSError as e:
         raise StoreError(f"{path}: cannot write: {e.strerror}") from None
     return path
+
+
+def write_mot(path: Path, angles: TimeSeries) -> Path:
+    """Write the angles as ``path`` (a ``.mot`` file); returns the path."""
+    return write_text_file(path, mot_text(angles, path.stem))
 
 
 def nine_axis_orientations(raw: TimeSeries, calibration: TimeSeries | None = None
@@ -111,8 +116,4 @@ def write_sto(path: Path, raw: TimeSeries | None, angles: TimeSeries | None,
         raise StoreError(f"{path.stem}: export --format sto needs the session's raw samples, and none "
                          "are stored")
     quats = nine_axis_orientations(raw, calibration)
-    try:
-        path.write_text(sto_text(raw.time_s, quats, path.stem))
-    except OSError as e:
-        raise StoreError(f"{path}: cannot write: {e.strerror}") from None
-    return path
+    return write_text_file(path, sto_text(raw.time_s, quats, path.stem))

@@ -1,6 +1,6 @@
 """The local web app (``hingecoach serve``): today's guided session with live angles,
-cues and reps; history with progress charts; each session's report; a person's
-settings. FastAPI, uvicorn and Jinja2 come with the ``web`` extra.
+cues and reps; checking an uploaded clip or recording; history with progress charts;
+each session's report; a person's settings. FastAPI, uvicorn and Jinja2 come with the ``web`` extra.
 
 Where things are:
 
@@ -8,11 +8,13 @@ Where things are:
 - ``routes/`` one APIRouter per area: ``pages`` (the HTML pages, from ``templates/``),
   ``people`` (people, history, the programme), ``settings`` (thresholds, plan),
   ``sessions`` (recorded sessions and their reports), ``today`` (today's session),
-  ``live_ws`` (the WebSocket feed).
+  ``live_ws`` (the WebSocket feed), ``analyses`` (uploaded clips and recordings).
 - ``models`` the request bodies and their validation; ``state`` what the app holds and
   the dependencies that hand it to the routes; ``errors`` HTTP status by error type.
 - ``controller`` today's session (the programme's dialogue plus the live link);
   ``hub`` the fan-out of live events to WebSocket clients; ``security`` who may talk
   to the app.
+- ``uploads`` receiving a file (streamed, size-limited, checked); ``jobs`` the queue of
+  analyses; ``worker`` the process that runs them, one at a time.
 - ``static/`` the CSS and JavaScript (nothing from a CDN).
 """

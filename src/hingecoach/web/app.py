@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -30,17 +31,20 @@ DESCRIPTION = ("The local web app of hingecoach: a guided hip-hinge programme wi
 
 
 def create_app(db: str | None = None, *, token: str | None = None, loopback: bool = True,
-               live_factory: Factory | None = None, store: Store | None = None) -> FastAPI:
+               live_factory: Factory | None = None, store: Store | None = None,
+               media_dir: Path | None = None) -> FastAPI:
     """The app around the store at ``db`` (default: the usual one), or around ``store``
     (left open at shutdown). ``token`` and ``loopback``: see ``hingecoach.web.security``.
     ``live_factory`` replaces hingecoach.live (tests and the benchmark inject the
-    scripted stand-in)."""
-    state = State(store or open_store(db, create=True), live_factory)
+    scripted stand-in). ``media_dir``: where the annotated videos of uploads are kept
+    (default: beside the store)."""
+    state = State(store or open_store(db, create=True), live_factory, media_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        """At shutdown: stop today's session (its recording is kept) and close the store."""
+        """At shutdown: stop today's session (its recording is kept) and the analyses, and close the store."""
         yield
+        await asyncio.to_thread(state.close_uploads)
         if state.session is not None:
             await asyncio.to_thread(state.session.close)
         if store is None:  # the app opened it, so the app closes it

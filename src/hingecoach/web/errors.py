@@ -10,12 +10,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from hingecoach.core.errors import ConflictError, HingecoachError, NotFoundError, ParameterError
+from hingecoach.web.uploads import TooLarge
 
 # The first type that matches wins; anything else the person can act on is a 400.
 STATUS_BY_TYPE: tuple[tuple[type[HingecoachError], int], ...] = (
     (ConflictError, 409),  # does not fit the session's current step
     (NotFoundError, 404),  # no such session or person
     (ParameterError, 422),  # a value out of its range (as FastAPI's own validation)
+    (TooLarge, 413),  # an upload over the size limit
 )
 OTHER_STATUS = 400
 

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from fastapi import HTTPException
 from fastapi import Path as PathParam
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 NAME_RE = re.compile(r"[^\W_][\w .'\-]{0,63}")  # letters of any script, digits, space . ' - _
 SOURCE_RE = re.compile(r"(udp:[\w.\-]+:\d{1,5}|udp:\[[0-9a-fA-F:]+\]:\d{1,5}|serial:[\w/.\-:]{1,200}|"
@@ -46,6 +46,20 @@ def check_source(v: str) -> str:
     return v
 
 
+def check_note(v: str) -> str:
+    """A free-text note: printable text (newlines and tabs allowed); ValueError otherwise."""
+    if any(ord(c) < 32 and c not in "\n\t" for c in v):
+        raise ValueError("printable text")
+    return v
+
+
+#: Body fields checked once, wherever a model has them.
+PersonField = Annotated[str, Field(max_length=64, description="a name or pseudonym"), AfterValidator(check_name)]
+WhoField = Annotated[str, Field(max_length=100), AfterValidator(check_name)]
+NoteField = Annotated[str, Field(max_length=500), AfterValidator(check_note)]
+SourceField = Annotated[str, Field(max_length=500, description=f"{SOURCE_FORMS} (a replay: a recording on this "
+                                                                "computer)"), AfterValidator(check_source)]
+
 Name = Annotated[str, PathParam(description="a person's name or pseudonym", max_length=64)]
 
 
@@ -57,23 +71,19 @@ def person_name(name: Name) -> str:
         raise HTTPException(422, f"person: {e}") from None
 
 
+class PersonIn(BaseModel):
+    """A person to add: a name or pseudonym."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: PersonField
+
+
 class StartIn(BaseModel):
     """Start today's session: who, and from which live source."""
 
     model_config = ConfigDict(extra="forbid")
-    person: str = Field(max_length=64, description="a name or pseudonym")
-    source: str = Field(max_length=500, description="udp:HOST:PORT, serial:DEV, ble:ADDRESS, webcam:N or "
-                                                    "replay:FILE (a recording on this computer)")
-
-    @field_validator("person")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        return check_name(v)
-
-    @field_validator("source")
-    @classmethod
-    def _source(cls, v: str) -> str:
-        return check_source(v)
+    person: PersonField
+    source: SourceField
 
 
 class AnswerIn(BaseModel):
@@ -103,12 +113,7 @@ class ThresholdsIn(BaseModel):
     exercise: Literal["hinge", "deadlift", "swing"] | None = None
     clear: list[Literal["lumbar_rounding_deg", "share_of_max", "too_fast_s", "placement", "exercise"]] = Field(
         default_factory=list, max_length=5)
-    set_by: str = Field(max_length=100, description="who sets them (e.g. the clinician)")
-
-    @field_validator("set_by")
-    @classmethod
-    def _who(cls, v: str) -> str:
-        return check_name(v)
+    set_by: WhoField = Field(description="who sets them (e.g. the clinician)")
 
 
 class PlanIn(BaseModel):
@@ -118,30 +123,13 @@ class PlanIn(BaseModel):
     stage: StrictInt = Field(ge=1, le=4)
     wall_distance_cm: float | None = Field(default=None, ge=5, le=100)
     clear_referral: StrictBool = False
-    set_by: str = Field(max_length=100)
-    note: str = Field(default="", max_length=500)
-
-    @field_validator("set_by")
-    @classmethod
-    def _who(cls, v: str) -> str:
-        return check_name(v)
-
-    @field_validator("note")
-    @classmethod
-    def _note(cls, v: str) -> str:
-        if any(ord(c) < 32 and c not in "\n\t" for c in v):
-            raise ValueError("printable text")
-        return v
+    set_by: WhoField
+    note: NoteField = ""
 
 
 class ClearanceIn(BaseModel):
     """A clinician clears a red flag for a person (or revokes the clearance): who, and why."""
 
     model_config = ConfigDict(extra="forbid")
-    set_by: str = Field(max_length=100, description="who clears it (e.g. the clinician)")
-    note: str = Field(default="", max_length=500)
-
-    @field_validator("set_by")
-    @classmethod
-    def _who(cls, v: str) -> str:
-        return check_name(v)
+    set_by: WhoField = Field(description="who clears it (e.g. the clinician)")
+    note: NoteField = ""

@@ -9,7 +9,10 @@ otherwise; and no other web site through the person's browser.
   401 (a WebSocket handshake: 403).
 - A request with an ``Origin`` of another site is refused (403), WebSockets included;
   a request that changes something must send JSON (415 otherwise), which a plain HTML
-  form on another site cannot.
+  form on another site cannot. The one exception is a file upload to ``UPLOAD_PATHS``:
+  ``multipart/form-data`` with the header ``X-Requested-With: hingecoach``, which no
+  form can add and which another site's script cannot send without a CORS preflight
+  that this server never grants.
 - Responses forbid framing and outside resources (Content-Security-Policy) and are not
   cached (health data).
 """
@@ -33,6 +36,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 COOKIE = "hingecoach_token"
 LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+UPLOAD_PATHS = ("/api/analyses",)
+UPLOAD_HEADER = ("x-requested-with", "hingecoach")
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
@@ -92,8 +97,10 @@ class Guard:
                 return
         if scope["type"] == "http" and scope["method"] in UNSAFE:
             ctype = headers.get("content-type", "").split(";")[0].strip().lower()
-            if ctype != "application/json":
-                await _deny(scope, send, 415, "send JSON (Content-Type: application/json)")
+            if ctype != "application/json" and not _is_upload(scope, ctype, headers):
+                await _deny(scope, send, 415, "send JSON (Content-Type: application/json), or a file to "
+                                              "/api/analyses as multipart/form-data with X-Requested-With: "
+                                              "hingecoach")
                 return
 
         async def send_with_headers(message: Message) -> None:
@@ -102,6 +109,12 @@ class Guard:
             await send(message)
 
         await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
+
+
+def _is_upload(scope: Scope, ctype: str, headers: dict[str, str]) -> bool:
+    """A file upload from this app's own page (see the module's docstring)."""
+    return (scope["method"] == "POST" and scope.get("path") in UPLOAD_PATHS and ctype == "multipart/form-data"
+            and headers.get(UPLOAD_HEADER[0], "").lower() == UPLOAD_HEADER[1])
 
 
 def _bearer(value: str) -> str:

@@ -12,7 +12,7 @@ from hingecoach.web.security import is_loopback
 
 WS_PROTOCOL = "websockets-sansio"  # uvicorn's WebSocket on the websockets library's current (sans-I/O) API
 # What the app needs besides uvicorn (the web extra); checked before the app is imported.
-WEB_MODULES = ("fastapi", "jinja2", "websockets")
+WEB_MODULES = ("fastapi", "jinja2", "websockets", "python_multipart")
 TOKEN_RE = re.compile(r"[A-Za-z0-9._~\-]{16,200}")
 
 

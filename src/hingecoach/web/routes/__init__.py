@@ -1,13 +1,15 @@
 """The app's routes, one APIRouter per area: the pages, the people and their history,
-their settings, recorded sessions, today's session and its WebSocket.
+their settings, recorded sessions, today's session and its WebSocket, the uploaded
+files' analyses.
 
 ``ROUTERS`` is the order ``create_app`` includes them in.
 """
 
 from __future__ import annotations
 
-from hingecoach.web.routes import live_ws, pages, people, sessions, settings, today
+from hingecoach.web.routes import analyses, live_ws, pages, people, sessions, settings, today
 
-ROUTERS = (pages.router, people.router, settings.router, sessions.router, today.router, live_ws.router)
+ROUTERS = (pages.router, people.router, settings.router, sessions.router, today.router, live_ws.router,
+           analyses.router)
 
 __all__ = ["ROUTERS"]

@@ -1,4 +1,4 @@
-"""The HTML pages (Today, History, Settings), rendered from the templates in
+"""The HTML pages (Today, Check a clip, History, Settings), rendered from the templates in
 ``hingecoach/web/templates``: one base template holds the head, the header with its
 navigation and the footer; each page fills in its title, scripts and content.
 
@@ -32,8 +32,8 @@ class Page:
     label: str
 
 
-PAGES = (Page("/", "today.html", "Today"), Page("/history", "history.html", "History"),
-         Page("/settings", "settings.html", "Settings"))
+PAGES = (Page("/", "today.html", "Today"), Page("/upload", "upload.html", "Check a clip"),
+         Page("/history", "history.html", "History"), Page("/settings", "settings.html", "Settings"))
 
 # trim_blocks/lstrip_blocks: the template tags leave no blank lines behind in the page.
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(),

@@ -14,7 +14,7 @@ from hingecoach.coach.stages import STAGES
 from hingecoach.core.errors import NotFoundError
 from hingecoach.faults import EXERCISES
 from hingecoach.store import PERSON_KEYS
-from hingecoach.web.models import person_name
+from hingecoach.web.models import PersonIn, person_name
 from hingecoach.web.state import Locked, serialised
 
 router = APIRouter()
@@ -36,6 +36,14 @@ def programme() -> dict[str, Any]:
 def people(s: Locked) -> list[dict[str, Any]]:
     """Everyone in the store, with when they were added."""
     return [{"name": p.name, "created_at": p.created_at} for p in s.people()]
+
+
+@router.post("/api/people", tags=["people"], status_code=201, summary="Add a person (or find them)")
+@serialised
+def add_person(body: PersonIn, s: Locked) -> dict[str, Any]:
+    """Add ``name`` to the store; a name already there is simply returned."""
+    p = s.ensure_person(body.name)
+    return {"name": p.name, "created_at": p.created_at}
 
 
 @router.get("/api/people/{name}", tags=["people"], summary="A person: thresholds and the next session's plan")

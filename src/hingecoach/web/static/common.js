@@ -2,11 +2,16 @@
 "use strict";
 
 const hc = {
+  people: [],        // the names in the store, loaded by initHeader
+  ADD: "\u0000add",  // the person menu's "add a person" entry (no name can start with it)
+
+  // The chosen person: ?person=, else the last one chosen here, else "" (none yet).
   person() {
     const q = new URLSearchParams(location.search).get("person");
-    return (q || localStorage.getItem("hingecoach.person") || "me").trim();
+    return (q || localStorage.getItem("hingecoach.person") || "").trim();
   },
   setPerson(name) { localStorage.setItem("hingecoach.person", name.trim()); },
+  known(name) { return hc.people.includes(name); },
 
   async api(method, path, body) {
     const opt = { method, headers: {}, credentials: "same-origin" };
@@ -40,17 +45,65 @@ const hc = {
 
   fmt(x, digits = 1) { return x === null || x === undefined ? "–" : Number(x).toFixed(digits); },
 
-  initHeader() {
-    const input = document.getElementById("person");
-    if (!input) return;
-    input.value = hc.person();
-    input.addEventListener("change", () => {
-      hc.setPerson(input.value);
-      document.dispatchEvent(new CustomEvent("person", { detail: input.value.trim() }));
-    });
+  // The header: the navigation, and the person menu listing the people in the store.
+  async initHeader() {
     for (const a of document.querySelectorAll("header a[data-page]")) {
       if (a.getAttribute("href") === location.pathname) a.classList.add("here");
     }
+    const menu = document.getElementById("person");
+    if (!menu) return;
+    try { hc.people = (await hc.api("GET", "/api/people")).map((p) => p.name); } catch (e) { hc.people = []; }
+    if (!hc.person() && hc.people.length) hc.setPerson(hc.people[0]);
+    hc.fillMenu();
+    document.getElementById("welcome").classList.toggle("hidden", hc.people.length > 0);
+    menu.addEventListener("change", () => {
+      if (menu.value === hc.ADD) { hc.showAdd(true); return; }
+      hc.choose(menu.value);
+    });
+    document.getElementById("add-person").addEventListener("submit", (ev) => { ev.preventDefault(); hc.addPerson(); });
+    document.getElementById("add-cancel").addEventListener("click", () => { hc.showAdd(false); hc.fillMenu(); });
+    for (const b of document.querySelectorAll("[data-add-person]")) b.addEventListener("click", () => hc.showAdd(true));
+  },
+
+  fillMenu() {
+    const menu = document.getElementById("person"), cur = hc.person();
+    const names = hc.people.includes(cur) || !cur ? hc.people : [...hc.people, cur];
+    menu.replaceChildren(
+      ...(cur ? [] : [hc.el("option", { value: "" }, "no one yet")]),
+      ...names.map((n) => hc.el("option", { value: n }, hc.known(n) ? n : `${n} (new)`)),
+      hc.el("option", { value: hc.ADD }, "add a person…"));
+    menu.value = cur;
+  },
+
+  choose(name) {
+    hc.setPerson(name);
+    hc.fillMenu();
+    document.dispatchEvent(new CustomEvent("person", { detail: name }));
+  },
+
+  showAdd(on) {
+    document.getElementById("add-person").classList.toggle("hidden", !on);
+    document.getElementById("person-label").classList.toggle("hidden", on);
+    document.getElementById("add-error").textContent = "";
+    if (on) document.getElementById("new-person").focus();
+  },
+
+  async addPerson() {
+    const input = document.getElementById("new-person");
+    try {
+      const p = await hc.api("POST", "/api/people", { name: input.value });
+      if (!hc.known(p.name)) hc.people.push(p.name);
+      input.value = "";
+      hc.showAdd(false);
+      document.getElementById("welcome").classList.add("hidden");
+      hc.choose(p.name);
+    } catch (e) { document.getElementById("add-error").textContent = e.message; }
   },
 };
-document.addEventListener("DOMContentLoaded", hc.initHeader);
+// Pages wait for this before using hc.person(): the header may pick the store's first person.
+hc.ready = new Promise((resolve) => {
+  document.addEventListener("DOMContentLoaded", () => hc.initHeader().finally(() => {
+    document.body.dataset.ready = "1";  // for tests: the header knows the people
+    resolve();
+  }));
+});

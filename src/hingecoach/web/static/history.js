@@ -3,10 +3,11 @@
 
 const hist = {
   async load() {
-    const err = document.getElementById("error");
+    const err = document.getElementById("error"), who = hc.person();
     err.textContent = "";
+    if (!who || !hc.known(who)) { this.empty(who); return; }
     let h;
-    try { h = await hc.api("GET", `/api/people/${encodeURIComponent(hc.person())}/history`); }
+    try { h = await hc.api("GET", `/api/people/${encodeURIComponent(who)}/history`); }
     catch (e) { err.textContent = e.message; return; }
     const p = h.plan;
     document.getElementById("plan").replaceChildren(
@@ -21,21 +22,25 @@ const hist = {
     const stage = rows.map((s) => (s.programme ? s.programme.stage_after : null));
     const dist = rows.map((s) => (s.programme ? s.programme.distance_after_cm : null));
     const charts = document.getElementById("charts");
-    charts.replaceChildren(
-      chart.line("Programme stage after each session (1 wall drill … 4 kettlebell)", labels,
-                 [{ name: "stage", colour: "#1f3b73", values: stage, step: true }], { ymin: 0, ymax: 4.5 }),
-      chart.line("Wall distance (cm)", labels, [{ name: "cm", colour: "#8c6bb1", values: dist }], { ymin: 0 }),
-      chart.line("Faulty reps (%)", labels,
-                 [{ name: "faulty %", colour: "#d23c3c",
-                    values: rows.map((s) => (s.faulty_share === null ? null : 100 * s.faulty_share)) }],
-                 { ymin: 0, ymax: 105 }),
-      chart.line("Peak lumbar flexion (°), the dashed line is the threshold", labels,
-                 [{ name: "peak °", colour: "#1f3b73", values: rows.map((s) => s.peak_lumbar_flexion_deg) }],
-                 { ymin: 0, hline: h.threshold_deg }),
-      chart.line("Pain before and after (0-10); above 5 is not acceptable", labels,
-                 [{ name: "before", colour: "#2a9d8f", values: rows.map((s) => s.pain_before) },
-                  { name: "after", colour: "#e08a1e", values: rows.map((s) => s.pain_after) }],
-                 { ymin: 0, ymax: 10.5, hline: 5 }));
+    // each chart: title, series, options (ticks that fit the measure); one without data is left out
+    const specs = [
+      ["Programme stage after each session (1 wall drill … 4 kettlebell)",
+       [{ name: "stage", colour: "#1f3b73", values: stage, step: true }], { ticks: [1, 2, 3, 4], ymin: 0.5, ymax: 4.5 }],
+      ["Wall distance (cm)", [{ name: "cm", colour: "#8c6bb1", values: dist }], { unit: " cm", whole: true }],
+      ["Faulty reps (%)", [{ name: "faulty %", colour: "#d23c3c",
+                             values: rows.map((s) => (s.faulty_share === null ? null : 100 * s.faulty_share)) }],
+       { ticks: [0, 25, 50, 75, 100], ymax: 105, unit: " %" }],
+      ["Peak lumbar flexion (°), the dashed line is the threshold",
+       [{ name: "peak °", colour: "#1f3b73", values: rows.map((s) => s.peak_lumbar_flexion_deg) }],
+       { ymin: 0, hline: h.threshold_deg, unit: "°", whole: true }],
+      ["Pain before and after (0-10); above 5 is not acceptable",
+       [{ name: "before", colour: "#2a9d8f", values: rows.map((s) => s.pain_before) },
+        { name: "after", colour: "#e08a1e", values: rows.map((s) => s.pain_after) }],
+       { ticks: [0, 2, 4, 6, 8, 10], ymax: 10.5, hline: 5 }],
+    ];
+    charts.replaceChildren(...specs.filter(([, series]) => chart.hasData(series))
+      .map(([title, series, opts]) => chart.line(title, labels, series, opts)));
+    charts.classList.toggle("hidden", !charts.children.length);
     const tbody = document.querySelector("#sessions tbody");
     tbody.replaceChildren(...rows.map((s) => hc.el("tr", {},
       hc.el("td", { class: "l" }, s.started_at.slice(0, 16).replace("T", " ")),
@@ -46,7 +51,19 @@ const hist = {
       hc.el("td", {}, `${s.pain_before ?? "–"} → ${s.pain_after ?? "–"}`),
       hc.el("td", { class: "l" }, hc.el("a", { href: `/sessions/${s.id}/report` }, "report")))));
   },
+
+  // A person with no session yet (or none chosen): what to do, not an error.
+  empty(who) {
+    document.getElementById("plan").replaceChildren(
+      hc.el("h2", {}, who ? `${who}: no sessions yet` : "No one chosen yet"),
+      hc.el("p", {}, who ? "Start a " : "Add a person with the person menu above, then start a ",
+            hc.el("a", { href: "/" }, "guided session"), " or ",
+            hc.el("a", { href: "/upload" }, "check a clip or a recording"), "; the progress shows here."));
+    document.getElementById("charts").replaceChildren();
+    document.getElementById("charts").classList.add("hidden");
+    document.querySelector("#sessions tbody").replaceChildren();
+  },
 };
 
-document.addEventListener("DOMContentLoaded", () => hist.load());
+document.addEventListener("DOMContentLoaded", () => hc.ready.then(() => hist.load()));
 document.addEventListener("person", () => hist.load());

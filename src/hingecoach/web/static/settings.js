@@ -7,7 +7,8 @@ const settings = {
 
   async load() {
     const name = hc.person();
-    this.$("who").textContent = name;
+    this.$("who").textContent = name || "no one yet: add a person first";
+    if (!name) return;
     let p;
     try { p = await hc.api("GET", `/api/people/${encodeURIComponent(name)}`); }
     catch (e) { this.$("th-msg").textContent = e.message; this.$("th-msg").className = "error"; return; }
@@ -96,6 +97,6 @@ document.addEventListener("DOMContentLoaded", () => {
   settings.$("thresholds").addEventListener("submit", (e) => settings.saveThresholds(e));
   settings.$("plan-form").addEventListener("submit", (e) => settings.savePlan(e));
   settings.$("clear-form").addEventListener("submit", (e) => settings.saveClearance(e));
-  settings.load();
+  hc.ready.then(() => settings.load());
 });
 document.addEventListener("person", () => settings.load());

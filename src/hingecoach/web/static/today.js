@@ -26,10 +26,12 @@ const today = {
     gauge.draw(this.$("gauge"), null);
     this.connect();
     this.render(await hc.api("GET", "/api/session"));
+    await hc.ready;  // the header may pick the store's first person
     this.loadPlan();
   },
 
   async loadPlan() {
+    if (!hc.person()) { this.$("next-plan").textContent = ""; return; }
     try {
       const p = await hc.api("GET", `/api/people/${encodeURIComponent(hc.person())}`);
       const pl = p.plan;
@@ -102,8 +104,8 @@ const today = {
 
   async start() {
     this.$("start-error").textContent = "";
-    const person = this.$("person").value.trim();
-    hc.setPerson(person);
+    const person = hc.person();
+    if (!person) { this.$("start-error").textContent = "add a person first (the person menu above)"; return; }
     try {
       this.render(await hc.api("POST", "/api/session", { person, source: this.$("source").value.trim() }));
     } catch (e) { this.$("start-error").textContent = e.message; }
