@@ -81,9 +81,17 @@ def schemas(label_types: dict[str, str]) -> tuple[pa.Schema, pa.Schema]:
 
 def write_atomic(table: pa.Table, path: Path) -> None:
     """Write ``table`` to ``path`` under a temporary name, flushed to disk, then renamed."""
+    with replacing(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+@contextlib.contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A hidden temporary name beside ``path`` to write to; on success it is flushed to disk
+    and renamed to ``path`` (readers never see half a file), on failure it is removed."""
     tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
     try:
-        pq.write_table(table, tmp)
+        yield tmp
         _fsync(tmp)
         os.replace(tmp, path)
     except BaseException:
@@ -259,27 +267,19 @@ def _merge_reps(out: Path, parts: list[Path], kept: set[str]) -> None:
         in_parts.update(f.read(columns=["result_id"]).column("result_id").to_pylist())
     schema = _unified([f.schema_arrow for f in sources] + ([old_file.schema_arrow] if old_file else [])
                       or [schemas({})[1]])
-    tmp = out / f".{REPS}.tmp-{uuid.uuid4().hex}"
-    try:
-        with pq.ParquetWriter(tmp, schema) as w:
-            for f in sources:
-                t = f.read()
-                t = t.filter(pc.is_in(t.column("result_id"), pa.array(sorted(kept), pa.string())))
+    with replacing(old) as tmp, pq.ParquetWriter(tmp, schema) as w:
+        for f in sources:
+            t = f.read()
+            t = t.filter(pc.is_in(t.column("result_id"), pa.array(sorted(kept), pa.string())))
+            if t.num_rows:
+                w.write_table(_conform(t, schema))
+        if old_file is not None:
+            wanted = pa.array(sorted(kept - in_parts), pa.string())
+            for batch in old_file.iter_batches(batch_size=65536):
+                t = pa.Table.from_batches([batch])
+                t = t.filter(pc.is_in(t.column("result_id"), wanted))
                 if t.num_rows:
                     w.write_table(_conform(t, schema))
-            if old_file is not None:
-                wanted = pa.array(sorted(kept - in_parts), pa.string())
-                for batch in old_file.iter_batches(batch_size=65536):
-                    t = pa.Table.from_batches([batch])
-                    t = t.filter(pc.is_in(t.column("result_id"), wanted))
-                    if t.num_rows:
-                        w.write_table(_conform(t, schema))
-        _fsync(tmp)
-        os.replace(tmp, old)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
 
 
 def _prune_angles(out: Path, kept: set[str]) -> None:

@@ -148,48 +148,52 @@ def render_summary(recordings: pa.Table) -> str:
     return "\n".join(html)
 
 
-def _people_table(people: list[dict[str, Any]]) -> list[str]:
-    out = ["<h2>Per person</h2><table><thead><tr><th class='l'>person</th><th>recordings</th><th>reps</th>"
-           "<th>faulty reps</th><th>peak lumbar° (median)</th><th>peak lumbar° (max)</th><th>hinges/h</th>"
-           "<th>lumbar rounding</th></tr></thead><tbody>"]
-    for p in people[:MAX_ROWS]:
-        out.append(f"<tr><td class='l'>{escape(p['person'])}</td><td>{p['recordings']}</td><td>{p['reps']}</td>"
-                   f"<td>{_fmt(p['faulty_share'], '.0%')}</td><td>{_fmt(p['peak_median'])}</td>"
-                   f"<td>{_fmt(p['peak_max'])}</td><td>{_fmt(p['hinges_per_hour'], '.0f')}</td>"
-                   f"<td>{_fmt(p['rounding_share'], '.0%')}</td></tr>")
+def _table(title: str, heads: list[str], rows: list[list[str]], total: int, more: str) -> list[str]:
+    """An HTML table: ``heads`` are header cells (a leading "l:" aligns the column left),
+    ``rows`` escaped cell texts; past MAX_ROWS a line says how many ``more`` there are."""
+    def cell(tag: str, left: bool, text: str) -> str:
+        return f"<{tag} class='l'>{text}</{tag}>" if left else f"<{tag}>{text}</{tag}>"
+
+    left = [h.startswith("l:") for h in heads]
+    out = [f"<h2>{title}</h2><table><thead><tr>"
+           + "".join(cell("th", lf, h.removeprefix("l:")) for lf, h in zip(left, heads, strict=True))
+           + "</tr></thead><tbody>"]
+    out += ["<tr>" + "".join(cell("td", lf, c) for lf, c in zip(left, r, strict=True)) + "</tr>"
+            for r in rows[:MAX_ROWS]]
     out.append("</tbody></table>")
-    if len(people) > MAX_ROWS:
-        out.append(f"<p class='small'>{len(people) - MAX_ROWS} more people in recordings.parquet.</p>")
+    if total > MAX_ROWS:
+        out.append(f"<p class='small'>{total - MAX_ROWS} more {more}.</p>")
     return out
+
+
+def _people_table(people: list[dict[str, Any]]) -> list[str]:
+    rows = [[escape(p["person"]), str(p["recordings"]), str(p["reps"]), _fmt(p["faulty_share"], ".0%"),
+             _fmt(p["peak_median"]), _fmt(p["peak_max"]), _fmt(p["hinges_per_hour"], ".0f"),
+             _fmt(p["rounding_share"], ".0%")] for p in people]
+    return _table("Per person", ["l:person", "recordings", "reps", "faulty reps", "peak lumbar° (median)",
+                                 "peak lumbar° (max)", "hinges/h", "lumbar rounding"],
+                  rows, len(people), "people in recordings.parquet")
 
 
 def _recordings_table(ok: list[dict[str, Any]]) -> list[str]:
     worst = sorted(ok, key=lambda r: (-(r["faulty_share"] or 0.0), r["path"]))
-    out = ["<h2>Per recording (most faulty reps first)</h2><table><thead><tr><th class='l'>recording</th>"
-           "<th class='l'>person</th><th>hours</th><th>reps</th><th>faulty reps</th><th>peak lumbar°</th>"
-           "<th>hinges/h</th><th>lumbar rounding</th></tr></thead><tbody>"]
-    for r in worst[:MAX_ROWS]:
-        out.append(f"<tr><td class='l' title='{escape(r['path'])}'>{escape(os.path.basename(r['path']))}</td>"
-                   f"<td class='l'>{escape(r.get('person') or '')}</td>"
-                   f"<td>{_fmt((r['duration_s'] or 0) / 3600, '.2f')}</td><td>{r['reps']}</td>"
-                   f"<td>{_fmt(r['faulty_share'], '.0%')}</td><td>{_fmt(r['peak_lumbar_flexion_deg'])}</td>"
-                   f"<td>{_fmt(r['hinges_per_hour'], '.0f')}</td><td>{_fmt(r['rounding_share'], '.0%')}</td></tr>")
-    out.append("</tbody></table>")
-    if len(worst) > MAX_ROWS:
-        out.append(f"<p class='small'>{len(worst) - MAX_ROWS} more recordings in recordings.parquet.</p>")
-    return out
+    rows = [[f"<span title='{escape(r['path'])}'>{escape(os.path.basename(r['path']))}</span>",
+             escape(r.get("person") or ""), _fmt((r["duration_s"] or 0) / 3600, ".2f"), str(r["reps"]),
+             _fmt(r["faulty_share"], ".0%"), _fmt(r["peak_lumbar_flexion_deg"]), _fmt(r["hinges_per_hour"], ".0f"),
+             _fmt(r["rounding_share"], ".0%")] for r in worst]
+    return _table("Per recording (most faulty reps first)", ["l:recording", "l:person", "hours", "reps",
+                                                             "faulty reps", "peak lumbar°", "hinges/h",
+                                                             "lumbar rounding"],
+                  rows, len(worst), "recordings in recordings.parquet")
 
 
 def _failed_table(bad: list[dict[str, Any]]) -> list[str]:
     if not bad:
         return []
-    out = ["<h2>Not analysed</h2><table><thead><tr><th class='l'>recording</th><th class='l'>status</th>"
-           "<th class='l'>error</th></tr></thead><tbody>"]
-    for r in sorted(bad, key=lambda r: r["path"])[:MAX_ROWS]:
-        out.append(f"<tr><td class='l'>{escape(r['path'])}</td><td class='l'>{escape(r['status'])}</td>"
-                   f"<td class='l'>{escape(r.get('error') or '')}</td></tr>")
-    out.append("</tbody></table>")
-    return out
+    rows = [[escape(r["path"]), escape(r["status"]), escape(r.get("error") or "")]
+            for r in sorted(bad, key=lambda r: r["path"])]
+    return _table("Not analysed", ["l:recording", "l:status", "l:error"], rows, len(rows),
+                  "in recordings.parquet")
 
 
 def write_summary(out: Path, recordings: pa.Table) -> Path:

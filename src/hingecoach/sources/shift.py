@@ -37,6 +37,7 @@ from hingecoach.sources.simulator import (
     _Script,
     _synthesise,
     add_sensor_errors,
+    lean_back,
     random_mounts,
     write_truth,
 )
@@ -148,15 +149,7 @@ class _Shift:
         te = th + p["up"]
         for tr in (sc.pelvis, sc.lumbar, sc.thoracic, sc.knee):
             tr.to(te, 0.0)
-        min_lumbar = 0.0
-        if "lean" in p:  # leaning back at the top, as the simulator's overextended rep
-            tl = te + 0.6
-            sc.lumbar.to(tl, -p["lean"])
-            sc.pelvis.to(tl, -4.0)
-            sc.hold_all(tl + 0.4)
-            sc.lumbar.to(tl + 1.0, 0.0)
-            sc.pelvis.to(tl + 1.0, 0.0)
-            min_lumbar = -p["lean"]
+        min_lumbar = lean_back(sc, te, p["lean"]) if "lean" in p else 0.0  # as the simulator's overextended rep
         sc.hold_all(sc.now() + 1.5)  # standing again before anything else
         must, must_not = _expected_faults(pat)
         self.reps.append(dict(index=len(self.reps) + 1, pattern=pat, start_s=t0, bottom_s=tb + 0.5 * p["hold"],

@@ -226,15 +226,7 @@ def _script(settings: SimSettings, rng: np.random.Generator) -> tuple[_Script, l
         for tr in (sc.pelvis, sc.lumbar, sc.thoracic, sc.knee, sc.twist):
             tr.to(te, 0.0)
         sc.heading.hold(te)
-        min_lumbar = 0.0
-        if "lean" in p:  # lean back at the top: lumbar extension, pelvis tips back
-            tl = te + 0.6
-            sc.lumbar.to(tl, -p["lean"])
-            sc.pelvis.to(tl, -4.0)
-            sc.hold_all(tl + 0.4)
-            sc.lumbar.to(tl + 1.0, 0.0)
-            sc.pelvis.to(tl + 1.0, 0.0)
-            min_lumbar = -p["lean"]
+        min_lumbar = lean_back(sc, te, p["lean"]) if "lean" in p else 0.0
         sc.hold_all(sc.now() + p["pause"])
         must, must_not = _expected_faults(pat)
         reps.append(dict(index=k + 1, pattern=pat, start_s=t0, bottom_s=tb + 0.5 * p["hold"],
@@ -544,3 +536,16 @@ def write_truth(path: Path, truth: TimeSeries, reps: list[RepTruth], settings: S
     arr = np.column_stack([truth.time_s] + [truth[c] for c in cols])
     np.savetxt(path.with_suffix(".truth.csv"), arr, delimiter=",", fmt="%.6f",
                header=",".join(["time_s", *cols]), comments="")
+
+
+def lean_back(sc: Any, te: float, lean_deg: float) -> float:
+    """Script a lean back at the top of a rep that ended at ``te`` (s): lumbar extension by
+    ``lean_deg``, the pelvis tipping back 4 deg, held 0.4 s, then upright again by
+    ``te`` + 1.6 s. Returns the lumbar flexion it reaches (-``lean_deg``)."""
+    tl = te + 0.6
+    sc.lumbar.to(tl, -lean_deg)
+    sc.pelvis.to(tl, -4.0)
+    sc.hold_all(tl + 0.4)
+    sc.lumbar.to(tl + 1.0, 0.0)
+    sc.pelvis.to(tl + 1.0, 0.0)
+    return -lean_deg
