@@ -218,7 +218,7 @@ def analyze_video(source: str | Path, settings: AnalysisSettings | None = None, 
     if model is None:
         from hingecoach.pose.estimator import BlazePose
 
-        model = BlazePose()
+        model = BlazePose(model=st.camera.pose_model)
     try:
         index = parse_webcam(str(source))
         if index is not None:

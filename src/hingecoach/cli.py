@@ -53,6 +53,12 @@ class Fusion(StrEnum):
     nine = "9axis"
 
 
+class PoseModelName(StrEnum):
+    lite = "lite"
+    full = "full"
+    heavy = "heavy"
+
+
 class Exercise(StrEnum):
     hinge = "hinge"
     deadlift = "deadlift"
@@ -139,6 +145,8 @@ def analyze(
         help="video only: write the video with skeleton, back outline, angles, reps and faults (mp4)")] = None,
     duration: Annotated[float | None, typer.Option(
         help="webcam only: stop after this many seconds (default: Ctrl-C)")] = None,
+    pose_model: Annotated[PoseModelName | None, typer.Option(
+        "--pose-model", help="video only: the BlazePose model (heavy: most accurate, slowest)")] = None,
     save: Annotated[bool, typer.Option("--save", help="store the session (reps, angles, raw samples)")
                     ] = False,
     person: Annotated[str | None, typer.Option(
@@ -155,6 +163,8 @@ def analyze(
         store = cli_store.store_of(db, create=save) if save or person else None
         settings = _settings(store, person, overrides, save)
         settings = replace(settings, angles=AngleSettings(fusion=FusionSettings(magnetometer=fusion is Fusion.nine)))
+        if pose_model is not None:
+            settings = replace(settings, camera=replace(settings.camera, pose_model=pose_model.value))
         camera = fmt == Fmt.video or (fmt == Fmt.auto and is_camera_source(file))
         if overlay is not None and not camera:
             raise HingecoachError(f"--overlay {overlay}: needs a video, and {file} is an IMU recording")

@@ -60,6 +60,7 @@ class CameraSettings:
     standing_search_s: float = 15.0
     orientation_frames: int = 10  # the side and facing are decided over this many frames
     reset_gap_s: float = 0.5  # a gap with no person longer than this restarts the filter
+    pose_model: str = "full"  # BlazePose lite, full or heavy (pose.estimator.POSE_MODELS)
     filter: OneEuroSettings = field(default_factory=OneEuroSettings)
     dowel: DowelSettings = field(default_factory=DowelSettings)
 
