@@ -260,7 +260,7 @@ def video_angles(frames: Iterable[tuple[int, float, np.ndarray]], model: PoseMod
         bow0 = float("nan")
     else:
         if not good.all():
-            bow = np.interp(t, ts[good], bow[good])
+            bow = np.interp(ts, ts[good], bow[good])
         bow0 = float(np.median(bow[sel][np.isfinite(bow[sel])])) if np.isfinite(bow[sel]).any() \
             else float(np.median(bow[good]))
     neck0 = float(np.median(raw["neck_raw"][sel]))

@@ -1,0 +1,26 @@
+"""Frames where the back's outline is missing in some frames but not all (a mask that
+drops out, a weight in front of the back) are filled from their neighbours."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from hingecoach.analysis import analyze_camera
+from hingecoach.pose.camera import video_angles
+
+pytestmark = pytest.mark.camera
+
+
+def test_some_frames_without_a_back_outline_are_interpolated():
+    pytest.importorskip("cv2")
+    from hingecoach.sources.camera_sim import FramesModel, simulate_frames
+
+    frames = list(simulate_frames(["good", "rounded", "good"]))
+    poses = [replace(f, mask=None) if 120 <= i < 140 or i % 7 == 0 else f for i, _, _, f in frames]
+    r = video_angles(((i, t, np.zeros((2, 2, 3), np.uint8)) for i, t, *_ in frames), FramesModel(poses),
+                     source="gaps.mp4")
+    lum = r.angles["lumbar_flexion_deg"]
+    assert lum.shape == r.angles.time_s.shape and np.all(np.isfinite(lum))
+    a = analyze_camera(r)
+    assert [m.faults for m in a.reps] == [(), ("lumbar_rounding",), ()]
