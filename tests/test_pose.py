@@ -196,13 +196,19 @@ def test_frames_without_a_person_are_skipped_and_named(sim_session):
 
 
 @camera
-def test_partly_out_of_view_and_second_person_frames_are_skipped(sim_session):
+def test_partly_out_of_view_frames_are_skipped_and_other_people_named(sim_session):
+    """Frames without the hips are skipped; frames without the feet keep the back (knee
+    flexion is filled from the neighbours); other people in view are named, not skipped."""
     frames, _ = sim_session
     from hingecoach.sources.camera_sim import FramesModel
 
     poses = []
     for i, _, _, f in frames:
         if 100 <= i < 110:
+            xy = f.xy.copy()
+            xy[[23, 24], 1] = f.height + 50  # hips below the image
+            f = replace(f, xy=xy)
+        if 150 <= i < 160:
             xy = f.xy.copy()
             xy[[27, 28], 1] = f.height + 50  # feet below the image
             f = replace(f, xy=xy)
@@ -212,12 +218,14 @@ def test_partly_out_of_view_and_second_person_frames_are_skipped(sim_session):
     r = video_angles(((i, t, np.zeros((2, 2, 3), np.uint8)) for i, t, *_ in frames), FramesModel(poses),
                      source="clip.mp4")
     text = " ".join(r.warnings)
-    assert "partly out of view (ankle not seen) in frames 100-109" in text
+    assert "partly out of view (hip not seen) in frames 100-109" in text
+    assert "the ankles not seen in frames 150-159" in text and "knee_flexion_deg is interpolated" in text
     # people are looked for every 15th frame; a frame goes with its nearest look (300, 315)
-    assert "more than one person in view in frames 293-322" in text
+    assert "other people in view in frames 293-322" in text
     used = {m.index for m in r.frames}
-    assert not used & set(range(100, 110)) and not used & set(range(293, 323))
-    assert {110, 292, 323} <= used
+    assert not used & set(range(100, 110))
+    assert {110, 155, 292, 300, 323} <= used
+    assert np.all(np.isfinite(r.angles["knee_flexion_deg"]))
 
 
 @camera
