@@ -10,7 +10,7 @@ import contextlib
 import signal
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from hingecoach.faults import (
 from hingecoach.pose.camera import CAMERA_CHANNELS, CameraResult, CameraSettings, video_angles
 from hingecoach.pose.dowel import rounding_threshold_deg
 from hingecoach.pose.estimator import PoseModel
+from hingecoach.pose.judgement import CAMERA_TOO_FAST_S, ClipVerdict, clip_verdict, judge_reps
 from hingecoach.reps import RepSettings, detect_reps
 from hingecoach.sources.detect import detect_format, read_recording
 from hingecoach.sources.video import VideoReader, iter_webcam, parse_webcam
@@ -65,6 +66,7 @@ class Analysis:
     warnings: list[str]
     info: dict[str, Any]
     camera: CameraResult | None = None  # the per-frame measures of a video (for the overlay)
+    camera_verdict: ClipVerdict | None = None  # the clip's verdict and each rep's judgement
 
     def to_json(self) -> dict[str, Any]:
         keys = ("index", "start_s", "bottom_s", "end_s", "peak_lumbar_flexion_deg",
@@ -84,7 +86,7 @@ class Analysis:
             return d
 
         th = self.thresholds
-        return {
+        out = {
             "reps": [rep(m) for m in self.reps],
             "incomplete_reps": [rep(m) for m in self.incomplete],
             "summary": {
@@ -111,6 +113,7 @@ class Analysis:
             "disclaimer": DISCLAIMER,
             "version": __version__,
         }
+        return self.camera_verdict.apply_to_json(out) if self.camera_verdict is not None else out
 
 
 def _num(x: float | None) -> float | None:
@@ -179,12 +182,20 @@ def analyze_camera(result: CameraResult, settings: AnalysisSettings | None = Non
     st = settings or AnalysisSettings()
     angles = result.angles
     cam_round = rounding_threshold_deg(result.bow_standing) if np.isfinite(result.bow_standing) else None
-    thresholds = default_thresholds("camera", exercise=st.exercise, too_fast_s=st.too_fast_s,
-                                    lumbar_rounding_deg=st.lumbar_rounding_deg,
-                                    camera_rounding_deg=cam_round)
+    too_fast = CAMERA_TOO_FAST_S if st.too_fast_s == TOO_FAST_S else st.too_fast_s
+    thresholds = replace(default_thresholds("camera", exercise=st.exercise, too_fast_s=too_fast,
+                                            lumbar_rounding_deg=st.lumbar_rounding_deg,
+                                            camera_rounding_deg=cam_round), neck_extension_deg=None)
+    rs = st.reps.for_placement("camera")
     reps = detect_reps(angles, st.reps)
-    metrics = evaluate(rep_metrics(angles, reps, rep_channel=st.reps.for_placement("camera").channel),
-                       thresholds)
+    metrics = evaluate(rep_metrics(angles, reps, rep_channel=rs.channel), thresholds)
+    ruled, judged = judge_reps(result, reps, metrics, exercise=st.exercise, enter_deg=rs.enter_deg,
+                               standing_deg=rs.standing_deg, too_fast_s=thresholds.too_fast_s,
+                               rep_channel=rs.channel)
+    metrics = [replace(m, faults=f, descent_s=d) for m, (f, d) in zip(metrics, ruled, strict=True)]
+    full = [m for m in metrics if m.complete]
+    verdict = clip_verdict(result, full, [j for m, j in zip(metrics, judged, strict=True) if m.complete],
+                           [j for m, j in zip(metrics, judged, strict=True) if not m.complete])
     t = angles.time_s
     base = {
         "source": str(angles.meta.get("source", "")),
@@ -195,7 +206,7 @@ def analyze_camera(result: CameraResult, settings: AnalysisSettings | None = Non
         "duration_s": round(angles.duration_s, 3),
         "sample_rate_hz": round(angles.sample_rate_hz, 3),
         "calibration_window_s": [round(x, 3) for x in result.standing_window_s],
-        "calibration_source": "first standing frames",
+        "calibration_source": result.reference_source,
         "exercise": st.exercise,
         "frames": result.frames_total,
         "frames_used": result.frames_used,
@@ -206,8 +217,8 @@ def analyze_camera(result: CameraResult, settings: AnalysisSettings | None = Non
         "notes": [],
     }
     base.update(info or {})
-    return Analysis(angles, [m for m in metrics if m.complete], [m for m in metrics if not m.complete],
-                    thresholds, None, list(result.warnings), base, camera=result)
+    return Analysis(angles, full, [m for m in metrics if not m.complete],
+                    thresholds, None, list(result.warnings), base, camera=result, camera_verdict=verdict)
 
 
 def analyze_video(source: str | Path, settings: AnalysisSettings | None = None, *,

@@ -47,7 +47,11 @@ class Orientation:
 
 def choose_orientation(frames: list[PoseFrame]) -> Orientation:
     """The side nearer the camera (smaller MediaPipe depth, then higher visibility) and
-    the facing direction (nose ahead of the ear), by majority over ``frames``."""
+    the facing direction, by majority over ``frames``: the nose ahead of the ear, or,
+    in a frame where the trunk is tipped (shoulders ahead of the hips by more than a
+    third of the trunk length, as at the bottom of a lift a clip may start with), the
+    shoulders' side: a hinge tips the trunk forward, and a bent head points down, so its
+    nose is no longer ahead of the ear."""
     votes_side = 0.0
     votes_face = 0.0
     for f in frames:
@@ -56,6 +60,11 @@ def choose_orientation(frames: list[PoseFrame]) -> Orientation:
         vl = np.mean(f.visibility[[SHOULDER["left"], HIP["left"], KNEE["left"]]])
         vr = np.mean(f.visibility[[SHOULDER["right"], HIP["right"], KNEE["right"]]])
         votes_side += np.sign(zr - zl) if abs(zr - zl) > 1e-6 else np.sign(vl - vr)
+        sh = 0.5 * (f.xy[SHOULDER["left"]] + f.xy[SHOULDER["right"]])
+        hp = 0.5 * (f.xy[HIP["left"]] + f.xy[HIP["right"]])
+        if abs(sh[0] - hp[0]) > np.linalg.norm(sh - hp) / 3:
+            votes_face += np.sign(sh[0] - hp[0])
+            continue
         ear = 0.5 * (f.xy[EAR["left"]] + f.xy[EAR["right"]])
         votes_face += np.sign(f.xy[NOSE][0] - ear[0])
     return Orientation("left" if votes_side >= 0 else "right", 1.0 if votes_face >= 0 else -1.0)
