@@ -78,7 +78,8 @@ def _rep_table(a: Analysis) -> Table:
     for col in ("rep", "start", "bottom", "end", *extra):
         t.add_column(col, justify="right")
     t.add_column("faults", overflow="fold", min_width=18)
-    for m in a.reps:
+    verdict = a.camera_verdict
+    for k, m in enumerate(a.reps):
         values: tuple[str, ...]
         if camera:
             values = (f"{m.peak_lumbar_flexion_deg:.0f}", f"{m.peak_trunk_inclination_deg:.0f}",
@@ -86,8 +87,10 @@ def _rep_table(a: Analysis) -> Table:
         else:
             values = (f"{m.peak_lumbar_flexion_deg:.1f}", f"{m.peak_pelvis_tilt_deg:.1f}",
                       f"{m.lumbar_share:.2f}")
-        t.add_row(str(m.index), f"{m.start_s:.1f}", f"{m.bottom_s:.1f}", f"{m.end_s:.1f}", *values,
-                  "\n".join(m.faults) or "-")
+        faults = "\n".join(m.faults) or "-"
+        if verdict is not None and not verdict.reps[k].judged:
+            faults = f"not judged: {verdict.reps[k].view.view} view" + (f"\n{faults}" if m.faults else "")
+        t.add_row(str(m.index), f"{m.start_s:.1f}", f"{m.bottom_s:.1f}", f"{m.end_s:.1f}", *values, faults)
     return t
 
 
@@ -105,6 +108,12 @@ def _print_analysis(a: Analysis) -> None:
                   f"({info['placement_meaning']})", highlight=False)
     out.print(f"lumbar_rounding above {a.thresholds.lumbar_rounding_deg:.0f} deg "
               f"({a.thresholds.lumbar_rounding_source})", highlight=False)
+    if a.camera_verdict is not None:
+        v = a.camera_verdict
+        out.print(f"[bold]verdict: {v.verdict}[/] ({v.view.view} view, {sum(j.judged for j in v.reps)} of "
+                  f"{len(v.reps)} reps judged)", highlight=False)
+        for reason in v.reasons:
+            out.print(f"  - {escape(reason)}", highlight=False)
     out.print(_rep_table(a))
     if a.incomplete:
         out.print(f"{len(a.incomplete)} incomplete rep (did not return to standing) not counted")

@@ -92,8 +92,8 @@ class ViewClass:
     def reason(self) -> str:
         """Why the back and knees were not judged, and how to film instead."""
         seen = "from the front or back" if self.view == "front/back" else "at an angle (oblique)"
-        return (f"the camera saw the lifter {seen} (shoulders and hips {self.side_ratio:.2f} of the trunk "
-                f"length apart side to side; a side view is under {SIDE_MAX_RATIO:g}): {FILM_HINT}")
+        return (f"the camera saw the lifter {seen}, not from the side (left and right shoulders and hips "
+                f"over {NEAR_SIDE_MAX_RATIO:g} of the trunk length apart): {FILM_HINT}")
 
     def to_json(self) -> dict[str, Any]:
         """The view, with its numbers and the limits it was classified by."""
