@@ -88,14 +88,23 @@ def load_source(path: Path, posecache: Path | None) -> Source:
 
 def _reps_from_cache(d: Any) -> list[tuple[float, float, float]]:
     """Replay the cached poses through the analysis to find the reps."""
+    from hingecoach.analysis import analyze_camera
+
+    return [(m.start_s, m.bottom_s, m.end_s) for m in analyze_camera(replay_cache(d)).reps]
+
+
+def replay_cache(d: Any, settings: Any = None) -> Any:
+    """The CameraResult of a clip's cached poses (an npz path or its loaded arrays)."""
     import cv2
 
-    from hingecoach.analysis import analyze_camera
     from hingecoach.core.pose_types import PoseFrame
     from hingecoach.pose.camera import video_angles
 
+    if isinstance(d, Path):
+        d = np.load(d)
     w, h = int(d["width"]), int(d["height"])
     found, xy, z, vis, masks = d["found"], d["xy"], d["z"], d["visibility"], d["mask"]
+    others = d["other_people"]
 
     class Replay:
         k = 0
@@ -105,16 +114,17 @@ def _reps_from_cache(d: Any) -> list[tuple[float, float, float]]:
             if not found[k]:
                 return None
             m = cv2.resize(masks[k].astype(np.float32) / 255.0, (w, h))
+            o = int(others[k])
             return PoseFrame(xy=xy[k].astype(np.float64), z=z[k].astype(np.float64),
-                             visibility=vis[k].astype(np.float64), mask=m, width=w, height=h)
+                             visibility=vis[k].astype(np.float64), mask=m, width=w, height=h,
+                             other_people=None if o < 0 else o)
 
         def close(self) -> None:
             pass
 
     dummy = np.zeros((2, 2, 3), np.uint8)
-    r = video_angles(((int(i), float(t), dummy) for i, t in zip(d["index"], d["time_s"], strict=True)),
-                     Replay(), source=str(d["source"]))
-    return [(m.start_s, m.bottom_s, m.end_s) for m in analyze_camera(r).reps]
+    return video_angles(((int(i), float(t), dummy) for i, t in zip(d["index"], d["time_s"], strict=True)),
+                        Replay(), source=str(d["source"]), settings=settings)
 
 
 def write(path: Path, frames: Frames, rotation: int = 0) -> int:

@@ -29,19 +29,28 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 
 
-def outcome(path: Path, model: str) -> dict[str, Any]:
-    """One clip through ``analyze_video``: what came out, and how long it took."""
+def outcome(path: Path, model: str, posecache: Path | None = None) -> dict[str, Any]:
+    """One clip through ``analyze_video`` (or its cached poses through the same analysis):
+    what came out, and how long it took."""
     from dataclasses import replace
 
-    from hingecoach.analysis import AnalysisSettings, analyze_video
+    from hingecoach.analysis import AnalysisSettings, analyze_camera, analyze_video
     from hingecoach.core.errors import HingecoachError
 
     st = AnalysisSettings()
     st = replace(st, camera=replace(st.camera, pose_model=model))
     t0 = time.perf_counter()
     out: dict[str, Any] = {"clip": path.name, "model": model}
+    npz = posecache / f"{path.stem}.npz" if posecache is not None else None
     try:
-        a = analyze_video(path, st)
+        if npz is not None and npz.exists():
+            sys.path.insert(0, str(HERE))
+            from camera_corpus import replay_cache
+
+            a = analyze_camera(replay_cache(npz, st.camera), st)
+            out["from_cache"] = True
+        else:
+            a = analyze_video(path, st)
     except HingecoachError as e:
         out.update(result="refused", message=str(e))
     except Exception as e:  # a traceback is the one thing the camera path must never give
@@ -122,6 +131,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--wild", type=Path, default=None, help="a folder of other clips to add (no-crash, sanity)")
     ap.add_argument("--sources", type=Path, default=None, help="where the source clips are (for the baseline)")
     ap.add_argument("--results", type=Path, default=None)
+    ap.add_argument("--posecache", type=Path, default=None,
+                    help="cached poses of the source and wild clips (same model), instead of running it")
     ap.add_argument("--only", default="*.mp4")
     ap.add_argument("--table-only", action="store_true")
     a = ap.parse_args(argv)
@@ -141,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
         for p in todo:
             if p.name in done:
                 continue
-            r = outcome(p, a.model)
+            r = outcome(p, a.model, a.posecache if p not in clips else None)
             done[p.name] = r
             with res_path.open("a") as f:
                 f.write(json.dumps(r) + "\n")

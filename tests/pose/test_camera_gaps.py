@@ -24,3 +24,25 @@ def test_some_frames_without_a_back_outline_are_interpolated():
     assert lum.shape == r.angles.time_s.shape and np.all(np.isfinite(lum))
     a = analyze_camera(r)
     assert [m.faults for m in a.reps] == [(), ("lumbar_rounding",), ()]
+
+
+def test_a_misleading_start_does_not_fix_the_facing():
+    """The first frames (a title shot, a cut) show the person mirrored: the facing is
+    re-decided over the whole clip and the angles and the bow follow it."""
+    pytest.importorskip("cv2")
+    from hingecoach.sources.camera_sim import FramesModel, simulate_frames
+
+    frames = list(simulate_frames(["good", "rounded"]))
+    poses = []
+    for i, _, _, f in frames:
+        if i < 8:
+            xy = f.xy.copy()
+            xy[:, 0] = f.width - xy[:, 0]
+            f = replace(f, xy=xy, mask=None if f.mask is None else f.mask[:, ::-1].copy())
+        poses.append(f)
+    r = video_angles(((i, t, np.zeros((2, 2, 3), np.uint8)) for i, t, *_ in frames), FramesModel(poses),
+                     source="cut.mp4")
+    assert r.orientation.facing == -1.0  # the simulated person faces left
+    a = analyze_camera(r)
+    assert [m.faults for m in a.reps] == [(), ("lumbar_rounding",)]
+    assert float(np.max(r.angles["hip_flexion_deg"])) > 60

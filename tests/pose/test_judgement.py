@@ -31,8 +31,8 @@ def _sim(patterns, **kw):
 
 def test_view_classes_from_the_side_ratio():
     assert classify_view([0.1, 0.2, 0.15]).view == "side"
-    assert classify_view([0.4, 0.45]).view == "near-side"
-    assert classify_view([0.6, 0.65]).view == "oblique"
+    assert classify_view([0.37, 0.39]).view == "near-side"
+    assert classify_view([0.45, 0.5]).view == "oblique"
     assert classify_view([0.8, 0.9]).view == "front/back"
     v = classify_view([0.1, 0.2, 0.9, float("inf")])
     assert v.side_ratio == pytest.approx(0.2) and v.side_frames_share == pytest.approx(2 / 3)

@@ -32,6 +32,7 @@ from hingecoach.pose.filters import OneEuroFilter, OneEuroSettings
 from hingecoach.pose.keypoints import (
     Orientation,
     choose_orientation,
+    facing_vote,
     keypoint_angles,
     missing_points,
     side_view_ratio,
@@ -78,14 +79,19 @@ class FrameMeasure:
     side_ratio: float
     xy: FloatArray  # (33, 2) landmarks, pixels
     contour_xy: FloatArray  # back outline points, pixels
+    bow_other_facing: float = float("nan")  # the bow measured as if facing the other way
 
 
 class CameraMeasurer:
-    """One frame's pose -> raw measures, once the body side and facing are known."""
+    """One frame's pose -> raw measures, once the body side and facing are known.
+    ``both_facings``: also measure the bow as if the person faced the other way (offline,
+    so a facing decided on a misleading start can be corrected over the whole clip)."""
 
-    def __init__(self, orientation: Orientation, settings: CameraSettings | None = None) -> None:
+    def __init__(self, orientation: Orientation, settings: CameraSettings | None = None, *,
+                 both_facings: bool = False) -> None:
         self.o = orientation
         self.s = settings or CameraSettings()
+        self.both_facings = both_facings
 
     def missing(self, pose: PoseFrame) -> list[str]:
         return missing_points(pose, self.o, self.s.min_visibility)
@@ -96,10 +102,12 @@ class CameraMeasurer:
             d = measure_back(pose.mask, pose.point(HIP[self.o.side]), pose.point(SHOULDER[self.o.side]),
                              self.o.facing, self.s.dowel)
             bow, contour = d.bow, d.contour_xy
+            other = measure_back(pose.mask, pose.point(HIP[self.o.side]), pose.point(SHOULDER[self.o.side]),
+                                 -self.o.facing, self.s.dowel).bow if self.both_facings else float("nan")
         else:
-            bow, contour = float("nan"), np.empty((0, 2))
+            bow, contour, other = float("nan"), np.empty((0, 2)), float("nan")
         return FrameMeasure(index, t, k.trunk_inclination_deg, k.hip_flexion_deg, k.knee_flexion_deg,
-                            k.neck_raw_deg, bow, side_view_ratio(pose), pose.xy, contour)
+                            k.neck_raw_deg, bow, side_view_ratio(pose), pose.xy, contour, other)
 
 
 @dataclass
@@ -225,17 +233,40 @@ def _collect(frames: Iterable[tuple[int, float, np.ndarray]], model: PoseModel, 
             pending.append((i, t, pose))
             if len(pending) < s.orientation_frames:
                 continue
-            c.measurer = CameraMeasurer(choose_orientation([p for _, _, p in pending]), s)
+            c.measurer = CameraMeasurer(choose_orientation([p for _, _, p in pending]), s, both_facings=True)
             for item in pending:
                 take(*item)
             pending = []
         else:
             take(i, t, pose)
     if c.measurer is None and pending:  # a short clip: decide on what there is
-        c.measurer = CameraMeasurer(choose_orientation([p for _, _, p in pending]), s)
+        c.measurer = CameraMeasurer(choose_orientation([p for _, _, p in pending]), s, both_facings=True)
         for item in pending:
             take(*item)
+    _correct_facing(c)
     return c
+
+
+def _correct_facing(c: _Collected) -> None:
+    """Re-decide the facing by majority over every used frame (a clip may open with a
+    title shot or a cut); when it disagrees with the first frames' choice, the angles are
+    recomputed from the landmarks and the bow measured the other way is used."""
+    if c.measurer is None or not c.measures:
+        return
+    votes = float(np.sum([facing_vote(m.xy) for m in c.measures]))
+    if votes == 0 or np.sign(votes) == c.measurer.o.facing:
+        return
+    o = Orientation(c.measurer.o.side, float(np.sign(votes)))
+    c.measurer = CameraMeasurer(o, c.measurer.s, both_facings=True)
+    fixed = []
+    for m in c.measures:
+        f = PoseFrame(xy=m.xy, z=np.zeros(len(m.xy)), visibility=np.ones(len(m.xy)), mask=None, width=1, height=1)
+        k = keypoint_angles(f, o)
+        fixed.append(replace(m, trunk=k.trunk_inclination_deg, hip=k.hip_flexion_deg,
+                             knee=k.knee_flexion_deg if np.isfinite(m.knee) else float("nan"),
+                             neck_raw=k.neck_raw_deg if np.isfinite(m.neck_raw) else float("nan"),
+                             bow=m.bow_other_facing, bow_other_facing=m.bow, contour_xy=np.empty((0, 2))))
+    c.measures = fixed
 
 
 def _view_warnings(c: _Collected, name: str) -> list[str]:

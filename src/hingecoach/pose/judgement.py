@@ -50,8 +50,8 @@ class RepMetrics(Protocol):
     def descent_s(self) -> float: ...
 
 SIDE_MAX_RATIO = 0.35
-NEAR_SIDE_MAX_RATIO = 0.5
-OBLIQUE_MAX_RATIO = 0.75
+NEAR_SIDE_MAX_RATIO = 0.40
+OBLIQUE_MAX_RATIO = 0.55
 FILM_HINT = "film from the side, at hip height, whole body in view"
 
 #: Camera too_fast: the 10-90 % of the hips' flexion on the way down in under 0.35 s, a
