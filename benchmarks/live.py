@@ -46,8 +46,8 @@ from hingecoach.feedback.audio import AudioOut, AudioSettings
 from hingecoach.live import LiveSession, LiveSettings
 from hingecoach.sources.detect import read_recording
 from hingecoach.sources.imu_csv import write_imu_csv
-from hingecoach.sources.link_sim import LinkSettings, ScheduledTransport, VirtualClock, schedule, sender_time
 from hingecoach.sources.simulator import SimSettings, simulate
+from hingecoach.testing.link_sim import LinkSettings, ScheduledTransport, VirtualClock, schedule, sender_time
 
 ROOT = Path(__file__).resolve().parents[1]
 UPPER_CLOCK = (7.0, -40e-6)

@@ -107,7 +107,7 @@ def test_dowel_reads_spine_flexion_not_hip_flexion(facing, pelvis):
     spine reads a share of the true sacrum-to-neck flexion that grows with it (the joint
     line is not the back, and the bend sits low: 0.60 of it for 15 deg, 0.77 for 75 deg
     in this geometry)."""
-    from hingecoach.sources.camera_sim import CameraPose, render
+    from hingecoach.testing.camera_sim import CameraPose, render
 
     stand = render(CameraPose(0, 0, 0, 0), facing=facing)
     b0 = measure_back(stand.mask, stand.xy[HIP["left"]], stand.xy[SHOULDER["left"]], facing).bow
@@ -124,7 +124,7 @@ def test_dowel_reads_spine_flexion_not_hip_flexion(facing, pelvis):
 
 @camera
 def test_dowel_ignores_a_noisy_mask_edge():
-    from hingecoach.sources.camera_sim import CameraPose, render
+    from hingecoach.testing.camera_sim import CameraPose, render
 
     f = render(CameraPose(50, 30, 10, 20))
     rng = np.random.default_rng(3)
@@ -143,7 +143,7 @@ def test_rounding_threshold_is_twice_the_standing_bow():
 
 # -- the whole camera chain on simulated frames -------------------------------------------
 def _run(frames, settings=None):
-    from hingecoach.sources.camera_sim import FramesModel
+    from hingecoach.testing.camera_sim import FramesModel
 
     model = FramesModel([f for *_, f in frames])
     return video_angles(((i, t, np.zeros((2, 2, 3), np.uint8)) for i, t, *_ in frames), model,
@@ -153,7 +153,7 @@ def _run(frames, settings=None):
 @pytest.fixture(scope="module")
 def sim_session():
     pytest.importorskip("cv2")
-    from hingecoach.sources.camera_sim import simulate_frames
+    from hingecoach.testing.camera_sim import simulate_frames
 
     frames = list(simulate_frames(["good", "rounded", "squat", "craning", "good"]))
     return frames, analyze_camera(_run(frames))
@@ -191,7 +191,7 @@ def test_simulated_angles_follow_the_model(sim_session):
 @camera
 def test_frames_without_a_person_are_skipped_and_named(sim_session):
     frames, _ = sim_session
-    from hingecoach.sources.camera_sim import FramesModel
+    from hingecoach.testing.camera_sim import FramesModel
 
     poses = [None if 200 <= i < 230 else f for i, _, _, f in frames]
     r = video_angles(((i, t, np.zeros((2, 2, 3), np.uint8)) for i, t, *_ in frames), FramesModel(poses),
@@ -206,7 +206,7 @@ def test_partly_out_of_view_frames_are_skipped_and_other_people_named(sim_sessio
     """Frames without the hips are skipped; frames without the feet keep the back (knee
     flexion is filled from the neighbours); other people in view are named, not skipped."""
     frames, _ = sim_session
-    from hingecoach.sources.camera_sim import FramesModel
+    from hingecoach.testing.camera_sim import FramesModel
 
     poses = []
     for i, _, _, f in frames:
@@ -236,7 +236,7 @@ def test_partly_out_of_view_frames_are_skipped_and_other_people_named(sim_sessio
 
 @camera
 def test_no_person_at_all_is_an_error():
-    from hingecoach.sources.camera_sim import FramesModel
+    from hingecoach.testing.camera_sim import FramesModel
 
     with pytest.raises(InputError, match="no person found in any of the 40 frames"):
         video_angles(((i, i / 30, np.zeros((2, 2, 3), np.uint8)) for i in range(40)), FramesModel([None] * 40),
@@ -246,7 +246,7 @@ def test_no_person_at_all_is_an_error():
 @camera
 def test_not_a_side_view_warns(sim_session):
     frames, _ = sim_session
-    from hingecoach.sources.camera_sim import FramesModel
+    from hingecoach.testing.camera_sim import FramesModel
 
     poses = []
     for *_, f in frames[:90]:

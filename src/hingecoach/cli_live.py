@@ -50,6 +50,7 @@ class EventWriter:
             self.broken = True  # the reader went away; the session goes on and is stored
 
     def close(self) -> None:
+        """Close the file (standard output stays open)."""
         if self._own:
             self.f.close()
 
@@ -88,7 +89,7 @@ def live(
         settings = LiveSettings(speed=speed, save=save, db=db,
                                 calibration=str(calibration) if calibration else None,
                                 placement=placement, exercise=exercise, share_of_max=share_of_max,
-                                rounding_deg=rounding_deg, max_duration_s=duration,
+                                lumbar_rounding_deg=rounding_deg, max_duration_s=duration,
                                 audio=AudioSettings(sound=sound, speech=speech))
         writer = EventWriter(events_jsonl) if events_jsonl else None
         session = LiveSession(source, settings, on_event=writer, person=person)

@@ -1,7 +1,7 @@
 """What a pose estimator gives for one video frame, in pixels.
 
 Kept in ``core`` because both the pose estimator (``hingecoach.pose``) and the camera
-simulator (``hingecoach.sources.camera_sim``) produce it.
+simulator (``hingecoach.testing.camera_sim``) produce it.
 """
 
 from __future__ import annotations

@@ -5,6 +5,11 @@ happens, everything stored as it goes.
 (``hingecoach live``) and the web app are shells over it. Sources: ``udp:HOST:PORT``,
 ``serial:DEVICE``, ``ble:ADDRESS``, ``replay:FILE`` (a recording or a video, at
 ``speed`` times real time) and ``webcam:N``.
+
+Modules, in the order data flows: ``stream`` (packets from two sensors -> rows), ``imu``
+(rows -> angles) or ``camera`` (frames -> angles), ``coach`` (angles -> reps, faults,
+cues), ``sink`` (the store, on its own thread); ``session`` holds them together, with
+``run_imu`` and ``run_camera`` as its two runners.
 """
 
 from hingecoach.live.session import EVENT_TYPES, LiveSession, LiveSettings, LiveSummary

@@ -32,6 +32,8 @@ from hingecoach.pose.keypoints import choose_orientation
 
 @dataclass
 class CameraCounts:
+    """Frame counters of a live camera run (stored with the session's stats)."""
+
     frames: int = 0
     no_person: int = 0
     partial: int = 0
@@ -40,6 +42,7 @@ class CameraCounts:
     dropped_behind: int = 0  # frames skipped because processing fell behind real time
 
     def as_dict(self) -> dict[str, int]:
+        """The counters by name."""
         return dict(vars(self))
 
 
@@ -67,13 +70,14 @@ class CameraAngles:
         self.window_s: tuple[float, float] | None = None
         self._filter = OneEuroFilter(self.settings.filter)
         self._prev_t = -math.inf
-        self.warnings: list[str] = []
 
     @property
     def rounding_threshold_deg(self) -> float | None:
+        """The virtual dowel's rounding threshold (deg) for this person's standing bow; None before the zero."""
         return rounding_threshold_deg(self.bow0) if math.isfinite(self.bow0) else None
 
     def add(self, index: int, t: float, rgb: np.ndarray) -> None:
+        """One frame (index, time s, RGB image): pose, measures, and angles once the zero is known."""
         self.counts.frames += 1
         pose = self.model.process(rgb)
         if pose is None:
@@ -123,7 +127,6 @@ class CameraAngles:
             w = (f"{self.source}: no standing start found (hips and trunk upright for {s.standing_min_s:g} s "
                  f"in the first {s.standing_search_s:g} s): the neck and back are zeroed on the most "
                  "upright frames instead; start standing tall, side-on")
-            self.warnings.append(w)
             self.emit({"type": "warning", "kind": "calibration", "message": w})
         else:
             return

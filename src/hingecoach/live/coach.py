@@ -90,6 +90,9 @@ class LiveCoach:
 
     # -- per sample -----------------------------------------------------------------------
     def add(self, t: float, values: dict[str, float], arrival_s: float | None = None, held: bool = False) -> None:
+        """One angle sample (t in s, channels in deg): cues, the gauge's "angles" event, reps
+        as they end. ``arrival_s`` (monotonic s) measures the cue latency; None for samples
+        that are not live."""
         self._t.append(t)
         for c in self.channels:
             self._v[c].append(float(values.get(c, math.nan)))

@@ -51,6 +51,8 @@ COLUMNS = ("lower_acc", "lower_gyr", "upper_acc", "upper_gyr")
 
 @dataclass(frozen=True)
 class LiveAxisSettings:
+    """How the flexion axes are found live (see the module); the tilts in degrees."""
+
     min_tilt_deg: float = MIN_TILT_DEG  # as offline: smaller tilts are sway and noise
     sign_tilt_deg: float = OWN_SIGN_RANGE_DEG  # the first upper excursion this far is forward
     eager_samples: int = 50  # recompute the axis every sample until this many tilted samples
@@ -95,6 +97,7 @@ class LiveAxis:
         return np.asarray(a / n)
 
     def add(self, up: FloatArray) -> None:
+        """One fused up vector (sensor frame) into the axis estimate."""
         if self.fixed:
             return
         c = np.array(_cross(self.up0, up))
@@ -162,7 +165,6 @@ class ImuAngles:
         self.flushing = False  # the rows kept from before the calibration are going through
         self.rate_hz: float | None = None
         self.window_s: tuple[float, float] | None = None
-        self.warnings: list[str] = []
         self._checked = 0
         self._fusion: dict[str, SensorFusion] = {}
         self._axes: dict[str, LiveAxis] = {}
@@ -170,10 +172,10 @@ class ImuAngles:
         self._upper_signed = False
         self._corr = 0.0
         self._held: list[tuple[Row, FloatArray, FloatArray]] = []
-        self.model_info: dict[str, Any] = {}
 
     # -- calibration --------------------------------------------------------------------
     def add(self, row: Row) -> None:
+        """One row: kept until the calibration, then fused into angles (``on_angles``)."""
         if self.calibrated:
             self._process(row)
             return
@@ -255,16 +257,15 @@ class ImuAngles:
             self._axes[s] = LiveAxis(up0[s], ax_s, fixed)
         if cal is not None:
             self._upper_signed = True  # the file's axes are signed already
-        self.warnings += warnings
         for w in warnings:
             self.emit({"type": "warning", "kind": "calibration", "message": w})
         self.calibrated = True
-        self.model_info = {
+        model_info = {
             "window_s": [round(x, 3) for x in self.window_s], "sample_rate_hz": round(self.rate_hz, 3),
             "up0": {s: [round(float(x), 6) for x in up0[s]] for s in SIDES},
             "gyro_bias_rad_s": {s: [round(float(x), 6) for x in bias[s]] for s in SIDES},
             "axes_from": "calibration file" if cal is not None else "live (bends as they come)"}
-        self.on_calibrated(self.model_info)
+        self.on_calibrated(model_info)
         self._rows = []
         self.flushing = True
         try:
@@ -356,5 +357,6 @@ class ImuAngles:
         self.on_angles(row.t, vals, row)
 
     def axes_info(self) -> dict[str, Any]:
+        """Each sensor's signed flexion axis (sensor frame) and how many tilted samples it rests on."""
         return {s: {"axis": [round(float(x), 5) for x in a.axis * a.sign], "tilted_samples": a.tilted}
                 for s, a in self._axes.items()}

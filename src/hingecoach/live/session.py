@@ -7,6 +7,11 @@ the source, the pipeline, and ``on_event`` (the callbacks get plain JSON-able di
 ``"type"`` each: ``status``, ``angles``, ``cue``, ``rep``, ``gap``, ``warning``; see
 ``EVENT_TYPES``). Sound and the store work on their own threads so that nothing they do
 delays a cue.
+
+The session is a shell: ``live.run_imu`` runs it on the IMU sources (transport ->
+rows -> angles) and ``live.run_camera`` on the camera sources (frames -> pose ->
+angles); both end in the same ``LiveCoach`` (reps, faults, cues), ``StoreSink`` and
+``_finish``.
 """
 
 from __future__ import annotations
@@ -16,50 +21,35 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from hingecoach import __version__
-from hingecoach.analysis import DISCLAIMER, AnalysisSettings, max_flexion_deg
-from hingecoach.angles import ANGLES, AngleModel, AngleSettings, angles_from_ups, calibrate
-from hingecoach.core.conventions import PLACEMENTS, normalise_placement
-from hingecoach.core.errors import HingecoachError, InputError, ParameterError
-from hingecoach.core.timeseries import ChannelInfo, TimeSeries
-from hingecoach.faults import RepMetrics, Thresholds, default_thresholds
+from hingecoach.analysis import DISCLAIMER, AnalysisSettings
+from hingecoach.angles import AngleSettings
+from hingecoach.core.errors import HingecoachError, ParameterError
+from hingecoach.faults import RepMetrics, Thresholds
 from hingecoach.feedback.audio import AudioOut, AudioSettings
 from hingecoach.feedback.cues import Cue, CueSettings
-from hingecoach.live.camera import CameraAngles
 from hingecoach.live.coach import LiveCoach
-from hingecoach.live.imu import ImuAngles, LiveAxisSettings
+from hingecoach.live.imu import LiveAxisSettings
+from hingecoach.live.run_camera import is_camera_source, run_camera
+from hingecoach.live.run_imu import run_imu
 from hingecoach.live.sink import StoreSink
-from hingecoach.live.stream import ImuStream, Row, StreamSettings
-from hingecoach.pose.camera import CAMERA_CHANNELS, CameraSettings
+from hingecoach.live.stream import StreamSettings
+from hingecoach.pose.camera import CameraSettings
 from hingecoach.reps import RepSettings
-from hingecoach.sources.live import (
-    BadInput,
-    LineParser,
-    ReplayTransport,
-    SerialTransport,
-    SourceSpec,
-    Transport,
-    UdpTransport,
-    decode_datagram,
-    monotonic_s,
-    parse_source,
-)
+from hingecoach.sources.live import SourceSpec, Transport, monotonic_s, parse_source
 from hingecoach.store import Store, open_store, resolve_settings
-from hingecoach.store.convert import thresholds_json
 
 EVENT_TYPES = ("status", "angles", "cue", "rep", "gap", "warning")
-IMU_CHANNELS = tuple(a.name for a in ANGLES)
 
 
 @dataclass(frozen=True)
 class LiveSettings:
     """Everything a live session needs besides the source. The threshold settings
-    (placement, exercise, share_of_max, rounding_deg, too_fast_s) are None when not
+    (placement, exercise, share_of_max, lumbar_rounding_deg, too_fast_s) are None when not
     given: then the person's stored thresholds apply, else the defaults."""
 
     source: str = ""  # used when LiveSession gets no source of its own
@@ -71,7 +61,7 @@ class LiveSettings:
     placement: str | None = None
     exercise: str | None = None
     share_of_max: float | None = None
-    rounding_deg: float | None = None
+    lumbar_rounding_deg: float | None = None  # the CLI's --rounding-deg
     too_fast_s: float | None = None
     angles_hz: float = 25.0  # "angles" events per second of samples (the live gauge)
     max_duration_s: float | None = None  # stop after this long (wall clock)
@@ -88,6 +78,9 @@ class LiveSettings:
 
 @dataclass
 class LiveSummary:
+    """What a live session did: its reps, cues, link and frame counters, warnings and
+    latencies (ms, on this computer's monotonic clock)."""
+
     session_id: int | None
     source: str
     reason: str  # "source ended", "stopped", "time limit"
@@ -107,6 +100,7 @@ class LiveSummary:
     audio_onset_ms: list[float] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
+        """The summary as the "ended" event carries it: counts, stats and latency percentiles."""
         return {"session_id": self.session_id, "source": self.source, "reason": self.reason,
                 "placement": self.placement, "reps": len(self.reps),
                 "faulty_reps": sum(1 for m in self.reps if m.faults), "cues": len(self.cues),
@@ -117,21 +111,12 @@ class LiveSummary:
 
 
 def _pct(xs: list[float]) -> dict[str, Any]:
+    """n, median, 99th percentile and maximum of latencies (ms)."""
     if not xs:
         return {"n": 0}
     a = np.asarray(xs)
     return {"n": int(a.size), "p50": round(float(np.percentile(a, 50)), 3),
             "p99": round(float(np.percentile(a, 99)), 3), "max": round(float(a.max()), 3)}
-
-
-def _camera_source(spec: SourceSpec) -> bool:
-    if spec.kind == "webcam":
-        return True
-    if spec.kind == "replay":
-        from hingecoach.sources.detect import VIDEO_SUFFIXES
-
-        return Path(spec.target).suffix.lower() in VIDEO_SUFFIXES
-    return False
 
 
 class LiveSession:
@@ -165,7 +150,6 @@ class LiveSession:
         self._first_t: float | None = None
         self._last_t: float | None = None
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
-        self._audio_warned = threading.Event()
         self._audio_msgs: list[str] = []
         self._consumer_failed = False
         self._lock = threading.Lock()
@@ -173,6 +157,7 @@ class LiveSession:
     # -- public -----------------------------------------------------------------------
     @property
     def session_id(self) -> int | None:
+        """The stored session's id once the run has started storing it (None without --save)."""
         return self._session_id
 
     def stop(self) -> None:
@@ -191,6 +176,10 @@ class LiveSession:
         self._listeners.append(fn)
 
     def run(self) -> LiveSummary:
+        """Run until the source ends, ``stop()`` or ``max_duration_s``; the summary.
+
+        Raises HingecoachError (or a subclass) for a bad source or setting; the session
+        stored so far is kept and says why it ended."""
         st = self.settings
         spec = parse_source(self.source)
         if not (st.speed == 0 or (math.isfinite(st.speed) and st.speed > 0)):
@@ -218,7 +207,7 @@ class LiveSession:
                 sink.event("error", None, message=str(e)[:500])
             sink.close(complete=interrupted)
 
-    # -- events -----------------------------------------------------------------------
+    # -- events (this and what follows is the plumbing run_imu and run_camera share) -----
     def _emit(self, ev: dict[str, Any]) -> None:
         kind = ev["type"]
         if kind == "gap" and ev.get("state") == "closed" and self._sink is not None:
@@ -276,7 +265,7 @@ class LiveSession:
     def _analysis_settings(self, store: Store | None, placement_hint: str | None) -> AnalysisSettings:
         st = self.settings
         overrides = {"placement": st.placement, "exercise": st.exercise, "share_of_max": st.share_of_max,
-                     "lumbar_rounding_deg": st.rounding_deg, "too_fast_s": st.too_fast_s}
+                     "lumbar_rounding_deg": st.lumbar_rounding_deg, "too_fast_s": st.too_fast_s}
         pth = None
         if self.person is not None and store is not None:
             p = store.person(self.person)
@@ -284,50 +273,16 @@ class LiveSession:
                 raise HingecoachError(f"--person {self.person!r}: no such person in {store.url} (add "
                                       "--save to create it, or 'hingecoach person NAME --rounding-deg X')")
             pth = p.thresholds if p else None
-        a, origin = resolve_settings(overrides, self.person, pth)
+        a, _origin = resolve_settings(overrides, self.person, pth)
         if a.placement is None and placement_hint:
             a = replace(a, placement=placement_hint)
-        self._origin = origin
         return replace(a, angles=st.angles, reps=st.reps, camera=st.camera)
-
-    def _calibration(self, placement: str, a: AnalysisSettings) -> tuple[AngleModel | None, float | None,
-                                                                            TimeSeries | None]:
-        path = self.settings.calibration
-        if not path:
-            return None, None, None
-        from hingecoach.sources.detect import read_recording
-
-        cal = read_recording(path, placement=placement)
-        model, ups = calibrate(cal, a.angles)
-        maxflex = max_flexion_deg(angles_from_ups(cal, model, ups), a.reps)
-        if maxflex is None:
-            self._emit({"type": "warning", "kind": "calibration",
-                        "message": f"{path}: no forward bend in the calibration: using the default "
-                                   "lumbar_rounding threshold"})
-        return model, maxflex, cal
-
-    def _open_transport(self, spec: SourceSpec, placement: str | None) -> Transport:
-        if self._transport is not None:
-            return self._transport
-        if spec.kind == "udp":
-            return UdpTransport(spec.target, spec.port)
-        if spec.kind == "serial":
-            return SerialTransport(spec.target, spec.baud)
-        if spec.kind == "replay":
-            from hingecoach.sources.live import read_replay
-
-            return ReplayTransport(read_replay(spec.target, placement), self.settings.speed)
-        if spec.kind == "ble":
-            from hingecoach.sources.ble import BleTransport
-
-            return BleTransport(spec.target)
-        raise ParameterError("--source", "an IMU source", str(spec))
 
     # -- the run ------------------------------------------------------------------------
     def _run(self, spec: SourceSpec) -> LiveSummary:
-        if _camera_source(spec):
-            return self._run_camera(spec)
-        return self._run_imu(spec)
+        if is_camera_source(spec):
+            return run_camera(self, spec)
+        return run_imu(self, spec)
 
     def _common_start(self, placement: str, info: dict[str, Any], a: AnalysisSettings,
                       store: Store | None) -> None:
@@ -338,131 +293,6 @@ class LiveSession:
             self._session_id = self._sink.id
         if st.audio.sound or st.audio.speech:
             self._audio = AudioOut(st.audio, warn=self._audio_warn)
-
-    def _run_imu(self, spec: SourceSpec) -> LiveSummary:
-        store = self._open_store()
-        a0 = self._analysis_settings(store, None)
-        transport = self._open_transport(spec, a0.placement)
-        try:
-            meta = transport.meta
-            placement = normalise_placement(a0.placement or meta.get("placement") or "T12")
-            a = replace(a0, placement=placement)
-            cal_model, maxflex, cal_rec = self._calibration(placement, a)
-            thresholds = default_thresholds(placement, max_flexion_deg=maxflex, exercise=a.exercise,
-                                            share_of_max=a.share_of_max, too_fast_s=a.too_fast_s,
-                                            lumbar_rounding_deg=a.lumbar_rounding_deg)
-            info: dict[str, Any] = {"source": self.source, "format": f"live-{spec.kind}", "placement": placement,
-                                    "placement_meaning": PLACEMENTS[placement], "exercise": a.exercise,
-                                    "notes": [], "calibration_source": "live: first still standing span"}
-            self._common_start(placement, info, a, store)
-            for w in meta.get("warnings", []):
-                self._emit({"type": "warning", "kind": "source", "message": str(w)})
-            if self._sink is not None and cal_rec is not None:
-                self._sink.stream("calibration", cal_rec)
-            return self._loop_imu(spec, transport, placement, a, thresholds, cal_model, maxflex, info)
-        finally:
-            transport.close()
-
-    def _loop_imu(self, spec: SourceSpec, transport: Transport, placement: str, a: AnalysisSettings,
-                  thresholds: Thresholds, cal_model: AngleModel | None, maxflex: float | None,
-                  info: dict[str, Any]) -> LiveSummary:
-        st = self.settings
-        meta = transport.meta
-        raw_meta = {"source": self.source, "placement": placement, "format": f"live-{spec.kind}"}
-        state: dict[str, Any] = {"coach": None}
-
-        def on_row(row: Row) -> None:
-            if self._first_t is None:
-                self._first_t = row.t
-                self._emit({"type": "status", "state": "calibrating",
-                            "message": "stand still and upright for 2 s (the neutral calibration)"})
-            self._last_t = row.t
-            if self._sink is not None:
-                self._sink.raw(row, raw_meta)
-            angles.add(row)
-
-        def on_calibrated(model: dict[str, Any]) -> None:
-            assert angles.rate_hz is not None
-            coach = LiveCoach(placement, angles.rate_hz, thresholds, IMU_CHANNELS, self._emit,
-                              on_rep=self._on_rep, on_cue=self._on_cue, rep_settings=a.reps,
-                              cue_settings=st.cues, angles_hz=st.angles_hz, clock=self._clock)
-            state["coach"] = self._coach = coach
-            th = thresholds
-            info.update(sample_rate_hz=model["sample_rate_hz"], calibration_window_s=model["window_s"])
-            self._emit({"type": "status", "state": "calibrated", "threshold_deg": round(th.lumbar_rounding_deg, 2),
-                        "threshold_source": th.lumbar_rounding_source, "thresholds": thresholds_json(th),
-                        "placement": placement, "calibration_window_s": model["window_s"],
-                        "sample_rate_hz": model["sample_rate_hz"], "max_flexion_deg": maxflex,
-                        "message": f"calibrated: a cue sounds above {th.lumbar_rounding_deg:.0f} deg of lumbar "
-                                   f"flexion ({th.lumbar_rounding_source})"})
-            if self._sink is not None:
-                self._sink.update(thresholds=th, info=dict(info),
-                                  calibration={"max_flexion_deg": maxflex, "window_s": model["window_s"],
-                                               "source": "live", "model": model})
-            self._emit({"type": "status", "state": "running", "message": "running"})
-
-        def on_angles(t: float, vals: dict[str, float], row: Row) -> None:
-            coach: LiveCoach = state["coach"]
-            if self._sink is not None:
-                self._sink.angles(t, vals, ANGLE_INFO)
-            # rows kept from before the calibration are not live: no latency for them
-            coach.add(t, vals, None if angles.flushing else row.arrival_s, row.held)
-
-        window_hint = meta.get("calibration_window_s")
-        angles = ImuAngles(a.angles, on_angles, on_calibrated, self._emit,
-                           rate_hint_hz=meta.get("sample_rate_hz"),
-                           window_hint_s=tuple(window_hint) if window_hint else None,
-                           calibration=cal_model, axis_settings=st.axes, source=self.source)
-        stream = ImuStream(st.stream, transport.shared_clock, on_row, self._emit)
-        parser = LineParser() if transport.kind == "line" else None
-        self._emit({"type": "status", "state": "waiting", "source": self.source,
-                    "message": f"waiting for data from {transport.name}"})
-        reason = self._pump(transport, stream, parser, lambda: angles.calibrated)
-        stream.finish()
-        angles.finish()
-        coach = state["coach"]
-        if coach is not None:
-            coach.finish()
-        elif self._first_t is not None:
-            self._emit({"type": "warning", "kind": "calibration",
-                        "message": f"{self.source}: the session ended before a still standing calibration "
-                                   "(stand still and upright for 2 s at the start): no angles"})
-        stats = {"link": stream.summary(), "bad_input": dict(self._bad)}
-        if not angles.calibrated:
-            thresholds_out = None
-        else:
-            thresholds_out = thresholds
-            stats["axes"] = angles.axes_info()
-        return self._finish(reason, placement, thresholds_out, stats, info)
-
-    def _pump(self, transport: Transport, stream: ImuStream, parser: LineParser | None,
-              calibrated: Callable[[], bool]) -> str:
-        st = self.settings
-        t_start = self._clock()
-        while True:
-            if self._stop.is_set():
-                return "stopped"
-            if st.max_duration_s is not None and self._clock() - t_start >= st.max_duration_s:
-                return "time limit"
-            if transport.ended:
-                return "source ended"
-            items = transport.receive(st.poll_s)
-            for payload, arrival in items:
-                was = calibrated()
-                try:
-                    packets = [decode_datagram(payload, arrival)] if parser is None else parser.parse(payload, arrival)
-                except BadInput as e:
-                    self._flag(e.kind, e.detail)
-                    continue
-                for p in packets:
-                    stream.push(p)
-                done = self._clock() - arrival
-                self._row_latency.append(done)
-                if calibrated() and not was:  # this datagram ran the kept rows through
-                    self._calibration_latency = done
-            stream.poll(self._clock())
-            self._drain_audio_warnings()
-            self._drain_store_errors()
 
     def _drain_store_errors(self) -> None:
         sink = self._sink
@@ -514,118 +344,3 @@ class LiveSession:
                 self._warnings.extend(self._sink.errors)
             summary.warnings = list(self._warnings)
         return summary
-
-    # -- camera ---------------------------------------------------------------------------
-    def _run_camera(self, spec: SourceSpec) -> LiveSummary:
-        st = self.settings
-        store = self._open_store()
-        a = self._analysis_settings(store, "camera")
-        a = replace(a, placement=None)
-        frames, name, nominal = self._open_frames(spec)
-        model = self._pose_model
-        own_model = model is None
-        if model is None:
-            from hingecoach.pose.estimator import BlazePose
-
-            model = BlazePose()
-        info: dict[str, Any] = {"source": self.source, "format": f"live-{spec.kind}", "placement": "camera",
-                                "placement_meaning": PLACEMENTS["camera"], "exercise": a.exercise, "notes": [],
-                                "calibration_source": "first standing frames"}
-        self._common_start("camera", info, a, store)
-        state: dict[str, Any] = {"thresholds": None}
-
-        def on_calibrated(m: dict[str, Any]) -> None:
-            cam_round = cam.rounding_threshold_deg
-            th = default_thresholds("camera", exercise=a.exercise, too_fast_s=a.too_fast_s,
-                                    lumbar_rounding_deg=a.lumbar_rounding_deg, camera_rounding_deg=cam_round)
-            state["thresholds"] = th
-            assert cam.rate_hz is not None
-            self._coach = LiveCoach("camera", cam.rate_hz, th, tuple(CAMERA_CHANNELS), self._emit,
-                                    on_rep=self._on_rep, on_cue=self._on_cue, rep_settings=a.reps,
-                                    cue_settings=st.cues, angles_hz=st.angles_hz, clock=self._clock)
-            info.update(sample_rate_hz=m["sample_rate_hz"], calibration_window_s=m["window_s"])
-            self._emit({"type": "status", "state": "calibrated", "threshold_deg": round(th.lumbar_rounding_deg, 2),
-                        "threshold_source": th.lumbar_rounding_source, "thresholds": thresholds_json(th),
-                        "placement": "camera", "calibration_window_s": m["window_s"],
-                        "sample_rate_hz": m["sample_rate_hz"],
-                        "message": f"calibrated: a cue sounds when the back bows beyond "
-                                   f"{th.lumbar_rounding_deg:.0f} (virtual dowel)"})
-            if self._sink is not None:
-                self._sink.update(thresholds=th, info=dict(info),
-                                  calibration={"window_s": m["window_s"], "source": "live camera",
-                                               "bow_standing": m["bow_standing"]})
-            self._emit({"type": "status", "state": "running", "message": "running"})
-
-        def on_angles(t: float, vals: dict[str, float]) -> None:
-            if self._first_t is None:
-                self._first_t = t
-            self._last_t = t
-            assert self._coach is not None
-            if self._sink is not None:
-                self._sink.angles(t, vals, CAMERA_INFO)
-            self._coach.add(t, vals, None if cam.flushing else state.get("arrival"))
-
-        cam = CameraAngles(model, on_angles, on_calibrated, self._emit, st.camera, source=self.source)
-        self._emit({"type": "status", "state": "waiting", "source": self.source,
-                    "message": f"waiting for frames from {name}"})
-        reason = "source ended"
-        t_start = self._clock()
-        try:
-            it = iter(frames)
-            wall0: float | None = None
-            t0: float | None = None
-            period = 1.0 / nominal if nominal and nominal > 0 else 0.0
-            while True:
-                if self._stop.is_set():
-                    reason = "stopped"
-                    break
-                if st.max_duration_s is not None and self._clock() - t_start >= st.max_duration_s:
-                    reason = "time limit"
-                    break
-                try:
-                    i, t, rgb = next(it)
-                except StopIteration:
-                    break
-                now = self._clock()
-                if spec.kind == "replay" and st.speed > 0:
-                    if wall0 is None or t0 is None:
-                        wall0, t0 = now, t
-                    due = wall0 + (t - t0) / st.speed
-                    if now > due + period / st.speed:  # behind real time: as a camera would, drop it
-                        cam.counts.dropped_behind += 1
-                        continue
-                    while due > now and not self._stop.is_set():
-                        time.sleep(min(due - now, st.poll_s))
-                        now = self._clock()
-                state["arrival"] = now
-                cam.add(i, t, rgb)
-                self._row_latency.append(self._clock() - now)
-                self._drain_audio_warnings()
-                self._drain_store_errors()
-        finally:
-            if own_model:
-                model.close()
-        if self._coach is not None:
-            self._coach.finish()
-        stats = {"frames": cam.counts.as_dict(), "bad_input": dict(self._bad)}
-        return self._finish(reason, "camera", state["thresholds"], stats, info)
-
-    def _open_frames(self, spec: SourceSpec) -> tuple[Any, str, float | None]:
-        if self._frames is not None:
-            return self._frames, self.source, None
-        if spec.kind == "webcam":
-            from hingecoach.sources.video import iter_webcam
-
-            return iter_webcam(int(spec.target)), self.source, None
-        from hingecoach.sources.video import VideoReader
-
-        if not Path(spec.target).exists():
-            raise InputError(spec.target, "an existing video file", "no such file")
-        reader = VideoReader(Path(spec.target))
-        for w in reader.warnings:
-            self._emit({"type": "warning", "kind": "source", "message": w})
-        return reader, self.source, reader.info.fps
-
-
-ANGLE_INFO = {a.name: ChannelInfo("deg", "sagittal", a.description) for a in ANGLES}
-CAMERA_INFO = {k: ChannelInfo("deg", "image sagittal plane", v) for k, v in CAMERA_CHANNELS.items()}

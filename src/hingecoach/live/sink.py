@@ -29,11 +29,13 @@ RAW_COLUMNS = ("lower_acc", "lower_gyr", "upper_acc", "upper_gyr")
 
 
 class StoreSink:
+    """A live session's writer to the store: the loop hands samples, reps, cues and events
+    over, a thread writes them (see the module)."""
+
     def __init__(self, store: Store, *, person: str | None, source: str, settings: AnalysisSettings,
-                 info: dict[str, Any], batch_s: float = 0.2, device: str = "",
-                 extra: dict[str, Any] | None = None) -> None:
+                 info: dict[str, Any], batch_s: float = 0.2, extra: dict[str, Any] | None = None) -> None:
         self.writer: SessionWriter = store.writer(person=person, source=source, settings=settings, info=info,
-                                                  device=device, extra=extra)
+                                                  extra=extra)
         self.id = self.writer.id
         self.batch_s = batch_s
         self.errors: list[str] = []
@@ -50,12 +52,14 @@ class StoreSink:
 
     # -- from the loop (cheap) ------------------------------------------------------------
     def raw(self, row: Row, meta: dict[str, Any]) -> None:
+        """One IMU row (both sensors) for the samples table; written with the next batch."""
         with self._lock:
             self._raw.append(row)
             if not self._raw_meta:
                 self._raw_meta = meta
 
     def angles(self, t: float, values: dict[str, float], info: dict[str, ChannelInfo] | None = None) -> None:
+        """One angle sample (t in s, channels in deg); written with the next batch."""
         with self._lock:
             if not self._angles:
                 self._angles = {k: [] for k in values}
@@ -65,18 +69,23 @@ class StoreSink:
                 lst.append(float(values.get(k, np.nan)))
 
     def rep(self, m: RepMetrics) -> None:
+        """A judged rep; written at once by the writer thread."""
         self._q.put(("rep", m))
 
     def cue(self, c: Cue) -> None:
+        """A cue as it sounded; written at once by the writer thread."""
         self._q.put(("cue", c))
 
     def event(self, kind: str, t_s: float | None, **data: Any) -> None:
+        """A session event (gap, warning, error) at ``t_s`` (s, or None); written at once."""
         self._q.put(("event", (kind, t_s, data)))
 
     def update(self, **fields: Any) -> None:
+        """New session fields (thresholds, info, calibration, extra); written at once."""
         self._q.put(("update", fields))
 
     def stream(self, name: str, ts: TimeSeries) -> None:
+        """A whole extra stream (the calibration recording) under ``name``."""
         self._q.put(("stream", (name, ts)))
 
     # -- the writer thread ----------------------------------------------------------------

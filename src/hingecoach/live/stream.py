@@ -46,6 +46,8 @@ from hingecoach.sources.live import SENSORS, Packet
 
 @dataclass(frozen=True)
 class StreamSettings:
+    """Timing of the live IMU stream: jitter buffer, pairing, gaps and clock fits (times in seconds)."""
+
     # The longest a sample waits for a missing predecessor. Reordering on a LAN or
     # Bluetooth link is a few ms to tens of ms; 50 ms keeps the worst added latency far
     # below the 100 ms that a cue may take to be heard.
@@ -84,6 +86,7 @@ class SensorStats:
     gaps: int = 0
 
     def as_dict(self) -> dict[str, int]:
+        """The counters by name."""
         return dict(vars(self))
 
 
@@ -131,15 +134,18 @@ class ClockFit:
 
     @property
     def ready(self) -> bool:
+        """The first sample has been seen (a mapping exists)."""
         return self._ref is not None
 
     def reset(self) -> None:
+        """Forget the fit (the sensor restarted its clock)."""
         self._points.clear()
         self._ref = None
         self._cur = None
         self._block = -1
 
     def observe(self, sender_t: float, arrival_s: float) -> None:
+        """One sample's sender time and arrival (s) into the fit."""
         if self._ref is None:
             self._ref = sender_t
             self.offset, self.drift = arrival_s - sender_t, 0.0
@@ -180,11 +186,13 @@ class ClockFit:
         self.offset = my - b * mx
 
     def to_receiver(self, sender_t: float) -> float:
+        """Sender time (s) -> this computer's monotonic time (s)."""
         assert self._ref is not None
         x = sender_t - self._ref
         return sender_t + self.offset + self.drift * x
 
     def from_receiver(self, r: float) -> float:
+        """This computer's monotonic time (s) -> sender time (s)."""
         assert self._ref is not None
         # r = ref + x + offset + drift * x
         x = (r - self._ref - self.offset) / (1.0 + self.drift)
@@ -222,6 +230,7 @@ class JitterBuffer:
         return self.period is None or p.t - self.last_t <= 1.5 * self.period
 
     def push(self, p: Packet) -> list[Packet]:
+        """One packet in; the packets that can go out now, in sender-time order."""
         self.stats.received += 1
         if self.last_t is not None and p.t < self.last_t - self.reset_back_s:
             # the sensor restarted (its clock began again): flush and start over
@@ -258,6 +267,7 @@ class JitterBuffer:
         return self.poll(p.arrival_s)
 
     def poll(self, now_s: float) -> list[Packet]:
+        """The held packets whose wait is over at ``now_s`` (monotonic s)."""
         out: list[Packet] = []
         hold = self.hold_s
         while self._held:
@@ -288,6 +298,7 @@ class JitterBuffer:
         self._recent.append((p.t, p.arrival_s))
 
     def flush(self) -> list[Packet]:
+        """Everything still held, in order (the end of the stream)."""
         out = [h[2] for h in self._held]
         for q in out:
             self._note_release(q)
@@ -337,10 +348,10 @@ class ImuStream:
         self._last_t: dict[str, float | None] = {k: None for k in SENSORS}
         self._last_arrival: dict[str, float | None] = {k: None for k in SENSORS}
         self._gap_open: dict[str, float | None] = {k: None for k in SENSORS}
-        self.last_row_t: float | None = None
 
     # -- time mapping -----------------------------------------------------------------
     def to_lower_clock(self, sensor: str, t: float) -> float | None:
+        """A sensor's time (s) on the lower sensor's clock; None while the clocks are not known."""
         if sensor == "lower" or self.shared_clock:
             return t
         lo, up = self.clocks["lower"], self.clocks["upper"]
@@ -350,6 +361,7 @@ class ImuStream:
 
     # -- input --------------------------------------------------------------------------
     def push(self, p: Packet) -> None:
+        """One packet in; rows that complete go to ``on_row``."""
         if not self.sanitizer.clean(p):
             return
         buf = self.buffers[p.sensor]
@@ -366,6 +378,7 @@ class ImuStream:
         self._pair(p.arrival_s)
 
     def poll(self, now_s: float) -> None:
+        """Time passes (``now_s``, monotonic s): release what waited long enough, open gaps."""
         for k in SENSORS:
             self._take(k, self.buffers[k].poll(now_s))
         self._pair(now_s)
@@ -380,6 +393,7 @@ class ImuStream:
                            "message": f"no data from the {k} sensor"})
 
     def finish(self) -> None:
+        """The end of the stream: everything held goes out as rows where it can."""
         for k in SENSORS:
             self._take(k, self.buffers[k].flush())
         self._pair(math.inf)
@@ -476,10 +490,10 @@ class ImuStream:
              held: bool = False) -> Row:
         if held:
             self.held_rows += 1
-        self.last_row_t = lo.t
         return Row(lo.t, lo.acc, lo.gyr, up_acc, up_gyr, arrival, held)
 
     def summary(self) -> dict[str, Any]:
+        """The link's counters, dropped and held rows, and the clocks' relative drift (ppm)."""
         return {"sensors": {k: v.as_dict() for k, v in self.stats.items()},
                 "rows_dropped_no_partner": self.dropped_rows, "rows_held_partner": self.held_rows,
                 # the fits' slopes are (receiver - sender) per second: a sender clock that

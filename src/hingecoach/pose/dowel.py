@@ -28,7 +28,7 @@ twice its standing value; the straight line from hip to shoulder then no longer 
 through the trunk. It is relative to the person's own standing shape, so body size,
 build and distance to the camera drop out.
 
-In the camera simulator's geometry (``sources.camera_sim``: landmarks at the true joints)
+In the camera simulator's geometry (``testing.camera_sim``: landmarks at the true joints)
 the angle reads 0.60 of the true sacrum-to-neck flexion at 15 deg and 0.77 at 75 deg,
 whatever the hip flexion, and the rounding criterion is met at about 65 deg of flexion:
 gross rounding only.

@@ -24,12 +24,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from hingecoach.core.errors import HingecoachError, InputError
+from hingecoach.core.errors import InputError
+from hingecoach.core.extras import require
 from hingecoach.sources.live import LineAssembler, monotonic_s
 
 NUS_SERVICE = "6e400001-b5a3-f393-e0a9-e50e24dcca9e"
 NUS_TX = "6e400003-b5a3-f393-e0a9-e50e24dcca9e"  # notify: device -> computer
-BLE_HINT = "pip install 'hingecoach[ble]' (bleak)"
 CONNECT_TIMEOUT_S = 15.0
 
 
@@ -49,13 +49,10 @@ class BleTransport:
         self._clients: list[Any] = []
         self.meta: dict[str, Any] = {}
         if client_factory is None:
-            try:
-                from bleak import BleakClient
-            except ImportError:
-                raise HingecoachError(f"{self.name}: BLE sensors need bleak: {BLE_HINT}") from None
+            bleak = require("ble", "bleak", f"{self.name}: BLE sensors need bleak")
 
             def client_factory(addr: str) -> Any:
-                return BleakClient(addr, timeout=connect_timeout_s)
+                return bleak.BleakClient(addr, timeout=connect_timeout_s)
 
         self._factory = client_factory
         self._q: queue.Queue[tuple[str, float]] = queue.Queue()
@@ -114,6 +111,7 @@ class BleTransport:
                     await asyncio.wait_for(self._stop.wait(), 0.2)
 
     def receive(self, timeout_s: float) -> list[tuple[Any, float]]:
+        """The lines that arrived within ``timeout_s`` (s), each with its arrival time."""
         out: list[tuple[Any, float]] = []
         try:
             out.append(self._q.get(timeout=max(timeout_s, 0.0)))
@@ -126,6 +124,7 @@ class BleTransport:
                 return out
 
     def close(self) -> None:
+        """Disconnect and stop the BLE thread."""
         loop, stop = self._loop, self._stop
         if loop is not None and stop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):

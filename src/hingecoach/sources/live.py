@@ -33,21 +33,21 @@ import json
 import math
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from hingecoach.core.errors import HingecoachError, InputError, ParameterError
+from hingecoach.core.errors import InputError, ParameterError
+from hingecoach.core.extras import require
 from hingecoach.core.timeseries import TimeSeries
 from hingecoach.sources.imu_csv import IMU_COLUMNS
 
 SENSORS = ("lower", "upper")
 MAX_DATAGRAM = 65_507
 DEFAULT_BAUD = 115_200
-SERIAL_HINT = "pip install 'hingecoach[serial]' (pyserial)"
 
 
 @dataclass(slots=True)
@@ -135,6 +135,7 @@ class LineParser:
         self._idx = {c: names.index(c) for c in IMU_COLUMNS}
 
     def parse(self, line: str, arrival_s: float) -> list[Packet]:
+        """One line -> its packets (none for a blank, comment or header line); raises BadInput."""
         s = line.strip()
         if not s or s.startswith("#"):
             return []
@@ -170,6 +171,8 @@ SPEC_FORMS = ("udp:HOST:PORT (or udp:PORT)", "serial:DEVICE[@BAUD]", "ble:ADDRES
 
 @dataclass(frozen=True)
 class SourceSpec:
+    """A parsed ``--source``: its kind and where (see ``parse_source``)."""
+
     kind: str  # udp, serial, ble, replay, webcam
     target: str  # host, device, address(es), file, or the camera index
     port: int = 0
@@ -216,6 +219,7 @@ def parse_source(spec: str) -> SourceSpec:
 
 # -- transports -------------------------------------------------------------------------
 def monotonic_s() -> float:
+    """This computer's monotonic clock, in seconds (arrival times)."""
     return time.monotonic_ns() / 1e9
 
 
@@ -230,11 +234,17 @@ class Transport(Protocol):
     meta: dict[str, Any]
 
     @property
-    def ended(self) -> bool: ...
+    def ended(self) -> bool:
+        """The source has nothing more to give."""
+        ...
 
-    def receive(self, timeout_s: float) -> list[tuple[Any, float]]: ...
+    def receive(self, timeout_s: float) -> list[tuple[Any, float]]:
+        """What arrived within ``timeout_s`` (s): (payload, arrival monotonic s) items."""
+        ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release the socket, port or device."""
+        ...
 
 
 class UdpTransport:
@@ -264,6 +274,7 @@ class UdpTransport:
         self.port = self.sock.getsockname()[1]
 
     def receive(self, timeout_s: float) -> list[tuple[Any, float]]:
+        """The datagrams that arrived within ``timeout_s`` (s), each with its arrival time."""
         import select
 
         out: list[tuple[Any, float]] = []
@@ -280,6 +291,7 @@ class UdpTransport:
             out.append((data, monotonic_s()))
 
     def close(self) -> None:
+        """Close the socket."""
         self.sock.close()
 
 
@@ -295,10 +307,7 @@ class SerialTransport:
         self.ended = False
         self.meta: dict[str, Any] = {}
         if opener is None:
-            try:
-                import serial
-            except ImportError:
-                raise HingecoachError(f"{self.name}: serial ports need pyserial: {SERIAL_HINT}") from None
+            serial = require("serial", "serial", f"{self.name}: serial ports need pyserial")
             opener = serial.Serial
             errors: tuple[type[BaseException], ...] = (serial.SerialException, OSError, ValueError)
         else:
@@ -311,6 +320,7 @@ class SerialTransport:
         self._buf = b""
 
     def receive(self, timeout_s: float) -> list[tuple[Any, float]]:
+        """The complete lines that arrived within ``timeout_s`` (s); an unplugged port ends the source."""
         import select
 
         out: list[tuple[Any, float]] = []
@@ -336,6 +346,7 @@ class SerialTransport:
         return out
 
     def close(self) -> None:
+        """Close the port."""
         with contextlib.suppress(OSError, ValueError):
             self.port.close()
 
@@ -374,6 +385,7 @@ class ReplayTransport:
         return [encode_datagram(s, self._t[i], self._acc[s][i], self._gyr[s][i], seq=i) for s in SENSORS]
 
     def receive(self, timeout_s: float) -> list[tuple[Any, float]]:
+        """The rows due by now as datagrams (sleeping at most ``timeout_s`` s for the next)."""
         n = self._n
         if self._i >= n:
             self.ended = True
@@ -401,6 +413,7 @@ class ReplayTransport:
         return out
 
     def close(self) -> None:
+        """Stop sending."""
         self._i = self._n
 
 
@@ -413,6 +426,7 @@ class LineAssembler:
     lines: list[str] = field(default_factory=list)
 
     def feed(self, data: bytes) -> list[str]:
+        """A piece of bytes in; the lines it completed."""
         self.buf += data
         *done, self.buf = self.buf.split(b"\n")
         if len(self.buf) > self.max_line:
@@ -427,8 +441,3 @@ def read_replay(path: str | Path, placement: str | None = None) -> TimeSeries:
 
     return read_recording(path, placement=placement)
 
-
-def iter_rows(rec: TimeSeries) -> Iterator[tuple[float, dict[str, list[float]]]]:
-    """(t, {"lower_acc": [...], ...}) per row, for tests and senders."""
-    for i, t in enumerate(rec.time_s):
-        yield float(t), {f"{s}_{k}": list(rec[f"{s}_{k}"][i]) for s in SENSORS for k in ("acc", "gyr")}
