@@ -14,7 +14,7 @@ pytestmark = pytest.mark.camera
 
 def test_some_frames_without_a_back_outline_are_interpolated():
     pytest.importorskip("cv2")
-    from hingecoach.sources.camera_sim import FramesModel, simulate_frames
+    from hingecoach.testing.camera_sim import FramesModel, simulate_frames
 
     frames = list(simulate_frames(["good", "rounded", "good"]))
     poses = [replace(f, mask=None) if 120 <= i < 140 or i % 7 == 0 else f for i, _, _, f in frames]
@@ -30,7 +30,7 @@ def test_a_misleading_start_does_not_fix_the_facing():
     """The first frames (a title shot, a cut) show the person mirrored: the facing is
     re-decided over the whole clip and the angles and the bow follow it."""
     pytest.importorskip("cv2")
-    from hingecoach.sources.camera_sim import FramesModel, simulate_frames
+    from hingecoach.testing.camera_sim import FramesModel, simulate_frames
 
     frames = list(simulate_frames(["good", "rounded"]))
     poses = []

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.camera
 
 
 def _analyse(frames, poses=None, settings=None):
-    from hingecoach.sources.camera_sim import FramesModel
+    from hingecoach.testing.camera_sim import FramesModel
 
     poses = poses if poses is not None else [f for *_, f in frames]
     r = video_angles(((i, t, np.zeros((2, 2, 3), np.uint8)) for i, t, *_ in frames), FramesModel(poses),
@@ -24,7 +24,7 @@ def _analyse(frames, poses=None, settings=None):
 
 def _sim(patterns, **kw):
     pytest.importorskip("cv2")
-    from hingecoach.sources.camera_sim import simulate_frames
+    from hingecoach.testing.camera_sim import simulate_frames
 
     return list(simulate_frames(patterns, **kw))
 
@@ -39,7 +39,7 @@ def test_view_classes_from_the_side_ratio():
 
 
 def test_looking_up_in_the_bend_is_neck_craning(monkeypatch):
-    from hingecoach.sources import camera_sim
+    from hingecoach.testing import camera_sim
 
     # the head extended 100 deg against a trunk tipped 76 deg: the gaze 24 deg above level
     monkeypatch.setitem(camera_sim.PATTERNS, "looking_up",
