@@ -29,7 +29,59 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 
 
-def outcome(path: Path, model: str, posecache: Path | None = None) -> dict[str, Any]:
+class Recorder:
+    """A PoseModel that runs BlazePose and keeps each frame's pose (mask at 320 px on its
+    long side) in the pose-cache format, so a later code change re-analyses the clip
+    without the model."""
+
+    def __init__(self, model: str) -> None:
+        from hingecoach.pose.estimator import BlazePose
+
+        self.pose = BlazePose(model=model)
+        self.rows: list[Any] = []
+        self.size = (0, 0)
+
+    def process(self, rgb: Any) -> Any:
+        import cv2
+        import numpy as np
+
+        p = self.pose.process(rgb)
+        h, w = rgb.shape[:2]
+        self.size = (w, h)
+        sc = 320 / max(w, h)
+        mw, mh = max(1, round(w * sc)), max(1, round(h * sc))
+        if p is None:
+            self.rows.append((False, np.full((33, 2), np.nan), np.full(33, np.nan), np.zeros(33),
+                              np.zeros((mh, mw), np.uint8), -1))
+        else:
+            m = p.mask if p.mask is not None else np.zeros((h, w), np.float32)
+            m = cv2.resize(m, (mw, mh), interpolation=cv2.INTER_AREA)
+            self.rows.append((True, p.xy, p.z, p.visibility, np.clip(np.round(m * 255), 0, 255).astype(np.uint8),
+                              -1 if p.other_people is None else int(p.other_people)))
+        return p
+
+    def close(self) -> None:
+        self.pose.close()
+
+    def save(self, path: Path, times: list[float], source: str) -> None:
+        import numpy as np
+
+        if not self.rows:
+            return
+        w, h = self.size
+        found, xy, z, vis, masks, others = zip(*self.rows, strict=True)
+        tmp = path.with_name(f".{path.stem}.tmp.npz")
+        np.savez_compressed(tmp, index=np.arange(len(times), dtype=np.int32), time_s=np.array(times),
+                            found=np.array(found), xy=np.array(xy, np.float32), z=np.array(z, np.float32),
+                            visibility=np.array(vis, np.float32), mask=np.array(masks, np.uint8),
+                            other_people=np.array(others, np.int16), width=np.int32(w), height=np.int32(h),
+                            mask_scale=np.float64(masks[0].shape[1] / w), model_complexity=np.int32(1),
+                            source=source)
+        tmp.rename(path)
+
+
+def outcome(path: Path, model: str, posecache: Path | None = None, record: Path | None = None
+            ) -> dict[str, Any]:
     """One clip through ``analyze_video`` (or its cached poses through the same analysis):
     what came out, and how long it took."""
     from dataclasses import replace
@@ -42,8 +94,15 @@ def outcome(path: Path, model: str, posecache: Path | None = None) -> dict[str, 
     t0 = time.perf_counter()
     out: dict[str, Any] = {"clip": path.name, "model": model}
     npz = posecache / f"{path.stem}.npz" if posecache is not None else None
+    if npz is None and record is not None:
+        npz = record / f"{path.stem}.npz"
+        if not npz.exists():
+            _record(path, model, npz, out)
+    a: Any = None
     try:
-        if npz is not None and npz.exists():
+        if out.get("result") in ("traceback", "refused"):
+            pass
+        elif npz is not None and npz.exists():
             sys.path.insert(0, str(HERE))
             from camera_corpus import replay_cache
 
@@ -56,7 +115,7 @@ def outcome(path: Path, model: str, posecache: Path | None = None) -> dict[str, 
     except Exception as e:  # a traceback is the one thing the camera path must never give
         out.update(result="traceback", message=f"{e.__class__.__name__}: {e}",
                    traceback=traceback.format_exc())
-    else:
+    if a is not None:
         d = a.to_json()
         v = d.get("verdict", {})
         judged = [r for r in d["reps"] if r.get("judged")]
@@ -74,6 +133,32 @@ def outcome(path: Path, model: str, posecache: Path | None = None) -> dict[str, 
     if out.get("frames"):
         out["fps"] = round(out["frames"] / out["seconds"], 2)
     return out
+
+
+def _record(path: Path, model: str, npz: Path, out: dict[str, Any]) -> None:
+    """Decode the clip and run the model once, keeping the poses in ``npz``; a
+    traceback on the way is recorded in ``out``."""
+    from hingecoach.core.errors import HingecoachError
+    from hingecoach.sources.video import VideoReader
+
+    npz.parent.mkdir(parents=True, exist_ok=True)
+    rec = None
+    t0 = time.perf_counter()
+    try:
+        rec = Recorder(model)
+        times = []
+        for _, t, rgb in VideoReader(path):
+            rec.process(rgb)
+            times.append(t)
+        rec.save(npz, times, str(path))
+    except HingecoachError as e:
+        out.update(result="refused", message=str(e))
+    except Exception as e:  # the one thing the camera path must never give
+        out.update(result="traceback", message=f"{e.__class__.__name__}: {e}", traceback=traceback.format_exc())
+    finally:
+        if rec is not None:
+            rec.close()
+    out["pose_seconds"] = round(time.perf_counter() - t0, 2)
 
 
 def kept(src: dict[str, Any], got: dict[str, Any], transform: str) -> tuple[bool, bool]:
@@ -135,11 +220,14 @@ def main(argv: list[str] | None = None) -> None:
                     help="cached poses of the source and wild clips (same model), instead of running it")
     ap.add_argument("--only", default="*.mp4")
     ap.add_argument("--table-only", action="store_true")
+    ap.add_argument("--record", type=Path, default=None,
+                    help="keep the corpus clips' poses here and analyse from them (re-runs are cheap)")
+    ap.add_argument("--reanalyse", action="store_true", help="analyse again from the recorded poses")
     a = ap.parse_args(argv)
     index = json.loads((a.corpus / "corpus.json").read_text()) if (a.corpus / "corpus.json").exists() else {}
     res_path = a.results or a.corpus / f"results-{a.model}.jsonl"
     done = {}
-    if res_path.exists():
+    if res_path.exists() and not a.reanalyse:
         for line in res_path.read_text().splitlines():
             r = json.loads(line)
             done[r["clip"]] = r
@@ -152,7 +240,8 @@ def main(argv: list[str] | None = None) -> None:
         for p in todo:
             if p.name in done:
                 continue
-            r = outcome(p, a.model, a.posecache if p not in clips else None)
+            r = outcome(p, a.model, a.posecache if p not in clips else None,
+                        record=a.record if p in clips else None)
             done[p.name] = r
             with res_path.open("a") as f:
                 f.write(json.dumps(r) + "\n")

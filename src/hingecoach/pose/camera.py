@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from hingecoach.core.errors import InputError
 from hingecoach.core.pose_types import HIP, SHOULDER, PoseFrame
 from hingecoach.core.timeseries import ChannelInfo, FloatArray, TimeSeries
-from hingecoach.pose.dowel import DowelSettings, bow_angle_deg, measure_back
+from hingecoach.pose.dowel import DowelSettings, back_bow, bow_angle_deg, measure_back
 from hingecoach.pose.estimator import PoseModel
 from hingecoach.pose.filters import OneEuroFilter, OneEuroSettings
 from hingecoach.pose.keypoints import (
@@ -82,16 +82,21 @@ class FrameMeasure:
     bow_other_facing: float = float("nan")  # the bow measured as if facing the other way
 
 
+OTHER_FACING_EVERY = 4
+
+
 class CameraMeasurer:
     """One frame's pose -> raw measures, once the body side and facing are known.
-    ``both_facings``: also measure the bow as if the person faced the other way (offline,
-    so a facing decided on a misleading start can be corrected over the whole clip)."""
+    ``both_facings``: also measure the bow as if the person faced the other way, on every
+    OTHER_FACING_EVERY-th frame (offline, so a facing decided on a misleading start can
+    be corrected over the whole clip; the frames between are interpolated then)."""
 
     def __init__(self, orientation: Orientation, settings: CameraSettings | None = None, *,
                  both_facings: bool = False) -> None:
         self.o = orientation
         self.s = settings or CameraSettings()
         self.both_facings = both_facings
+        self._n = 0
 
     def missing(self, pose: PoseFrame) -> list[str]:
         return missing_points(pose, self.o, self.s.min_visibility)
@@ -102,8 +107,11 @@ class CameraMeasurer:
             d = measure_back(pose.mask, pose.point(HIP[self.o.side]), pose.point(SHOULDER[self.o.side]),
                              self.o.facing, self.s.dowel)
             bow, contour = d.bow, d.contour_xy
-            other = measure_back(pose.mask, pose.point(HIP[self.o.side]), pose.point(SHOULDER[self.o.side]),
-                                 -self.o.facing, self.s.dowel).bow if self.both_facings else float("nan")
+            other = float("nan")
+            if self.both_facings and self._n % OTHER_FACING_EVERY == 0:
+                other = back_bow(pose.mask, pose.point(HIP[self.o.side]), pose.point(SHOULDER[self.o.side]),
+                                 -self.o.facing, self.s.dowel)
+            self._n += 1
         else:
             bow, contour, other = float("nan"), np.empty((0, 2)), float("nan")
         return FrameMeasure(index, t, k.trunk_inclination_deg, k.hip_flexion_deg, k.knee_flexion_deg,
