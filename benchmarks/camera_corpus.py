@@ -181,12 +181,12 @@ def _letterbox(img: np.ndarray) -> np.ndarray:
     """Portrait into 16:9 landscape (black bars left and right), or landscape into portrait."""
     h, w = img.shape[:2]
     if h >= w:
-        W = int(round(h * 16 / 9))
+        W = round(h * 16 / 9)
         out = np.zeros((h, W, 3), np.uint8)
         x = (W - w) // 2
         out[:, x:x + w] = img
     else:
-        H = int(round(w * 16 / 9))
+        H = round(w * 16 / 9)
         out = np.zeros((H, w, 3), np.uint8)
         y = (H - h) // 2
         out[y:y + h] = img

@@ -70,7 +70,7 @@ def test_a_clip_that_ends_mid_rep_names_the_partial_rep():
     a = _analyse(frames[:end])
     assert len(a.reps) == 1 and len(a.incomplete) == 1
     d = a.to_json()
-    assert list(d)[0] == "verdict" and d["verdict"]["partial_reps"] == 1
+    assert next(iter(d)) == "verdict" and d["verdict"]["partial_reps"] == 1
     assert d["incomplete_reps"][0]["kind"] == "partial"
 
 

@@ -103,7 +103,7 @@ class ViewClass:
                            "oblique": OBLIQUE_MAX_RATIO}}
 
 
-def classify_view(ratios: Sequence[float]) -> ViewClass:
+def classify_view(ratios: Sequence[float] | np.ndarray) -> ViewClass:
     """The view from per-frame ``side_view_ratio`` values (NaN/inf ignored)."""
     r = np.asarray(ratios, dtype=np.float64)
     r = r[np.isfinite(r)]
