@@ -43,7 +43,7 @@ def test_the_shape_does_not_depend_on_where_the_landmark_line_lies():
     hump barely changes, the bow (measured from the line) does."""
     m = _mask(_arc(30.0))
     a = measure_back_shape(m, HIP, SHOULDER, +1.0)
-    b = measure_back_shape(m, HIP + (0.0, 15.0), SHOULDER, +1.0)
+    b = measure_back_shape(m, HIP + np.array([0.0, 15.0]), SHOULDER, +1.0)
     assert b.hump == pytest.approx(a.hump, abs=0.02)
     assert abs(b.bow - a.bow) > 0.03
 
@@ -69,5 +69,5 @@ def test_a_partly_seen_outline_gives_no_hump():
     s = np.round(np.arange(-0.1, 1.1 + 1e-9, 0.05), 6)
     d = np.full(s.size, 0.2)
     d[(s > 0.2) & (s < 0.8)] = np.nan
-    bow, hump, bend, seen = shape_from_profile(s, d, BackShapeSettings())
+    _bow, hump, bend, seen = shape_from_profile(s, d, BackShapeSettings())
     assert seen < 0.7 and np.isnan(hump) and np.isnan(bend)
