@@ -18,9 +18,13 @@ the hip-shoulder length) the outline is the profile ``d(s)``. From it:
   outwards from the chord joining the outline at the sacrum level and at the upper back,
   over the chord's length: negative for a hollow (neutral) low back, positive when the
   back is one convex arc (rounded). See docs/references.md#dowel-check.
-- ``bend_deg``: the angle between the straight-line fits of the lower half and the upper
-  half of that stretch of outline: 0 for a straight back, positive when the two halves
-  fold towards the front (flexion), negative for a hollow back.
+- ``bend_deg``: the angle between the straight-line fits of the lower back (s 0.05-0.45:
+  sacrum and lumbar spine) and the upper back (s 0.6-1.05: thoracic spine up to the base
+  of the neck). Standing tall it is negative (the lumbar outline runs in towards the
+  lordosis, the upper back out over the kyphosis: -8 to -24 deg on the sample clips);
+  a neutral hinge keeps it negative; 0 is a back whose outline is one straight line from
+  sacrum to neck (the lordosis is gone), positive a back folded into one convex arc:
+  rounded (see ``verdict``).
 
 Levels along the trunk (fractions of hip->shoulder, from the hip joint): the sacrum
 (S1-S2) sits about 0.15-0.2 above the hip joint centre, the lumbar spine spans about
@@ -52,7 +56,9 @@ class BackShapeSettings:
     upper_back: tuple[float, float] = (0.7, 0.9)  # the chord's upper end
     lumbar: tuple[float, float] = (0.3, 0.6)  # where the hump is looked for
     bow: tuple[float, float] = (0.35, 0.75)  # the dowel's bow span
-    min_seen: float = 0.7  # share of the rays over sacrum..upper back that must find the edge
+    lower_line: tuple[float, float] = (0.05, 0.45)  # bend: the lower back's line fit
+    upper_line: tuple[float, float] = (0.6, 1.05)  # bend: the upper back's line fit
+    min_seen: float = 0.7  # share of the rays over the back (lower_line..upper_line) that must find the edge
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,7 @@ class BackShape:
     bow: float  # median outline distance from the hip->shoulder line, / hip-shoulder length
     hump: float  # lumbar outline beyond the sacrum->upper-back chord, / chord; + convex
     bend_deg: float  # angle between lower- and upper-back line fits, flexion +
-    seen: float  # share of rays over sacrum..upper back that found the edge, 0-1
+    seen: float  # share of rays over the back (s 0.05-1.05) that found the edge, 0-1
     trunk_px: float  # hip-shoulder length, frame pixels
     contour_xy: FloatArray  # (k, 2) outline points in frame pixels, NaN where not found
 
@@ -76,8 +82,9 @@ def _span(s: FloatArray, d: FloatArray, lo_hi: tuple[float, float]) -> FloatArra
 
 
 def shape_from_profile(s: FloatArray, d: FloatArray, st: BackShapeSettings) -> tuple[float, float, float, float]:
-    """(bow, hump, bend_deg, seen) from an outline profile d(s) in trunk-length units."""
-    core = (s >= st.sacrum[0] - 1e-9) & (s <= st.upper_back[1] + 1e-9)
+    """(bow, hump, bend_deg, seen) from an outline profile d(s) in trunk-length units
+    (NaN for what the outline does not show)."""
+    core = (s >= st.lower_line[0] - 1e-9) & (s <= st.upper_line[1] + 1e-9)
     seen = float(np.count_nonzero(np.isfinite(d[core])) / max(np.count_nonzero(core), 1))
     b = _span(s, d, st.bow)
     bow = float(np.median(b)) if b.size >= 3 else NAN
@@ -97,9 +104,8 @@ def shape_from_profile(s: FloatArray, d: FloatArray, st: BackShapeSettings) -> t
     nrm = np.array([-chord[1], chord[0]]) / length
     dev = (s[lum] - a[0]) * nrm[0] + (d[lum] - a[1]) * nrm[1]
     hump = float(np.max(dev)) / length
-    mid = 0.5 * (a[0] + c[0])
-    low = core & np.isfinite(d) & (s <= mid)
-    up = core & np.isfinite(d) & (s >= mid)
+    low = np.isfinite(d) & (s >= st.lower_line[0] - 1e-9) & (s <= st.lower_line[1] + 1e-9)
+    up = np.isfinite(d) & (s >= st.upper_line[0] - 1e-9) & (s <= st.upper_line[1] + 1e-9)
     if np.count_nonzero(low) < 3 or np.count_nonzero(up) < 3:
         return bow, hump, NAN, seen
     k_low = np.polyfit(s[low], d[low], 1)[0]
