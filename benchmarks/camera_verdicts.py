@@ -75,7 +75,12 @@ def bottoms(t: np.ndarray, hip: np.ndarray) -> list[int]:
     pad = np.concatenate([[-1e9], h, [-1e9]])
     pk, _ = find_peaks(pad, prominence=30, distance=max(1, int(0.8 * fps)))
     # complete reps only: the hips open again (below 30 deg, lockout) after the bottom
-    return [int(p - 1) for p in pk if h[p - 1] > 45 and np.nanmin(h[p - 1:], initial=np.inf) < 30]
+    return [int(p - 1) for p in pk if h[p - 1] > 45]
+
+
+def complete(hip: np.ndarray, b: int) -> bool:
+    """The hips open again (under 30 deg: lockout) after the bottom."""
+    return bool(np.nanmin(hip[b:], initial=np.inf) < 30)
 
 
 def load(path: Path) -> tuple[Clip, list[int]]:
@@ -85,7 +90,9 @@ def load(path: Path) -> tuple[Clip, list[int]]:
     n = len(found)
     frames = [PoseFrame(xy[i], z[i], vis[i], None, w, h) for i in range(n)]
     fi = np.flatnonzero(found)
-    o = choose_orientation([frames[i] for i in fi[:30]])
+    # side and facing by majority over the whole clip (the product decides on the first
+    # frames; here the verdicts, not that choice, are under test)
+    o = choose_orientation([frames[i] for i in fi[:: max(1, fi.size // 60)]])
     a = {k: np.full(n, np.nan) for k in ("hip", "trunk", "knee", "side")}
     for i in fi:
         k = keypoint_angles(frames[i], o)
@@ -120,8 +127,11 @@ def clip_verdicts(c: Clip, bs: list[int], show_reps: bool, view_guard: bool = Tr
         if show_reps:
             r = ("ROUNDED" if rv.rounded else "ok") if rv.judged else f"n/j ({rv.not_judged_because})"
             s = ("SQUAT" if sv.squatting else "hinge") if sv.judged else f"n/j ({sv.not_judged_because})"
-            print(f"    t={c.t[b]:6.2f} hip {c.hip[b]:4.0f} trunk {c.trunk[b]:4.0f} side {side:.2f} | "
+            part = "" if complete(c.hip, b) else "(partial) "
+            print(f"    {part}t={c.t[b]:6.2f} hip {c.hip[b]:4.0f} trunk {c.trunk[b]:4.0f} side {side:.2f} | "
                   f"bend {rv.score:+6.1f} (thr {rv.threshold:+.1f}) {r} | sq {sv.score:+5.0f} {s}")
+    done = [r for r in rows if complete(c.hip, r[0])]
+    rows = done or rows  # a clip with no complete rep: judge its partial pulls
     judged = [r for r in rows if r[1].judged]
     rounded = [r for r in judged if r[1].rounded]
     sq_j = [r for r in rows if r[2].judged]
