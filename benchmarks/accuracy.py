@@ -1,4 +1,4 @@
-"""Accuracy against simulator ground truth: prints a table (issue #2 targets).
+"""Accuracy against simulator ground truth: prints a table and the targets it is held to.
 
 Random mountings, noise, gyroscope bias, 50 and 100 Hz, slow hinges, fast swings,
 walking, dropouts and clock jitter; 10 seeds per condition. Run: python benchmarks/accuracy.py
@@ -28,6 +28,7 @@ SEEDS = range(100, 110)
 
 
 def main() -> None:
+    """Run every condition over the seeds; print its worst RMSEs and summed rep and flag counts (Markdown)."""
     rows = []
     t0 = time.perf_counter()
     for name, kw in CONDITIONS.items():

@@ -34,6 +34,7 @@ print(f"{dt:.3f} {me.ru_maxrss / 1024:.1f} {len(a.reps)} {cpu:.3f} {kids.ru_maxr
 
 
 def make_hour(path: Path) -> int:
+    """Write one simulated hour (two sensors, 100 Hz) as a hingecoach CSV; returns its rows."""
     from hingecoach.sources.imu_csv import write_imu_csv
     from hingecoach.sources.simulator import SimSettings, simulate
 
@@ -44,6 +45,7 @@ def make_hour(path: Path) -> int:
 
 
 def bare_loop(path: Path) -> float:
+    """Seconds for a bare imufusion 6-axis loop over both sensors of the CSV (the floor)."""
     data = np.loadtxt(path, delimiter=",", skiprows=2)
     n = data.shape[0]
     t = time.perf_counter()
@@ -60,6 +62,7 @@ def bare_loop(path: Path) -> float:
 
 
 def main() -> None:
+    """Time the end-to-end analysis (best of RUNS subprocesses) against the bare loop; print a table."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "hour.csv"
         n = make_hour(path)

@@ -31,9 +31,9 @@ import uvicorn
 from websockets.sync.client import connect
 
 from hingecoach.analysis import analyze_recording
-from hingecoach.coach.scripted import scripted_factory
 from hingecoach.sources.imu_csv import write_imu_csv
 from hingecoach.sources.simulator import SimSettings, simulate
+from hingecoach.testing.scripted import scripted_factory
 from hingecoach.web.app import create_app
 from hingecoach.web.server import WS_PROTOCOL
 
@@ -42,6 +42,8 @@ SCREEN = ("saddle_numbness", "bladder_bowel", "leg_weakness", "recent_trauma", "
 
 
 class Server:
+    """``with Server(app) as srv``: the app served by uvicorn on 127.0.0.1:``srv.port`` in a thread."""
+
     def __init__(self, app: Any) -> None:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
@@ -68,6 +70,7 @@ def stamped(factory: Any) -> Any:
 
 
 def one_run(folder: Path, rec_path: Path, seconds: float) -> dict[str, float]:
+    """One live session streamed for ``seconds`` with a history burst halfway; the measures of the table."""
     app = create_app(str(folder / f"bench-{time.monotonic_ns()}.db"),
                      live_factory=stamped(scripted_factory(speed=1.0, rate_hz=100)))
     st = app.state.hc.store
@@ -132,6 +135,7 @@ def one_run(folder: Path, rec_path: Path, seconds: float) -> dict[str, float]:
 
 
 def main() -> None:
+    """Run the benchmark and print its markdown table."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--runs", type=int, default=2)

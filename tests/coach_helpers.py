@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 
 from hingecoach.coach.drive import TerminalIo, drive
+from hingecoach.coach.live_bridge import Factory
 from hingecoach.coach.script import Script
 from hingecoach.coach.session import Outcome, ProgrammeSession
 from hingecoach.store import Store
@@ -46,13 +47,15 @@ def toml(doc: dict[str, Any]) -> str:
 
 
 def run_session(store: Store, person: str, doc: dict[str, Any], tmp: Path, *,
-                source: str | None = None) -> tuple[Outcome, str]:
-    """Run one session from a script dict; returns the outcome and what was printed."""
+                source: str | None = None, factory: Factory | None = None) -> tuple[Outcome, str]:
+    """Run one session from a script dict (``factory``: the live session on ``source``);
+    returns the outcome and what was printed."""
     path = tmp / f"script-{len(list(tmp.glob('script-*.toml')))}.toml"
     path.write_text(toml(doc), encoding="utf-8")
     buf = io.StringIO()
     ps = ProgrammeSession(store, person, source=source or "", kind=doc.get("sensor", "imu"))
-    out = drive(ps, TerminalIo(Console(file=buf, width=200)), source=source, script=Script.load(path))
+    out = drive(ps, TerminalIo(Console(file=buf, width=200)), source=source, script=Script.load(path),
+                factory=factory)
     return out, buf.getvalue()
 
 

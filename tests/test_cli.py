@@ -1,7 +1,7 @@
 import json
 from pathlib import Path
 
-from test_readers import run_cli
+from cli_helpers import run_cli
 
 
 def test_demo_runs_and_explains():

@@ -14,11 +14,11 @@ import time
 
 import pytest
 
+from cli_helpers import run_cli
 from hingecoach.sources.imu_csv import write_imu_csv
 from hingecoach.sources.simulator import SimSettings, simulate
 from hingecoach.store import open_store
 from test_live import free_udp_port, send_realtime
-from test_readers import run_cli
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from cli_helpers import run_cli
 from hingecoach.angles import AngleSettings, compute_angles
 from hingecoach.core.errors import InputError
 from hingecoach.orientation.fusion import FusionJob, FusionSettings, SensorFusion, fuse_pair
 from hingecoach.orientation.magnetometer import hard_iron
 from hingecoach.sources import write_imu_csv
 from hingecoach.sources.simulator import SimSettings, simulate
-from test_readers import run_cli
 
 NINE = AngleSettings(fusion=FusionSettings(magnetometer=True))
 LUMBAR_RMSE_DEG = 1.0  # issue #2 targets, as in test_angles

@@ -13,6 +13,8 @@ from hingecoach.web.server import WS_PROTOCOL
 
 
 class LiveServer:
+    """``with LiveServer(app) as srv``: the app served on ``srv.url`` / ``srv.ws_url`` until the block ends."""
+
     def __init__(self, app: Any) -> None:
         self.app = app
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -33,6 +33,7 @@ DbOption = Annotated[str | None, typer.Option(
 
 
 def fail(e: HingecoachError) -> NoReturn:
+    """Print the error as one line and exit with its exit code."""
     err.print(f"[bold red]error:[/] {escape(str(e))}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(e.exit_code)
 
@@ -109,6 +110,8 @@ def report(
 
 
 class ExportFormat(StrEnum):
+    """The formats of ``hingecoach export``."""
+
     json = "json"
     csv = "csv"
     parquet = "parquet"

@@ -19,23 +19,16 @@ import numpy as np
 
 from hingecoach.analysis import Analysis
 from hingecoach.core.errors import HingecoachError
+from hingecoach.core.extras import require
 from hingecoach.core.pose_types import ANKLE, EAR, HIP, KNEE, NOSE, SHOULDER, WRIST
 from hingecoach.faults import MESSAGES
 from hingecoach.pose.dowel import back_normal
-from hingecoach.sources.video import CAMERA_HINT, VideoReader
+from hingecoach.sources.video import VideoReader
 
 ELBOW = {"left": 13, "right": 14}
 MESSAGE_HOLD_S = 2.0  # a rep's fault messages stay on screen this long after it ends
 GREEN, RED, CYAN, WHITE, BLACK, YELLOW = (40, 200, 60), (230, 40, 40), (0, 200, 230), (255, 255, 255), \
     (0, 0, 0), (250, 210, 0)
-
-
-def _cv2() -> Any:
-    try:
-        import cv2
-    except ImportError:
-        raise HingecoachError(f"the overlay needs OpenCV from the 'camera' extra: {CAMERA_HINT}") from None
-    return cv2
 
 
 def _text(cv2: Any, img: np.ndarray, s: str, org: tuple[int, int], scale: float, color: tuple[int, int, int]) -> None:
@@ -60,17 +53,13 @@ def write_overlay(video: str | Path, analysis: Analysis, out: str | Path,
     cam = analysis.camera
     if cam is None:
         raise HingecoachError("--overlay needs a video analysis")
-    av = __import__("av")
-    cv2 = _cv2()
+    av = require("camera", "av", "the overlay needs PyAV")
+    cv2 = require("camera", "cv2", "the overlay needs OpenCV")
     out = Path(out)
     reader = VideoReader(Path(video))
     w, h = reader.info.width + reader.info.width % 2, reader.info.height + reader.info.height % 2
     by_index = {m.index: k for k, m in enumerate(cam.frames)}
-    ang = analysis.angles
-    th = analysis.thresholds.lumbar_rounding_deg
-    side, facing = cam.orientation.side, cam.orientation.facing
     scale = max(0.45, min(w, h) / 720)
-    reps = analysis.reps
     try:
         container = av.open(str(out), mode="w")
     except (av.error.FFmpegError, OSError) as e:
@@ -90,42 +79,8 @@ def write_overlay(video: str | Path, analysis: Analysis, out: str | Path,
             if k is None:
                 _text(cv2, img, "no usable pose", (10, int(30 * scale)), scale, YELLOW)
             else:
-                m = cam.frames[k]
-                lum = float(ang["lumbar_flexion_deg"][k])
-                bad = np.isfinite(th) and lum > th
-                xy = m.xy
-                chain = [EAR[side], SHOULDER[side], HIP[side], KNEE[side], ANKLE[side]]
-                arm = [SHOULDER[side], ELBOW[side], WRIST[side]]
-                for seq in (chain, arm):
-                    pts = np.round(xy[seq]).astype(np.int32)
-                    cv2.polylines(img, [pts], False, WHITE, max(1, int(2 * scale)), cv2.LINE_AA)
-                for j in (*chain, NOSE):
-                    cv2.circle(img, tuple(int(v) for v in np.round(xy[j])), max(2, int(4 * scale)), YELLOW, -1)
-                c = m.contour_xy[np.all(np.isfinite(m.contour_xy), axis=1)]
-                if len(c) > 1:
-                    cv2.polylines(img, [np.round(c).astype(np.int32)], False, CYAN, max(2, int(3 * scale)),
-                                  cv2.LINE_AA)
-                if np.isfinite(cam.bow_standing):
-                    hip, sh = xy[HIP[side]], xy[SHOULDER[side]]
-                    _, nrm, length = back_normal(hip, sh, facing)
-                    a = hip + cam.bow_standing * length * nrm
-                    b = sh + cam.bow_standing * length * nrm
-                    cv2.line(img, tuple(int(v) for v in np.round(a)), tuple(int(v) for v in np.round(b)),
-                             RED if bad else GREEN, max(2, int(3 * scale)), cv2.LINE_AA)
-                lines = [f"trunk {ang['trunk_inclination_deg'][k]:5.0f}  hip {ang['hip_flexion_deg'][k]:5.0f}",
-                         f"knee  {ang['knee_flexion_deg'][k]:5.0f}  neck {ang['neck_flexion_deg'][k]:5.0f}",
-                         f"back  {lum:5.0f}  (limit {th:.0f})"]
-                for r, s in enumerate(lines):
-                    color = RED if (r == 2 and bad) else WHITE
-                    _text(cv2, img, s, (10, int((28 + 26 * r) * scale)), scale * 0.8, color)
-            done = sum(1 for r in reps if r.end_s <= t)
-            _text(cv2, img, f"reps {done}", (10, h - int(20 * scale)), scale * 1.2, WHITE)
-            showing = [f for r in reps if r.bottom_s <= t <= r.end_s + MESSAGE_HOLD_S for f in r.faults]
-            y = int(120 * scale)
-            for f in dict.fromkeys(showing):
-                for s in _wrap(MESSAGES[f], max(20, int(w / (11 * scale)))):
-                    _text(cv2, img, s, (10, y), scale * 0.6, RED)
-                    y += int(20 * scale)
+                _draw_pose(cv2, img, analysis, k, scale)
+            _draw_reps(cv2, img, analysis, t, scale)
             frame = av.VideoFrame.from_ndarray(img, format="rgb24")
             pts = max(last_pts + 1, round(t * 1000))
             frame.pts, frame.time_base, last_pts = pts, Fraction(1, 1000), pts
@@ -137,3 +92,54 @@ def write_overlay(video: str | Path, analysis: Analysis, out: str | Path,
         for packet in stream.encode():
             container.mux(packet)
     return n
+
+
+def _draw_pose(cv2: Any, img: np.ndarray, analysis: Analysis, k: int, scale: float) -> None:
+    """Frame ``k`` of the camera analysis: skeleton, back outline, virtual dowel, angles."""
+    cam = analysis.camera
+    assert cam is not None
+    ang = analysis.angles
+    th = analysis.thresholds.lumbar_rounding_deg
+    side, facing = cam.orientation.side, cam.orientation.facing
+    m = cam.frames[k]
+    lum = float(ang["lumbar_flexion_deg"][k])
+    bad = np.isfinite(th) and lum > th
+    xy = m.xy
+    chain = [EAR[side], SHOULDER[side], HIP[side], KNEE[side], ANKLE[side]]
+    arm = [SHOULDER[side], ELBOW[side], WRIST[side]]
+    for seq in (chain, arm):
+        pts = np.round(xy[seq]).astype(np.int32)
+        cv2.polylines(img, [pts], False, WHITE, max(1, int(2 * scale)), cv2.LINE_AA)
+    for j in (*chain, NOSE):
+        cv2.circle(img, tuple(int(v) for v in np.round(xy[j])), max(2, int(4 * scale)), YELLOW, -1)
+    c = m.contour_xy[np.all(np.isfinite(m.contour_xy), axis=1)]
+    if len(c) > 1:
+        cv2.polylines(img, [np.round(c).astype(np.int32)], False, CYAN, max(2, int(3 * scale)),
+                      cv2.LINE_AA)
+    if np.isfinite(cam.bow_standing):
+        hip, sh = xy[HIP[side]], xy[SHOULDER[side]]
+        _, nrm, length = back_normal(hip, sh, facing)
+        a = hip + cam.bow_standing * length * nrm
+        b = sh + cam.bow_standing * length * nrm
+        cv2.line(img, tuple(int(v) for v in np.round(a)), tuple(int(v) for v in np.round(b)),
+                 RED if bad else GREEN, max(2, int(3 * scale)), cv2.LINE_AA)
+    lines = [f"trunk {ang['trunk_inclination_deg'][k]:5.0f}  hip {ang['hip_flexion_deg'][k]:5.0f}",
+             f"knee  {ang['knee_flexion_deg'][k]:5.0f}  neck {ang['neck_flexion_deg'][k]:5.0f}",
+             f"back  {lum:5.0f}  (limit {th:.0f})"]
+    for r, s in enumerate(lines):
+        color = RED if (r == 2 and bad) else WHITE
+        _text(cv2, img, s, (10, int((28 + 26 * r) * scale)), scale * 0.8, color)
+
+
+def _draw_reps(cv2: Any, img: np.ndarray, analysis: Analysis, t: float, scale: float) -> None:
+    """The rep counter at time ``t`` (s) and the fault messages of the rep under way."""
+    h, w = img.shape[:2]
+    reps = analysis.reps
+    done = sum(1 for r in reps if r.end_s <= t)
+    _text(cv2, img, f"reps {done}", (10, h - int(20 * scale)), scale * 1.2, WHITE)
+    showing = [f for r in reps if r.bottom_s <= t <= r.end_s + MESSAGE_HOLD_S for f in r.faults]
+    y = int(120 * scale)
+    for f in dict.fromkeys(showing):
+        for s in _wrap(MESSAGES[f], max(20, int(w / (11 * scale)))):
+            _text(cv2, img, s, (10, y), scale * 0.6, RED)
+            y += int(20 * scale)

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from rich.console import Console
 from rich.markup import escape
 
-from hingecoach.coach.live_bridge import Event, LiveLink
+from hingecoach.coach.live_bridge import Event, Factory, LiveLink
 from hingecoach.coach.script import Script
 from hingecoach.coach.session import Calibration, Outcome, ProgrammeSession, Prompt, SetRun
 from hingecoach.core.errors import HingecoachError, InputError
@@ -28,17 +28,26 @@ CALIBRATION_TIMEOUT_S = 120.0  # a live source that never calibrates: give up, s
 
 
 class Io(Protocol):
-    def ask(self, p: Prompt) -> Any: ...
+    """What a driver needs of the person's side: prompts answered and shown, live events displayed."""
 
-    def show(self, p: Prompt) -> None: ...
+    def ask(self, p: Prompt) -> Any:
+        """The person's answer to ``p``: a yes/no, a pain rating 0-10 (None when skipped), or
+        None after an info prompt."""
 
-    def say(self, text: str, style: str = "") -> None: ...
+    def show(self, p: Prompt) -> None:
+        """Show ``p`` (its text and details) without asking."""
 
-    def live_event(self, ev: Event, reps: int, target: int) -> None: ...
+    def say(self, text: str, style: str = "") -> None:
+        """One line to the person; ``style`` is a rich style name (dim, red, yellow) or empty."""
 
-    def wants_to_end_set(self) -> bool: ...
+    def live_event(self, ev: Event, reps: int, target: int) -> None:
+        """Show one live event during a set; ``reps`` of ``target`` reps are done so far."""
 
-    def ready_for_set(self, p: Prompt) -> None: ...
+    def wants_to_end_set(self) -> bool:
+        """True when the person asked to end the set now (polled during a set; never blocks)."""
+
+    def ready_for_set(self, p: Prompt) -> None:
+        """Return when the person is ready to start the set that ``p`` announces."""
 
 
 class SetCollector:
@@ -72,6 +81,8 @@ class SetCollector:
         return self.ended_by is not None
 
     def result(self, ended_by: str | None = None, pain_during: int | None = None) -> SetRun:
+        """The set as it happened; ``ended_by`` overrides why it ended (else what the events
+        said, else 'early')."""
         return SetRun(tuple(self.faults), ended_by or self.ended_by or "early", pain_during,
                       self.started_s, self.last_t, tuple(self.indexes))
 
@@ -110,6 +121,8 @@ def wait_calibrated(link: LiveLink, on_event: Callable[[Event], None] | None = N
 
 
 def collect_set(link: LiveLink, target: int, io: Io | None = None) -> SetRun:
+    """One set of ``target`` reps from ``link`` (events that came before are dropped); ``io``
+    shows the events and may end it early."""
     drain(link)
     c = SetCollector(target)
     if link.ended.is_set():
@@ -129,8 +142,12 @@ def collect_set(link: LiveLink, target: int, io: Io | None = None) -> SetRun:
 
 
 def drive(ps: ProgrammeSession, io: Io, *, source: str | None = None, script: Script | None = None,
-          live_settings: Any = None) -> Outcome:
-    """Run the session to its end; Ctrl-C stops it with everything so far saved."""
+          live_settings: Any = None, factory: Factory | None = None) -> Outcome:
+    """Run the session to its end; Ctrl-C stops it with everything so far saved.
+
+    ``factory`` builds the live session on ``source`` (default: ``live_bridge.start_live``,
+    the real one); tests pass a stand-in here.
+    """
     link: LiveLink | None = None
     gen = ps.run()
     try:
@@ -140,7 +157,7 @@ def drive(ps: ProgrammeSession, io: Io, *, source: str | None = None, script: Sc
             if prompt.kind == "calibration":
                 io.show(prompt)
                 if source:
-                    link = LiveLink(source, ps.store, ps.person, settings=live_settings).start()
+                    link = LiveLink(source, ps.store, ps.person, settings=live_settings, factory=factory).start()
                     sid = link.session_id()
                     if sid is not None:
                         ps.attach(sid)
@@ -219,9 +236,11 @@ class TerminalIo:
         self.tty = sys.stdin.isatty()
 
     def say(self, text: str, style: str = "") -> None:
+        """Print one line (markup in ``text`` is shown as typed)."""
         self.console.print(f"[{style}]{escape(text)}[/]" if style else escape(text), highlight=False)
 
     def show(self, p: Prompt) -> None:
+        """Print the prompt's text in bold and its details indented."""
         self.console.print(f"\n[bold]{escape(p.text)}[/]", highlight=False)
         for line in p.details:
             self.console.print(f"  {escape(line)}", highlight=False)
@@ -234,6 +253,7 @@ class TerminalIo:
         return line.strip()
 
     def ask(self, p: Prompt) -> Any:
+        """Ask at the keyboard until the answer fits (y/n; 0-10, Enter skips an optional rating)."""
         if p.kind == "info":
             self.show(p)
             self._input("Press Enter when ready ")
@@ -259,11 +279,13 @@ class TerminalIo:
                 self.say("please type a whole number from 0 to 10", "yellow")
 
     def ready_for_set(self, p: Prompt) -> None:
+        """Wait for Enter before the set starts."""
         self._input(f"Press Enter to start; do {p.data['target_reps']} reps"
                     + (" (Enter again ends the set early)" if self.tty else "") + " ")
         self.console.print()
 
     def wants_to_end_set(self) -> bool:
+        """True when Enter was pressed during the set (a terminal with select only; else never)."""
         if not self.tty:
             return False
         try:
@@ -276,6 +298,8 @@ class TerminalIo:
         return False
 
     def live_event(self, ev: Event, reps: int, target: int) -> None:
+        """Print a cue, a rep or a warning as a line; angles as a gauge line, at most 4 a
+        second, on a terminal."""
         kind = ev.get("type")
         if kind == "cue":
             value, limit = ev.get("value_deg") or 0.0, ev.get("threshold_deg") or 0.0

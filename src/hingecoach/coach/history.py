@@ -44,14 +44,20 @@ class SessionEntry:
 
     @property
     def exercised(self) -> bool:
+        """True when the person did at least one set in the session."""
         return self.sets > 0
 
     def to_json(self) -> dict[str, Any]:
+        """Every field, plus ``exercised``, as JSON-ready values."""
         return {k: getattr(self, k) for k in self.__dataclass_fields__} | {"exercised": self.exercised}
 
 
 @dataclass(frozen=True)
 class PersonProgramme:
+    """A person's programme: current state, session history and the lumbar-rounding
+    threshold (deg) with its source and the upper sensor's placement."""
+
+
     person: str
     state: ProgrammeState
     history: list[SessionEntry]

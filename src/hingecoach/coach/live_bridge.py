@@ -1,24 +1,20 @@
 """The one door to live streaming: ``start_live`` builds a live session, and
 ``LiveLink`` runs it in a thread and hands its events to whoever waits for them.
 
-``hingecoach.live`` (issue 5) provides the real ``LiveSession``; until it exists,
-``start_live`` says so, unless a stand-in was installed: ``install(factory)`` in the
-same process (tests), or ``HINGECOACH_FAKE_LIVE=1`` in the environment, which serves
-``replay:FILE`` sources with ``hingecoach.coach.scripted`` (the offline analysis of
-FILE replayed as timed events; ``HINGECOACH_FAKE_LIVE=4`` plays it 4 times faster).
-The stand-in is never chosen by itself: a person only ever gets it by asking for it.
+``start_live`` builds ``hingecoach.live.LiveSession``. Tests swap it for a stand-in the
+way httpx swaps transports, through a parameter: ``LiveLink(factory=...)``, or
+``install(factory)`` for code that builds its links itself (the CLI's ``train``). No
+environment variable chooses a stand-in: a person only ever gets the real session.
 """
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from hingecoach.core.errors import HingecoachError
 from hingecoach.store import Store
 
 Event = dict[str, Any]
@@ -28,17 +24,19 @@ EventSink = Callable[[Event], None]
 class LiveSessionLike(Protocol):
     """What the programme needs of a live session (hingecoach.live.LiveSession)."""
 
-    def run(self) -> Any: ...
+    def run(self) -> Any:
+        """Stream until the source ends or ``stop`` is called; returns the session's summary."""
 
-    def stop(self) -> None: ...
+    def stop(self) -> None:
+        """Make ``run`` return soon (thread-safe)."""
 
     @property
-    def session_id(self) -> int | None: ...
+    def session_id(self) -> int | None:
+        """The store session being written, once it exists (else None)."""
 
 
 Factory = Callable[[str, Any, EventSink, Store | None, str | None], LiveSessionLike]
 _installed: Factory | None = None
-FAKE_ENV = "HINGECOACH_FAKE_LIVE"
 
 
 def install(factory: Factory | None) -> None:
@@ -52,21 +50,10 @@ def start_live(source: str, settings: Any, on_event: EventSink, store: Store | N
     """A live session on ``source`` (not yet running: call ``run`` in a thread)."""
     if _installed is not None:
         return _installed(source, settings, on_event, store, person)
-    fake = os.environ.get(FAKE_ENV)
-    if fake:
-        from hingecoach.coach.scripted import scripted_factory
+    # imported here, not at the top: the live stack (fusion, pose, audio) is needed only
+    # once a session starts, not by 'hingecoach plan' or the web app's other pages
+    from hingecoach.live import LiveSession
 
-        try:
-            speed = float(fake)
-        except ValueError:
-            speed = 1.0
-        return scripted_factory(speed=speed if speed > 0 else 1.0)(source, settings, on_event, store, person)
-    try:
-        from hingecoach.live import LiveSession  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        raise HingecoachError("live streaming needs issue 5's hingecoach.live (not in this version); "
-                              "'hingecoach train --script FILE' runs the programme with set outcomes "
-                              "from the file") from None
     session: LiveSessionLike = LiveSession(source, settings, on_event=on_event, store=store, person=person)
     return session
 
@@ -103,10 +90,12 @@ class LiveLink:
                             **({"error": str(self.error)} if self.error else {})})
 
     def start(self) -> LiveLink:
+        """Start the live session in its thread; returns self."""
         self._thread.start()
         return self
 
     def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop the live session and wait up to ``timeout_s`` seconds for its thread to end."""
         self.session.stop()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout_s)

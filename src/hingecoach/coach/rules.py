@@ -21,6 +21,8 @@ from hingecoach.coach.stages import STAGE_BY_NUMBER, ProgrammeSettings, fmt_dist
 
 
 class Change(StrEnum):
+    """How a rule changes the step (the stage and the wall distance)."""
+
     hold = "hold"  # same stage and distance
     step_out = "step_out"  # an inch or two further from the wall (stage 1 -> 2)
     free_standing = "free_standing"  # leave the wall (stage 3)
@@ -30,6 +32,8 @@ class Change(StrEnum):
 
 
 class Stop(StrEnum):
+    """How far a rule's stop reaches: nothing, the set, the session, until a referral is cleared, or urgent care."""
+
     none = "none"
     set = "set"  # the set ends now (pain); the session may go on at the easier step
     session = "session"  # no more exercise today
@@ -61,6 +65,7 @@ class ProgrammeState:
         return self.wall_distance_cm if self.wall_distance_cm is not None else settings.start_distance_cm
 
     def to_json(self) -> dict[str, Any]:
+        """The state as JSON-ready values (as a session's ``extra`` stores it)."""
         d = asdict(self)
         d["red_flags"] = list(self.red_flags)
         return d
@@ -91,14 +96,17 @@ class SetOutcome:
 
     @property
     def reps(self) -> int:
+        """Reps done in the set."""
         return len(self.rep_faults)
 
     @property
     def faulty_reps(self) -> int:
+        """Reps with at least one fault."""
         return sum(1 for f in self.rep_faults if f)
 
     @property
     def faults(self) -> list[str]:
+        """The fault ids seen in the set, each once, in the order first seen."""
         seen: dict[str, None] = {}
         for fs in self.rep_faults:
             for f in fs:
@@ -124,6 +132,7 @@ class Context:
     # -- helpers the conditions read --------------------------------------------------
     @property
     def set_pain(self) -> int:
+        """Pain after the set (0-10), or -1 when there is no set or no rating."""
         return -1 if self.set is None or self.set.pain is None else self.set.pain
 
     def pain_bad(self, value: int | None) -> bool:
@@ -135,11 +144,13 @@ class Context:
 
     @property
     def clean(self) -> bool:
+        """The set was whole (``set_reps`` reps) and no rep had a fault."""
         s = self.set
         return s is not None and s.reps >= self.settings.set_reps and s.faulty_reps == 0
 
     @property
     def mostly_faulty(self) -> bool:
+        """At least ``faulty_reps_in_set`` reps of the set had a fault."""
         return self.set is not None and self.set.faulty_reps >= self.settings.faulty_reps_in_set
 
     @property
@@ -150,18 +161,23 @@ class Context:
 
     @property
     def reaches_free_standing(self) -> bool:
+        """One more step out would reach the free-standing distance from the wall."""
         d = self.state.distance(self.settings)
         return d is not None and d + self.settings.step_cm >= self.settings.free_standing_cm - 1e-9
 
 
 @dataclass(frozen=True)
 class Effect:
+    """What a rule does: a change of step and how far the stop reaches."""
+
     change: Change = Change.hold
     stop: Stop = Stop.none
 
 
 @dataclass(frozen=True)
 class Rule:
+    """One row of the table: when it applies (``condition``), its effect, the sentence said and where it comes from."""
+
     id: str
     moment: str  # "start", "set" or "end"
     condition: Callable[[Context], bool]
@@ -182,20 +198,20 @@ START_RULES: Final = (
          "Your back was worse the morning after the last session ({pain} of 10, {start} before it): "
          "the programme goes back a stage, and please see a doctor or physical therapist before you "
          "continue.",
-         "pain-monitoring model: worse the next morning means reduce; the issue: any worsening "
-         "the next morning means seeing a clinician first"),
+         "docs/references.md#pain-monitoring: worse the next morning means reduce; any worsening "
+         "the next morning also means seeing a clinician first"),
     Rule("pain_persists_start", "start",
          lambda c: c.pain_start is not None and c.pain_start > PAIN_ACCEPTABLE_MAX and c.previous_had_pain,
          Effect(Change.hold, Stop.refer),
          "Your pain is {start} of 10 and was too high last session as well: no exercise today; please "
          "see a doctor or physical therapist before you continue.",
-         "pain that persists over two sessions"),
+         "docs/references.md#pain-monitoring: pain that persists over two sessions"),
     Rule("pain_now_not_acceptable", "start",
          lambda c: c.pain_start is not None and c.pain_start > PAIN_ACCEPTABLE_MAX,
          Effect(Change.hold, Stop.session),
          "Pain of {start} of 10 is above 5, which is not acceptable for exercise: rest today; if it "
          "stays, see a doctor or physical therapist.",
-         "pain-monitoring model: above 5 of 10 is not acceptable"),
+         "docs/references.md#pain-monitoring: above 5 of 10 is not acceptable"),
 )
 
 SET_RULES: Final = (
@@ -204,30 +220,33 @@ SET_RULES: Final = (
          Effect(Change.hold, Stop.refer),
          "Your pain went up again ({pain} of 10) after the exercise was made easier: stop for today, "
          "and see a doctor or physical therapist before you continue.",
-         "BRIEF: if the pain continues after modifying, stop and see a doctor or physical therapist"),
+         "docs/references.md#pain-monitoring: if the pain continues after modifying, stop and see a "
+         "doctor or physical therapist"),
     Rule("pain_at_first_stage", "set",
          lambda c: c.pain_bad(c.set_pain) and _stage(c) == 1,
          Effect(Change.hold, Stop.session),
          "Pain of {pain} of 10 (it was {start} at the start) even at the first stage: stop for today; "
          "if it continues, see a doctor or physical therapist.",
-         "pain above 5 or 2 points up ends the set; there is no easier stage"),
+         "docs/references.md#pain-monitoring: pain above 5 or 2 points up ends the set; there is no "
+         "easier stage"),
     Rule("pain_not_acceptable", "set",
          lambda c: c.set_pain > PAIN_ACCEPTABLE_MAX,
          Effect(Change.back_stage, Stop.set),
          "Pain above 5 of 10 ({pain}) is not acceptable: the set ends and you go back a stage, to "
          "{stage}.",
-         "pain-monitoring model: above 5 of 10 is not acceptable"),
+         "docs/references.md#pain-monitoring: above 5 of 10 is not acceptable; modify (an easier stage)"),
     Rule("pain_rising", "set",
          lambda c: c.pain_bad(c.set_pain),
          Effect(Change.back_stage, Stop.set),
          "Your pain rose to {pain} of 10 from {start} at the start: the set ends and you go back a "
          "stage, to {stage}.",
-         "the issue: two points above the session's start ends the set"),
+         "docs/references.md#pain-monitoring: pain that appears means modify; two points above the "
+         "session's start counts as appearing"),
     Rule("mostly_faulty_again", "set",
          lambda c: c.mostly_faulty and c.state.faulty_sets + 1 >= c.settings.faulty_sets_to_step_back,
          Effect(Change.step_back),
          "Most reps had a fault in two sets in a row: one step easier ({stage}) to rebuild the pattern.",
-         "form: repeated faulty sets mean the step is too hard for now"),
+         "docs/references.md#hinge-faults: repeated faulty sets mean the step is too hard for now"),
     Rule("short_set", "set",
          lambda c: c.set is not None and c.set.reps < c.settings.set_reps,
          Effect(Change.hold),
@@ -237,7 +256,7 @@ SET_RULES: Final = (
          lambda c: PAIN_SAFE_MAX < c.set_pain <= PAIN_ACCEPTABLE_MAX,
          Effect(Change.hold),
          "Pain of {pain} of 10 is acceptable but not the moment to make it harder: same step next set.",
-         "pain-monitoring model: 4-5 of 10 acceptable"),
+         "docs/references.md#pain-monitoring: 4-5 of 10 acceptable"),
     Rule("faulty_set", "set",
          lambda c: c.set is not None and c.set.faulty_reps > 0,
          Effect(Change.hold),
@@ -247,24 +266,24 @@ SET_RULES: Final = (
          lambda c: c.clean and _stage(c) == 1,
          Effect(Change.step_out),
          "A clean set of 5: step out an inch or two, to {distance} from the wall.",
-         "wall drill: step out after a clean set"),
+         "docs/references.md#wall-drill: step out after a clean set"),
     Rule("clean_leave_wall", "set",
          lambda c: c.clean and _stage(c) == 2 and c.reaches_free_standing,
          Effect(Change.free_standing),
          "A clean set this far from the wall: next, hinge free-standing, away from the wall.",
-         "wall drill: continue until the hinge works away from the wall"),
+         "docs/references.md#wall-drill: continue until the hinge works away from the wall"),
     Rule("clean_step_out", "set",
          lambda c: c.clean and _stage(c) == 2,
          Effect(Change.step_out),
          "A clean set of 5: step out another inch or two, to {distance} from the wall.",
-         "wall drill: step out after each clean set"),
+         "docs/references.md#wall-drill: step out after each clean set"),
     Rule("clean_to_load", "set",
          lambda c: (c.clean and _stage(c) == 3 and c.pain_free
                     and c.state.clean_sets + 1 >= c.settings.clean_sets_to_load),
          Effect(Change.load),
          "{n} clean sets without pain free-standing: you may hold a light kettlebell next (kettlebell "
          "deadlift).",
-         "the issue: a load only after clean sets without pain"),
+         "docs/references.md#pain-monitoring: a load only after clean sets without pain"),
     Rule("clean_free_standing", "set",
          lambda c: c.clean and _stage(c) == 3,
          Effect(Change.hold),
@@ -284,7 +303,7 @@ END_RULES: Final = (
          Effect(Change.hold, Stop.refer),
          "Pain has been too high in two sessions in a row: please see a doctor or physical therapist "
          "before you continue.",
-         "the issue: pain that persists over two sessions"),
+         "docs/references.md#pain-monitoring: pain that persists over two sessions"),
     Rule("pain_after_session", "end",
          lambda c: c.pain_bad(c.pain_after) and not c.eased_for_pain_today,
          Effect(Change.back_stage),
@@ -310,6 +329,7 @@ class Decision:
     data: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        """The decision as recorded with the session (event ``programme_rule``) and sent by the web API."""
         return {"rule": self.rule, "change": self.change.value, "stop": self.stop.value,
                 "message": self.message, "stage": self.after.stage,
                 "wall_distance_cm": self.after.wall_distance_cm, **self.data}

@@ -14,13 +14,15 @@ from hingecoach.core.errors import ParameterError
 
 @dataclass(frozen=True)
 class RedFlag:
+    """One question of the red-flag screen (docs/references.md#red-flags)."""
+
     id: str  # the key in a --script file and in the stored screen
     question: str
 
 
 #: The red flags of back pain that rule out exercise and call for urgent medical care
-#: (shared/BRIEF.md, from the usual clinical screens: cauda equina signs, progressive
-#: neurological deficit, trauma, signs of infection or malignancy).
+#: (docs/references.md#red-flags, from the usual clinical screens: cauda equina signs,
+#: progressive neurological deficit, trauma, signs of infection or malignancy).
 RED_FLAGS: Final = (
     RedFlag("saddle_numbness", "Do you have numbness or tingling around the genitals, buttocks or "
                                "inner thighs (the saddle area)?"),
@@ -38,8 +40,8 @@ URGENT_CARE: Final = ("You answered yes to a warning sign. Do not do these exerc
 SEE_CLINICIAN: Final = ("Please see a doctor or physical therapist before you continue the programme; "
                         "when they agree you can go on, hingecoach picks up at an easier stage.")
 
-# The pain-monitoring model (shared/BRIEF.md): 0-3 of 10 safe, 4-5 acceptable, above 5
-# not acceptable; worse the next morning means reduce.
+# The pain-monitoring model (docs/references.md#pain-monitoring): 0-3 of 10 safe, 4-5
+# acceptable, above 5 not acceptable; worse the next morning means reduce.
 PAIN_SAFE_MAX: Final = 3
 PAIN_ACCEPTABLE_MAX: Final = 5
 PAIN_ZONES: Final = {

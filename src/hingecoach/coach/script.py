@@ -67,6 +67,8 @@ def _unknown(path: Path, where: str, keys: Any, known: tuple[str, ...]) -> None:
 
 @dataclass
 class Script:
+    """A --script file's answers to a session's prompts, checked against the keys the programme knows."""
+
     path: Path
     doc: dict[str, Any]
     used_sets: int = 0
@@ -74,6 +76,7 @@ class Script:
 
     @classmethod
     def load(cls, path: Path) -> Script:
+        """Read and check ``path``; an InputError names the file and the bad key."""
         try:
             doc = tomllib.loads(path.read_text(encoding="utf-8"))
         except OSError as e:
@@ -98,6 +101,7 @@ class Script:
 
     @property
     def sets(self) -> list[dict[str, Any]]:
+        """The [[sets]] tables, in order."""
         return list(self.doc.get("sets", []))
 
     @property
@@ -150,6 +154,7 @@ class Script:
             raise InputError(self.path, "a whole number from 0 to 10", repr(v), column=key) from None
 
     def calibration(self) -> Calibration:
+        """The maximum-flexion result (deg) from the file; empty unless ``max_flexion`` is true."""
         v = self.doc.get("max_flexion_deg")
         if v is None or not self.doc.get("max_flexion", False):
             return Calibration()
@@ -201,5 +206,6 @@ class Script:
         return SetRun(tuple(faults), ended, during, from_script=True)
 
     def plan(self) -> dict[str, Any] | None:
+        """The [plan] table, or None when the file has none."""
         p = self.doc.get("plan")
         return dict(p) if p else None

@@ -58,6 +58,7 @@ class Prompt:
     data: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        """The prompt as the web API sends it."""
         return {"key": self.key, "kind": self.kind, "text": self.text, "details": list(self.details),
                 "optional": self.optional, "data": self.data}
 
@@ -107,6 +108,8 @@ class SetRun:
 
 @dataclass
 class Outcome:
+    """How a session ended: outcome, message, store session id, final state, rules applied and sets done."""
+
     outcome: str  # completed, red_flags, referral, no_exercise, stopped
     message: str
     session_id: int | None
@@ -115,9 +118,14 @@ class Outcome:
     sets: int
 
     def to_json(self) -> dict[str, Any]:
+        """The outcome as JSON for the web API, with the disclaimer."""
         return {"outcome": self.outcome, "message": self.message, "session_id": self.session_id,
                 "stage": self.state.stage, "state": self.state.to_json(), "sets": self.sets,
                 "decisions": [d.to_json() for d in self.decisions], "disclaimer": DISCLAIMER}
+
+
+#: A step of the dialogue: yields prompts, returns the outcome when it ends the session.
+Step = Generator[Prompt, Any, Outcome | None]
 
 
 class Recorder:
@@ -136,6 +144,7 @@ class Recorder:
 
     @property
     def session_id(self) -> int | None:
+        """The store session written into (None while the facts wait in memory)."""
         return None if self.writer is None else self.writer.id
 
     def attach(self, sid: int) -> None:
@@ -146,6 +155,7 @@ class Recorder:
         self._drain()
 
     def open_own(self) -> None:
+        """Open a session of the programme's own (kind 'programme') unless one is attached."""
         if self.writer is None:
             self.writer = self.store.writer(person=self.person, source=self.source, device=self.device,
                                             kind="programme", autoflush=False)
@@ -164,18 +174,23 @@ class Recorder:
             getattr(self.writer, name)(*args, **kw)
 
     def event(self, kind: str, t_s: float | None = None, **data: Any) -> None:
+        """Record an event ``kind`` at ``t_s`` (s, the live session's sample time; None: no time)."""
         self._call("add_event", kind, t_s, **data)
 
     def pain(self, value: int, moment: str, set_idx: int | None = None, note: str = "") -> None:
+        """Record a pain rating 0-10 at ``moment`` (before, set, during, after)."""
         self._call("add_pain", value, moment, set_idx=set_idx, note=note)
 
     def start_set(self, idx: int, **kw: Any) -> None:
+        """Record that set ``idx`` began (stage, exercise, wall distance, target reps)."""
         self._call("start_set", idx, **kw)
 
     def end_set(self, idx: int, ended_s: float | None, **data: Any) -> None:
+        """Record how set ``idx`` ended, at ``ended_s`` (s, the live session's sample time) or None."""
         self._call("end_set", idx, ended_s, **data)
 
     def extra(self, data: dict[str, Any]) -> None:
+        """Merge ``data`` into the session's ``extra``."""
         self._call("update", extra=data)
 
     def close(self, complete: bool = True) -> int:
@@ -232,6 +247,7 @@ class ProgrammeSession:
 
     # -- what drivers call besides answering ----------------------------------------------
     def attach(self, sid: int) -> None:
+        """Record into the live session ``sid`` from now on (what waited in memory goes there)."""
         self.rec.attach(sid)
 
     def start_set(self, started_s: float | None = None) -> int:
@@ -247,6 +263,7 @@ class ProgrammeSession:
         return self.set_open
 
     def context(self, **kw: Any) -> Context:
+        """What the rules may look at now; ``kw`` adds the set's outcome or the pain after."""
         last = self.pp.last
         return Context(self.state, self.settings, pain_start=self.pain_start, next_morning=self.next_morning,
                        previous_pain_start=last.pain_start if last else None,
@@ -306,43 +323,68 @@ class ProgrammeSession:
             return out
 
     def _flow(self) -> Generator[Prompt, Any, Outcome]:
+        """The session's steps in order; a step that ends the session returns its outcome."""
+        for step in (self._screen, self._referral, self._next_morning, self._pain_now):
+            ended = yield from step()
+            if ended is not None:
+                return ended
+        yield from self._setup_and_calibration()
+        decision = yield from self._sets()
+        return (yield from self._finish(decision))
+
+    def _screen(self) -> Step:
+        """The red-flag screen: on first use, and again after any yes
+        (docs/references.md#red-flags)."""
         st = self.state
-        # 1. the red-flag screen: on first use, and again after any yes
-        if not st.screened or st.red_flags:
-            answers: dict[str, bool] = {}
-            for k, flag in enumerate(RED_FLAGS):
-                intro = ("First, a short safety screen: answer yes if any of these is true now.",) if k == 0 else ()
-                answers[flag.id] = yield Prompt(f"screen.{flag.id}", "yes_no", flag.question, intro,
-                                                data={"n": k + 1, "of": len(RED_FLAGS)})
-            yes = [k for k, v in answers.items() if v]
-            self.rec.event("red_flag_screen", None, answers=answers, red_flags=yes)
-            if yes:
-                self.state = replace(st, screened=False, red_flags=tuple(yes), reason=URGENT_CARE, rule="red_flags")
-                return self._end("red_flags", URGENT_CARE)
-            self.state = st = replace(st, screened=True, red_flags=())
-        # 2. a referral waits for a clinician's go-ahead
-        if st.referral:
-            ok = yield Prompt("referral_cleared", "yes_no",
-                              "Have you seen a doctor or physical therapist who agreed that you continue?",
-                              (f"Last time: {st.referral}",))
-            self.rec.event("referral_answer", None, cleared=ok, referral=st.referral)
-            if not ok:
-                return self._end("referral", SEE_CLINICIAN)
-            self.state = st = replace(st, referral=None, rule="referral_cleared",
-                                      reason="a doctor or physical therapist agreed that you continue "
-                                             "(as you told hingecoach)")
-        # 3. the morning after the previous session
+        if st.screened and not st.red_flags:
+            return None
+        answers: dict[str, bool] = {}
+        for k, flag in enumerate(RED_FLAGS):
+            intro = ("First, a short safety screen: answer yes if any of these is true now.",) if k == 0 else ()
+            answers[flag.id] = yield Prompt(f"screen.{flag.id}", "yes_no", flag.question, intro,
+                                            data={"n": k + 1, "of": len(RED_FLAGS)})
+        yes = [k for k, v in answers.items() if v]
+        self.rec.event("red_flag_screen", None, answers=answers, red_flags=yes)
+        if yes:
+            self.state = replace(st, screened=False, red_flags=tuple(yes), reason=URGENT_CARE, rule="red_flags")
+            return self._end("red_flags", URGENT_CARE)
+        self.state = replace(st, screened=True, red_flags=())
+        return None
+
+    def _referral(self) -> Step:
+        """A referral waits for a clinician's go-ahead, as the person reports it."""
+        st = self.state
+        if not st.referral:
+            return None
+        ok = yield Prompt("referral_cleared", "yes_no",
+                          "Have you seen a doctor or physical therapist who agreed that you continue?",
+                          (f"Last time: {st.referral}",))
+        self.rec.event("referral_answer", None, cleared=ok, referral=st.referral)
+        if not ok:
+            return self._end("referral", SEE_CLINICIAN)
+        self.state = replace(st, referral=None, rule="referral_cleared",
+                             reason="a doctor or physical therapist agreed that you continue "
+                                    "(as you told hingecoach)")
+        return None
+
+    def _next_morning(self) -> Step:
+        """The morning after the previous session, stored with that session
+        (docs/references.md#pain-monitoring: worse the next morning means reduce)."""
         last = self.pp.last
-        if last is not None and last.exercised and last.next_morning is None:
-            v = yield Prompt("next_morning", "pain",
-                             f"How bad was your back pain the morning after your last session "
-                             f"({last.started_at[:10]})? 0 (none) to 10 (worst imaginable)",
-                             ("Leave it empty if you do not remember.",), optional=True)
-            if v is not None:
-                self.next_morning = v
-                self.store.add_pain(last.id, v, "next_morning", note="asked at the next session")
-                self.store.update_extra(last.id, {KEY: {**self._extra_of(last.id), "next_morning": v}})
-        # 4. pain now, and the start rules
+        if last is None or not last.exercised or last.next_morning is not None:
+            return None
+        v = yield Prompt("next_morning", "pain",
+                         f"How bad was your back pain the morning after your last session "
+                         f"({last.started_at[:10]})? 0 (none) to 10 (worst imaginable)",
+                         ("Leave it empty if you do not remember.",), optional=True)
+        if v is not None:
+            self.next_morning = v
+            self.store.add_pain(last.id, v, "next_morning", note="asked at the next session")
+            self.store.update_extra(last.id, {KEY: {**self._extra_of(last.id), "next_morning": v}})
+        return None
+
+    def _pain_now(self) -> Step:
+        """Pain now, and the start rules (which may end the session before any exercise)."""
         v = yield Prompt("pain_now", "pain", "How much does your back hurt right now? 0 (none) to 10 "
                          "(worst imaginable)", tuple(f"{z}" for z in PAIN_ZONES.values()))
         self.pain_start = v
@@ -350,7 +392,10 @@ class ProgrammeSession:
         d = self._apply(decide(START_RULES, self.context()))
         if d is not None and d.stop is not Stop.none:
             return self._end("referral" if d.stop is Stop.refer else "no_exercise", d.message)
-        # 5. set-up and calibration
+        return None
+
+    def _setup_and_calibration(self) -> Generator[Prompt, Any, None]:
+        """Set-up for the source, then the calibration (the maximum-flexion part if wanted)."""
         yield Prompt("setup", "info", "Set up the camera" if self.kind == "camera" else "Put the sensors on",
                      tuple(setup_text(self.kind)), data={"source_kind": self.kind})
         do_max = yield Prompt("calibrate_max", "yes_no",
@@ -360,7 +405,10 @@ class ProgrammeSession:
                            NEUTRAL_CALIBRATION + (MAX_FLEXION_CALIBRATION if do_max else ()),
                            data={"max_flexion": do_max})
         self._calibrated(cal, do_max)
-        # 6. sets
+
+    def _sets(self) -> Generator[Prompt, Any, Decision | None]:
+        """Sets at the current step until a rule stops them, the session's maximum, or the
+        person; returns the last set's decision."""
         decision: Decision | None = None
         while True:
             title, lines = stage_text(self.state.stage, self.state.distance(self.settings))
@@ -375,14 +423,16 @@ class ProgrammeSession:
                                     data={"set": idx})
             decision = self._set_done(idx, run, pain)
             if decision.stop is not Stop.none and decision.stop is not Stop.set:
-                break
+                return decision
             if self.sets >= self.settings.max_sets:
-                break
+                return decision
             title, _ = stage_text(self.state.stage, self.state.distance(self.settings))
             more = yield Prompt("another_set", "yes_no", "Another set?", (decision.message, f"Next: {title}."))
             if not more:
-                break
-        # 7. pain at the end, and the end rules
+                return decision
+
+    def _finish(self, decision: Decision | None) -> Generator[Prompt, Any, Outcome]:
+        """Pain at the end, the end rules, and the session's outcome."""
         v = yield Prompt("pain_after", "pain", "Pain now, at the end of the session? 0 (none) to 10",
                          (decision.message,) if decision is not None and decision.stop is not Stop.none else ())
         self.pain_after = v

@@ -1,10 +1,11 @@
 """The four stages of the hinge programme, the set-up for each source and the
 calibration, as the person reads them.
 
-The wall drill follows the way the hinge is taught (shared/BRIEF.md): back to a wall a
-few inches away, hinge until the buttocks touch it; after a clean set step out an inch
-or two; once the hinge works away from the wall, hinge free-standing; only after clean
-sets without pain, add a load (a kettlebell deadlift).
+The wall drill follows the way the hinge is taught (docs/references.md#wall-drill): back
+to a wall a few inches away, hinge until the buttocks touch it; after a clean set step
+out an inch or two; once the hinge works away from the wall, hinge free-standing; only
+after clean sets without pain, add a load (a kettlebell deadlift). The set-up posture is
+the dowel check (docs/references.md#dowel-check).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ class ProgrammeSettings:
     """The programme's numbers, in one place (a clinician may prepare a different plan
     through the stage and distance, not through these)."""
 
-    set_reps: int = 5  # a set: 5 reps (the issue's "set of 5")
+    set_reps: int = 5  # reps in a set; a step counts as mastered after a whole set without a fault
     start_distance_cm: float = 10.0  # "a few inches" from the wall: 4 in
     step_cm: float = 4.0  # "an inch or two" further after each clean set: 1.5 in
     free_standing_cm: float = 30.0  # a foot from the wall the buttocks no longer reach it
@@ -36,6 +37,10 @@ DEFAULT_SETTINGS: Final = ProgrammeSettings()
 
 @dataclass(frozen=True)
 class Stage:
+    """One stage of the programme: number, id, name, the exercise its reps are judged as,
+    whether at the wall, instructions and cues."""
+
+
     number: int
     id: str
     name: str

@@ -27,9 +27,14 @@ from typing import Any
 
 import numpy as np
 
+from hingecoach.core.errors import ExtraMissingError
+from hingecoach.core.extras import require
+
 
 @dataclass(frozen=True)
 class AudioSettings:
+    """Sound and speech for cues: the tone (Hz, s, share of full scale), the player, the voice."""
+
     sound: bool = True
     speech: bool = True
     tone_hz: float = 880.0  # A5: clearly audible, not shrill
@@ -60,12 +65,16 @@ class NoPlayer(Exception):
 
 
 class SoundDevicePlayer:
+    """Plays through PortAudio with ``sounddevice`` (the ``audio`` extra); NoPlayer if it cannot."""
+
     name = "sounddevice"
 
     def __init__(self, rate: int) -> None:
         try:
-            import sounddevice as sd  # the audio extra
-        except (ImportError, OSError) as e:  # OSError: PortAudio library missing
+            sd = require("audio", "sounddevice", "sound through PortAudio")
+        except ExtraMissingError as e:
+            raise NoPlayer(f"sounddevice unavailable ({e})") from None
+        except OSError as e:  # the PortAudio library itself is missing
             raise NoPlayer(f"sounddevice unavailable ({str(e)[:80]})") from None
         try:
             sd.query_devices(kind="output")
@@ -75,14 +84,18 @@ class SoundDevicePlayer:
         self.rate = rate
 
     def play(self, buf: np.ndarray) -> None:
+        """Start playing ``buf`` (int16 mono) without waiting for it to end."""
         self.sd.play(buf, self.rate, blocking=False)
 
     def close(self) -> None:
+        """Stop any sound still playing."""
         with contextlib.suppress(Exception):
             self.sd.stop()
 
 
 class AplayPlayer:
+    """Plays through ALSA's ``aplay`` (one process per tone); NoPlayer if ALSA has no device."""
+
     name = "aplay"
 
     def __init__(self, rate: int) -> None:
@@ -103,6 +116,7 @@ class AplayPlayer:
             raise NoPlayer(f"aplay: {err[-1][:100] if err else f'exit code {r.returncode}'}")
 
     def play(self, buf: np.ndarray) -> None:
+        """Start an ``aplay`` process for ``buf`` (int16 mono) and hand it the samples."""
         self._reap()
         p = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE)
@@ -125,6 +139,7 @@ class AplayPlayer:
                     p.stderr.close()
 
     def close(self) -> None:
+        """Wait briefly for the tones still playing."""
         for p in self.procs:
             with contextlib.suppress(Exception):
                 p.wait(timeout=1)
@@ -173,12 +188,14 @@ class AudioOut:
         self._thread.start()
 
     def cue(self, decided_s: float, phrase: str | None = None) -> None:
+        """Queue the tone (and ``phrase`` when speech is on); ``decided_s`` is the clock time of the decision."""
         if self.settings.sound:
             self._q.put(("tone", None, decided_s))
         if phrase and self._espeak:
             self._q.put(("say", phrase, decided_s))
 
     def say(self, text: str) -> None:
+        """Queue ``text`` to be spoken (nothing when espeak-ng is absent)."""
         if self._espeak:
             self._q.put(("say", text, self._clock()))
 
@@ -226,6 +243,7 @@ class AudioOut:
             self._espeak = None
 
     def close(self, timeout_s: float = 2.0) -> None:
+        """Stop the worker thread (waiting up to ``timeout_s`` s) and the players."""
         self._q.put(None)
         self._thread.join(timeout=timeout_s)
         if self._player is not None:

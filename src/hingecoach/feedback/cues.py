@@ -29,7 +29,8 @@ from hingecoach.reps import RepSettings
 #    fire a cue, and it is short against a person's ~0.2 s reaction time and the
 #    0.5-1 s a hinge spends near its bottom.
 #  - hysteresis_deg 5: IMU lumbar angles err by 1.3-1.8 deg RMSE at best and 5-11 deg in
-#    other studies (BRIEF); a value must fall clearly back before a second cue.
+#    other studies (docs/references.md#imu-accuracy); a value must fall clearly back
+#    before a second cue.
 #  - rearm_s 0.5: the back must stay corrected for half a second; a flicker back over
 #    the line during one bend is the same rounding.
 #  - top_window_s 1.5: the top of a rep is judged over 1.5 s after it, as in
@@ -42,6 +43,8 @@ LIVE_RULES_DEFAULT = ("lumbar_rounding", "top_overextension", "neck_craning")
 
 @dataclass(frozen=True)
 class CueSettings:
+    """Cue engine settings: live rules, minimum duration (s), hysteresis (deg), re-arm time (s), top window (s)."""
+
     rules: tuple[str, ...] = LIVE_RULES_DEFAULT
     min_duration_s: float = 0.1
     hysteresis_deg: float = 5.0
@@ -71,12 +74,15 @@ class Context:
     reference_lumbar_deg: float = 0.0  # the standing posture before the last rep (<= 0)
 
     def get(self, name: str) -> float:
+        """The current value of channel ``name`` (degrees), NaN when it is missing."""
         v = (self.values or {}).get(name, math.nan)
         return float(v)
 
 
 @dataclass(frozen=True)
 class LiveRule:
+    """A fault watched sample by sample: its threshold (deg, from Thresholds; None: off) and its value."""
+
     fault: str
     threshold: Callable[[Thresholds], float | None]
     value: Callable[[Context, CueSettings], float | None]  # None: the rule does not apply now
@@ -102,6 +108,8 @@ LIVE_RULES: dict[str, LiveRule] = {r.fault: r for r in (
 
 @dataclass(frozen=True)
 class Cue:
+    """One cue fired by the engine: the fault, the sample time (s), the value and threshold (deg)."""
+
     fault: str
     sample_time_s: float  # the sample that fired it (the sender's clock)
     value_deg: float
@@ -109,13 +117,16 @@ class Cue:
 
     @property
     def message(self) -> str:
+        """The fault's full advice (``faults.MESSAGES``), or its id."""
         return MESSAGES.get(self.fault, self.fault)
 
     @property
     def phrase(self) -> str:
+        """The short phrase to speak, or the full message when there is none."""
         return PHRASES.get(self.fault, self.message)
 
     def to_event(self) -> dict[str, Any]:
+        """The cue as a JSON-ready event (``type`` "cue"), values rounded for transport."""
         return {"type": "cue", "fault": self.fault, "sample_time_s": round(self.sample_time_s, 4),
                 "value_deg": round(self.value_deg, 2), "threshold_deg": round(self.threshold_deg, 2),
                 "message": self.message, "phrase": self.phrase}
@@ -149,6 +160,7 @@ class CueEngine:
         self.ctx = Context()
 
     def threshold(self, fault: str) -> float | None:
+        """The active threshold (deg) of ``fault``, or None when that rule is not watched."""
         return next((lim for r, lim in self.rules if r.fault == fault), None)
 
     def open_top(self, rep_end_s: float, reference_deg: float) -> None:

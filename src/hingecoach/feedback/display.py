@@ -53,16 +53,19 @@ class LiveDisplay:
         self._live: Live | None = None
 
     def start(self) -> None:
+        """Start the live panel (only on an interactive terminal)."""
         if self.interactive:
             self._live = Live(self, console=self.console, refresh_per_second=10, transient=False)
             self._live.start()
 
     def stop(self) -> None:
+        """Stop the live panel."""
         if self._live is not None:
             self._live.stop()
             self._live = None
 
     def update(self, ev: dict[str, Any]) -> None:
+        """Take one session event (a dict with ``type``: angles, status, rep, cue, gap...)."""
         kind = ev.get("type")
         with self._lock:
             st = self._state

@@ -20,6 +20,8 @@ from hingecoach.core.timeseries import FloatArray, TimeSeries
 
 @dataclass(frozen=True)
 class CalibrationSettings:
+    """How the neutral standing stillness is found (window lengths in s, limits in rad/s, m/s^2, deg)."""
+
     window_s: float = 0.5  # stillness is judged over windows of this length
     # Quiet standing: gyroscope std per axis below 3 deg/s and accelerometer-norm std
     # below 0.3 m/s^2 (postural sway is well under 1 deg/s and 0.05 m/s^2; a step or a
@@ -35,6 +37,8 @@ class CalibrationSettings:
 
 @dataclass(frozen=True)
 class SensorCalibration:
+    """What the neutral stance gives one sensor: its up vector and gyroscope bias (sensor frame)."""
+
     up: FloatArray  # unit vector, neutral "up" in the sensor frame
     gyro_bias_rad_s: FloatArray  # (3,)
 

@@ -43,6 +43,8 @@ _BLOCK = 8192  # samples per block of the offline loop
 
 @dataclass(frozen=True)
 class FusionSettings:
+    """Fusion AHRS settings (docs/references.md#fusion): gain, ranges in deg/s and deg, times in s."""
+
     gain: float = 0.2
     gyroscope_range_dps: float = 2000.0  # deg/s; readings near it trigger overrange recovery
     acceleration_rejection_deg: float = 5.0
@@ -58,6 +60,8 @@ class FusionSettings:
 
 @dataclass(frozen=True)
 class FusionOutput:
+    """One sensor's fused orientation: up vectors (sensor frame), quaternions with 9-axis."""
+
     ups: FloatArray  # (n, 3) unit "up" (gravity direction) in the sensor frame
     quaternions: FloatArray | None = None  # (n, 4) w, x, y, z, sensor to earth (NWU); 9-axis
 
@@ -145,6 +149,7 @@ class SensorFusion:
         self.restart(self._initial_up, initial_mag)
 
     def restart(self, up: FloatArray, mag: FloatArray | None = None) -> None:
+        """Restart the filter from the neutral ``up`` (sensor frame) and, 9-axis, the field ``mag`` (uT)."""
         self._ahrs.restart()
         self._ahrs.skip_startup()
         if self.settings.magnetometer and mag is not None:

@@ -37,6 +37,8 @@ SMOOTH_S = 0.2  # the consistency measures use 0.2 s means (noise averages out)
 
 @dataclass(frozen=True)
 class HardIron:
+    """A fitted hard-iron offset (uT, sensor frame) and how many directions determined it."""
+
     offset_ut: FloatArray  # (3,) sensor frame; subtract from the readings
     determined: int  # directions (0-3) the readings determined
 
@@ -69,11 +71,14 @@ def field_variation(mag_ut: FloatArray) -> float:
 
 @dataclass(frozen=True)
 class Consistency:
+    """How steady the field was: relative strength variation and dip-angle range (deg)."""
+
     strength_variation: float  # rms relative variation of the field strength
     dip_range_deg: float  # 5th to 95th percentile range of the dip angle
 
     @property
     def disturbed(self) -> bool:
+        """True when either measure passes its warning level (the field was disturbed)."""
         return self.strength_variation > VARIATION_WARN or self.dip_range_deg > DIP_RANGE_WARN_DEG
 
 

@@ -28,13 +28,16 @@ OWN_SIGN_RANGE_DEG = 15.0  # a sensor whose tilt range exceeds this decides its 
 
 @dataclass(frozen=True)
 class SagittalAxis:
+    """The estimated flexion axis of one sensor and how well the tilts determined it."""
+
     axis: FloatArray  # unit flexion axis in the sensor frame, perpendicular to up0
     ratio: float  # first / second principal value: how planar the tilts are
     tilted_samples: int  # samples beyond MIN_TILT_DEG that determined it
 
 
 def estimate_axis(up0: FloatArray, ups: FloatArray) -> SagittalAxis:
-    """Principal axis of the tilts (unsigned: orient it with ``orient_axis``)."""
+    """Principal axis of the tilts, unsigned: the caller fixes the sign from the tilts it
+    gives (``excursion_sign``: the larger excursions are forward flexion)."""
     c = np.cross(up0, ups)
     sel = np.einsum("ij,ij->i", c, c) > np.sin(np.deg2rad(MIN_TILT_DEG)) ** 2  # |c| = sin(tilt)
     n_sel = int(np.count_nonzero(sel))
@@ -70,6 +73,7 @@ def excursion_sign(theta_deg: FloatArray, lo_hi: tuple[float, float] | None = No
 
 
 def tilt_range_deg(theta_deg: FloatArray, lo_hi: tuple[float, float] | None = None) -> float:
+    """Range (deg) between the 0.5 and 99.5 percentiles of the tilts (``lo_hi`` if already known)."""
     lo, hi = tilt_percentiles(theta_deg) if lo_hi is None else lo_hi
     return hi - lo
 

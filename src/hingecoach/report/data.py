@@ -18,6 +18,8 @@ RED_FLAGS = ("Red flags - numbness in the saddle area, new bladder or bowel trou
 
 @dataclass
 class ReportData:
+    """What one session's report shows: the stored record, its analysis, the person and their sessions."""
+
     record: SessionRecord
     analysis: Analysis
     person: Person | None
@@ -26,10 +28,12 @@ class ReportData:
 
     @property
     def summary(self) -> SessionSummary:
+        """The session's summary row."""
         return self.record.summary
 
 
 def gather(store: Store, session_id: int) -> ReportData:
+    """Load everything the report of ``session_id`` shows (the person's progress, or the session alone)."""
     rec = store.session(session_id)
     a = store.load_analysis(session_id, rec)
     name = rec.summary.person

@@ -1,5 +1,6 @@
 """Plain-language explanations of the form faults, from the common mistakes a teacher
-looks for (docs: /work/shared/BRIEF.md, "The movement, as it is taught").
+looks for (docs/references.md#hinge-faults; the fixes use the dowel check and the wall
+drill, docs/references.md#dowel-check and #wall-drill).
 
 Keyed by fault id; a fault this table does not know (a newer rule) is still listed,
 with its id, so a report never hides a fault.
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Explanation:
+    """One fault in plain language: the mistake, why it matters, and what to do instead."""
+
     mistake: str  # the common mistake, as it is taught
     why: str  # what it means and why it matters
     fix: str  # what to do instead
@@ -63,5 +66,6 @@ EXPLANATIONS: dict[str, Explanation] = {
 
 
 def explain(fault: str) -> Explanation:
+    """The explanation of ``fault`` (a fault id); an unknown id gets a generic one with its name."""
     return EXPLANATIONS.get(fault, Explanation(fault.replace("_", " ").capitalize(),
                                                "A form fault found by a newer rule.", ""))

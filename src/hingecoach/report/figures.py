@@ -35,6 +35,8 @@ OTHER_COLOURS = ["#e08a1e", "#2a9d8f", "#b5651d", "#6a994e", "#7f7f7f"]
 
 @dataclass(frozen=True)
 class Picture:
+    """A rendered figure: PNG bytes, its alt text and its size in pixels."""
+
     png: bytes
     alt: str
     width_px: int
@@ -42,6 +44,7 @@ class Picture:
 
 
 def to_png(fig: Figure, alt: str, dpi: int = 110) -> Picture:
+    """Render ``fig`` (object API, Agg canvas) to a PNG Picture at ``dpi``."""
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
@@ -73,6 +76,7 @@ def _rows(t0: float, t1: float) -> list[tuple[float, float]]:
 
 
 def angle_figures(a: Analysis) -> list[Picture]:
+    """The angle plots of ``angle_plots`` as PNG Pictures (one per printed page)."""
     return [to_png(f, alt) for f, alt in angle_plots(a)]
 
 
@@ -144,6 +148,7 @@ def angle_plots(a: Analysis) -> list[tuple[Figure, str]]:
 
 
 def progress_figure(sessions: Sequence[SessionSummary], current: int | None = None) -> Picture | None:
+    """The progress plot as a PNG Picture, or None when no session has reps."""
     plot = progress_plot(sessions, current)
     return None if plot is None else to_png(*plot)
 

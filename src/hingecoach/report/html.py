@@ -12,6 +12,7 @@ from collections import Counter
 from html import escape
 from typing import Any
 
+from hingecoach.analysis import Analysis
 from hingecoach.faults import MESSAGES
 from hingecoach.report.data import PAIN_ADVICE, RED_FLAGS, ReportData
 from hingecoach.report.explain import explain
@@ -82,28 +83,38 @@ def _fact(value: str, label: str) -> str:
 
 
 def render_html(d: ReportData) -> str:
-    s = d.summary
-    rec = d.record
+    """The whole report as one self-contained HTML page (figures inlined as PNG data URIs)."""
     a = d.analysis
-    th = a.thresholds
+    return "\n".join([*_head(d), *_facts(d), *_angles(a), *_reps(a), *_faults(d), *_pain(d),
+                      *_notes_and_warnings(d), *_progress(d), *_footer(d)])
+
+
+def _head(d: ReportData) -> list[str]:
+    s = d.summary
     who = escape(s.person) if s.person else "no person recorded"
-    out: list[str] = [
+    out = [
         "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>hingecoach report: session {s.id}</title><style>{CSS}</style></head><body>",
         f"<h1>Hip hinge session {s.id}</h1>",
         f'<p class="sub">{who} · {escape(_when(s.started_at))} · {escape(s.kind)} · '
         f'source {escape(s.source or "–")}{" · device " + escape(s.device) if s.device else ""} · '
-        f"hingecoach {escape(rec.software_version)}</p>",
+        f"hingecoach {escape(d.record.software_version)}</p>",
     ]
     if not s.complete:
         out.append('<div class="banner"><b>Incomplete session.</b> The recording stopped before '
                    "the session was closed (a crash or a lost connection); this report shows "
                    "everything stored up to that moment.</div>")
+    return out
+
+
+def _facts(d: ReportData) -> list[str]:
+    s, a = d.summary, d.analysis
+    th = a.thresholds
     faulty = [m for m in a.reps if m.faults]
     share = f"{100 * len(faulty) / len(a.reps):.0f} %" if a.reps else "–"
-    pain = {p.moment: p.value for p in rec.pain}
-    out.append('<div class="facts">')
+    pain = {p.moment: p.value for p in d.record.pain}
+    out = ['<div class="facts">']
     out += [_fact(str(len(a.reps)), "repetitions"), _fact(f"{len(faulty)} ({share})", "with a fault"),
             _fact(_num(s.peak_lumbar_flexion_deg, ".0f", "°"), "peak lumbar flexion"),
             _fact(_num(s.hinge_range_deg, ".0f", "°"), "range of hinge (median pelvis tilt)"),
@@ -114,8 +125,11 @@ def render_html(d: ReportData) -> str:
     out.append(f'<p class="small">Threshold: {escape(th.lumbar_rounding_source)}.'
                + (f" Upper sensor at {escape(str(a.info.get('placement')))}." if a.info.get("placement")
                   else "") + "</p>")
+    return out
 
-    out.append("<h2>Angles over time</h2>")
+
+def _angles(a: Analysis) -> list[str]:
+    out = ["<h2>Angles over time</h2>"]
     pics = angle_figures(a)
     if pics:
         out.append('<p class="small">Lumbar flexion is the bend of the lower back (0 = neutral '
@@ -124,28 +138,35 @@ def render_html(d: ReportData) -> str:
         out += [_img(p) for p in pics]
     else:
         out.append("<p>No angle samples were stored for this session.</p>")
+    return out
 
-    out.append("<h2>Repetitions</h2>")
-    if a.reps or a.incomplete:
-        out.append('<table class="reps"><thead><tr><th>rep</th><th>start (s)</th><th>bottom (s)</th>'
-                   "<th>end (s)</th><th>lumbar flexion (°)</th><th>pelvis tilt (°)</th>"
-                   "<th>lumbar share</th><th>descent (s)</th><th class=l>verdict</th></tr></thead><tbody>")
-        for m in [*a.reps, *a.incomplete]:
-            verdict = (f'<span class="bad">{escape(", ".join(m.faults))}</span>' if m.faults
-                       else '<span class="ok">ok</span>')
-            if not m.complete:
-                verdict += " (incomplete: did not return to standing; not counted)"
-            out.append(f"<tr><td>{m.index if m.complete else '–'}</td><td>{_num(m.start_s)}</td>"
-                       f"<td>{_num(m.bottom_s)}</td><td>{_num(m.end_s)}</td>"
-                       f"<td>{_num(m.peak_lumbar_flexion_deg)}</td><td>{_num(m.peak_pelvis_tilt_deg)}</td>"
-                       f"<td>{_num(m.lumbar_share, '.2f')}</td><td>{_num(m.descent_s, '.2f')}</td>"
-                       f"<td class=l>{verdict}</td></tr>")
-        out.append("</tbody></table>")
-    else:
+
+def _reps(a: Analysis) -> list[str]:
+    out = ["<h2>Repetitions</h2>"]
+    if not (a.reps or a.incomplete):
         out.append("<p>No repetitions were recorded in this session.</p>")
+        return out
+    out.append('<table class="reps"><thead><tr><th>rep</th><th>start (s)</th><th>bottom (s)</th>'
+               "<th>end (s)</th><th>lumbar flexion (°)</th><th>pelvis tilt (°)</th>"
+               "<th>lumbar share</th><th>descent (s)</th><th class=l>verdict</th></tr></thead><tbody>")
+    for m in [*a.reps, *a.incomplete]:
+        verdict = (f'<span class="bad">{escape(", ".join(m.faults))}</span>' if m.faults
+                   else '<span class="ok">ok</span>')
+        if not m.complete:
+            verdict += " (incomplete: did not return to standing; not counted)"
+        out.append(f"<tr><td>{m.index if m.complete else '–'}</td><td>{_num(m.start_s)}</td>"
+                   f"<td>{_num(m.bottom_s)}</td><td>{_num(m.end_s)}</td>"
+                   f"<td>{_num(m.peak_lumbar_flexion_deg)}</td><td>{_num(m.peak_pelvis_tilt_deg)}</td>"
+                   f"<td>{_num(m.lumbar_share, '.2f')}</td><td>{_num(m.descent_s, '.2f')}</td>"
+                   f"<td class=l>{verdict}</td></tr>")
+    out.append("</tbody></table>")
+    return out
 
+
+def _faults(d: ReportData) -> list[str]:
+    a = d.analysis
     counts = Counter(f for m in a.reps for f in m.faults)
-    out.append("<h2>What the faults mean</h2>")
+    out = ["<h2>What the faults mean</h2>"]
     if counts:
         for f, n in counts.most_common():
             e = explain(f)
@@ -158,16 +179,19 @@ def render_html(d: ReportData) -> str:
         out.append("<p>No form faults in this session." if a.reps else "<p>No repetitions, so no "
                    "faults to explain.")
         out.append("</p>")
+    if d.record.cues:
+        out.append(f"<p class=small>{len(d.record.cues)} live cue(s) were given during the session.</p>")
+    return out
 
-    if rec.cues:
-        out.append(f"<p class=small>{len(rec.cues)} live cue(s) were given during the session.</p>")
 
-    out.append("<h2>Pain</h2>")
+def _pain(d: ReportData) -> list[str]:
+    rec = d.record
+    out = ["<h2>Pain</h2>"]
     if rec.pain:
         out.append('<table><thead><tr><th class=l>when</th><th class=l>moment</th><th>set</th>'
                    "<th>pain (0-10)</th><th class=l>note</th></tr></thead><tbody>")
         for p in rec.pain:
-            cls = "bad" if p.value > 5 else ""
+            cls = "bad" if p.value > 5 else ""  # above 5 of 10: docs/references.md#pain-monitoring
             out.append(f"<tr><td class=l>{escape(p.recorded_at.replace('T', ' '))}</td>"
                        f"<td class=l>{escape(p.moment)}</td><td>{'' if p.set_idx is None else p.set_idx}</td>"
                        f'<td class="{cls}">{p.value}</td><td class=l>{escape(p.note)}</td></tr>')
@@ -175,18 +199,26 @@ def render_html(d: ReportData) -> str:
     else:
         out.append("<p>No pain ratings were recorded for this session.</p>")
     out.append(f'<p class="small">{escape(PAIN_ADVICE)}</p>')
+    return out
 
-    if rec.notes:
+
+def _notes_and_warnings(d: ReportData) -> list[str]:
+    out: list[str] = []
+    if d.record.notes:
         out.append("<h2>Notes</h2><ul>")
         out += [f"<li><b>{escape(n.author or 'note')}</b> ({escape(n.recorded_at[:10])}): "
-                f"{escape(n.text)}</li>" for n in rec.notes]
+                f"{escape(n.text)}</li>" for n in d.record.notes]
         out.append("</ul>")
-    if a.warnings:
+    if d.analysis.warnings:
         out.append("<h2>Measurement warnings</h2><ul>")
-        out += [f"<li>{escape(w)}</li>" for w in a.warnings]
+        out += [f"<li>{escape(w)}</li>" for w in d.analysis.warnings]
         out.append("</ul>")
+    return out
 
-    out.append('<section class="progress"><h2>Progress</h2>')
+
+def _progress(d: ReportData) -> list[str]:
+    s = d.summary
+    out = ['<section class="progress"><h2>Progress</h2>']
     pic = progress_figure(d.progress, s.id)
     if pic is not None:
         out.append(_img(pic))
@@ -205,9 +237,12 @@ def render_html(d: ReportData) -> str:
         out.append('<p class="small">This session belongs to no person, so progress shows it alone; '
                    "save sessions with --person to follow a person over time.</p>")
     out.append("</section>")
+    return out
 
-    out.append(f'<div class="disclaimer"><p><b>{escape(d.disclaimer)}</b></p><p>{escape(RED_FLAGS)}</p>'
-               f'<p class="small">Made by hingecoach {escape(rec.software_version)} on this '
-               "computer; no data left it.</p></div>")
-    out.append("</body></html>")
-    return "\n".join(out)
+
+def _footer(d: ReportData) -> list[str]:
+    version = escape(d.record.software_version)
+    return [f'<div class="disclaimer"><p><b>{escape(d.disclaimer)}</b></p><p>{escape(RED_FLAGS)}</p>'
+            f'<p class="small">Made by hingecoach {version} on this '
+            "computer; no data left it.</p></div>",
+            "</body></html>"]

@@ -54,6 +54,7 @@ class _TextPage:
 
 
 def write_pdf(d: ReportData, path: str | Path) -> None:
+    """Write the report as an A4 PDF at ``path`` (text pages, angle pages, progress)."""
     s, rec, a = d.summary, d.record, d.analysis
     with PdfPages(path, metadata={"Title": f"hingecoach session {s.id}", "Creator": "hingecoach"}) as pdf:
         tp = _TextPage(pdf)

@@ -30,6 +30,8 @@ PARALLEL_MIN_CHARS = 2_000_000  # parse in two processes above this (about 3 min
 
 @dataclass
 class Table:
+    """Parsed numeric columns of a text file, with each row's file line number and warnings."""
+
     columns: dict[str, FloatArray]  # views of ``array``'s columns
     line_numbers: np.ndarray  # 1-based file line of each row
     warnings: list[str] = field(default_factory=list)

@@ -15,6 +15,7 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".webm", ".mkv")
 
 
 def detect_format(path: Path) -> str:
+    """The format of ``path`` from its content: "hingecoach", "spinewise", "qsense" or "video"."""
     if not path.exists():
         raise InputError(path, "an existing file or folder", "no such file or folder")
     if path.is_dir():

@@ -33,6 +33,7 @@ MAG_COLUMNS = [f"{s}_mag_{a}" for s in SIDES for a in "xyz"]
 
 
 def imu_info(source: str) -> dict[str, ChannelInfo]:
+    """Unit and frame of every IMU channel (``lower_acc`` ... ``upper_mag``), from ``source``."""
     units = {"acc": "m/s^2", "gyr": "rad/s", "mag": "uT"}
     return {f"{s}_{k}": ChannelInfo(units[k], f"sensor:{s}", source)
             for s in SIDES for k in ("acc", "gyr", "mag")}

@@ -36,6 +36,7 @@ def folder_of(path: Path) -> Path | None:
 
 
 def looks_like(first_line: str) -> bool:
+    """True when the first line is a QSense sensor file's ``Sensor string:`` line."""
     return first_line.startswith("Sensor string:")
 
 
@@ -79,6 +80,8 @@ def _read_sensor(path: Path) -> np.ndarray:
 
 def read_qsense(path: str | Path, *, placement: str | None = None,
                 lower: int | None = None, upper: int | None = None) -> TimeSeries:
+    """Read a QSense folder (``Sensor N.csv`` files and ``info.txt``) as an IMU recording in SI
+    units; ``lower``/``upper`` pick the sensor numbers (default 3 and 2)."""
     path = Path(path)
     folder = folder_of(path)
     if folder is None:

@@ -97,6 +97,7 @@ class SimSettings:
     mag_disturbance_ut: float = 0.0  # extra field at the bottom of a hinge, random direction
 
     def pattern_list(self) -> list[str]:
+        """The pattern of each rep, in order ("mixed" draws them from its own seeded stream)."""
         rng = np.random.default_rng(self.seed + 7919)
         if isinstance(self.pattern, str):
             if self.pattern == "mixed":
@@ -427,7 +428,23 @@ def simulate(settings: SimSettings | None = None) -> tuple[TimeSeries, TimeSerie
     sc, reps = _script(s, rng)
     sway = (rng.uniform(0.2, 0.5), rng.uniform(0.1, 0.3), rng.uniform(0.1, 0.4),
             rng.uniform(0.15, 0.35), rng.uniform(0.2, 0.6), rng.uniform(0.1, 0.3))
-    duration = sc.now()
+    t_s = _sample_times(s, rng, sc.now())
+    mounts = random_mounts(rng, s.random_mounting)
+    truth_names = ["lumbar_flexion_deg", "pelvis_tilt_deg", "trunk_inclination_deg"]
+    if s.magnetometer or s.twist_deg:
+        truth_names.append("lumbar_twist_deg")
+    mag_rng = np.random.default_rng([s.seed, 0x6D6167])  # its own stream ("mag")
+    mag = _MagneticField.draw(s, mag_rng)
+    out, truth_out = _synthesise(s, sc, t_s, sway, placement, mounts, mag, truth_names)
+    add_sensor_errors(out, rng, noise=s.noise, gyro_bias_dps=s.gyro_bias_dps)
+    if s.magnetometer and s.noise:
+        for side in ("lower", "upper"):
+            out[f"{side}_mag"] += mag_rng.normal(0, s.mag_noise_ut, out[f"{side}_mag"].shape)
+    return _package(s, placement, t_s, out, truth_out, reps)
+
+
+def _sample_times(s: SimSettings, rng: np.random.Generator, duration: float) -> FloatArray:
+    """Sample instants (s): the nominal grid, with clock jitter and dropout gaps."""
     dt = 1.0 / s.sample_rate_hz
     t_nom = np.arange(0.0, duration, dt)
     if s.clock_jitter > 0:
@@ -440,17 +457,19 @@ def simulate(settings: SimSettings | None = None) -> tuple[TimeSeries, TimeSerie
     for _ in range(s.dropouts):
         g0 = rng.uniform(s.calibration_s + 1.0, max(duration - 1.0, s.calibration_s + 1.5))
         keep &= ~((t_s >= g0) & (t_s < g0 + rng.uniform(0.05, 0.3)))
-    t_s = t_s[keep]
-    mounts = random_mounts(rng, s.random_mounting)
+    return t_s[keep]
+
+
+def _synthesise(s: SimSettings, sc: _Script, t_s: FloatArray, sway: tuple[float, ...], placement: str,
+                mounts: list[FloatArray], mag: _MagneticField,
+                truth_names: list[str]) -> tuple[dict[str, FloatArray], dict[str, FloatArray]]:
+    """Noise-free sensor channels and true angles at ``t_s``, computed on a fine grid one
+    minute at a time (bounded memory) and interpolated to the sample instants."""
+    duration = sc.now()
     h = 1.0 / FINE_RATE_HZ
     kinds = ("acc", "gyr", "mag") if s.magnetometer else ("acc", "gyr")
     out = {f"{side}_{k}": np.empty((t_s.size, 3)) for side in ("lower", "upper") for k in kinds}
-    truth_names = ["lumbar_flexion_deg", "pelvis_tilt_deg", "trunk_inclination_deg"]
-    if s.magnetometer or s.twist_deg:
-        truth_names.append("lumbar_twist_deg")
     truth_out = {k: np.empty(t_s.size) for k in truth_names}
-    mag_rng = np.random.default_rng([s.seed, 0x6D6167])  # its own stream ("mag")
-    mag = _MagneticField.draw(s, mag_rng)
     chunk = 60.0
     start = 0.0
     # a jittered last instant may fall after the script's end: the last chunk takes it in
@@ -475,10 +494,13 @@ def simulate(settings: SimSettings | None = None) -> tuple[TimeSeries, TimeSerie
             for name in truth_names:
                 truth_out[name][sel] = np.interp(ts, fine, truth[name])
         start = stop
-    add_sensor_errors(out, rng, noise=s.noise, gyro_bias_dps=s.gyro_bias_dps)
-    if s.magnetometer and s.noise:
-        for side in ("lower", "upper"):
-            out[f"{side}_mag"] += mag_rng.normal(0, s.mag_noise_ut, out[f"{side}_mag"].shape)
+    return out, truth_out
+
+
+def _package(s: SimSettings, placement: str, t_s: FloatArray, out: dict[str, FloatArray],
+             truth_out: dict[str, FloatArray],
+             reps: list[dict[str, Any]]) -> tuple[TimeSeries, TimeSeries, list[RepTruth]]:
+    """The recording, the truth series (with one event per rep) and the rep truths."""
     units = {"acc": "m/s^2", "gyr": "rad/s", "mag": "uT"}
     info = {k: ChannelInfo(units[k.split("_")[1]], f"sensor:{k.split('_')[0]}", "simulator")
             for k in out}

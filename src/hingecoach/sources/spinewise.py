@@ -26,10 +26,13 @@ SENSORS = {"lower": "r", "upper": "n"}
 
 
 def looks_like(header: str) -> bool:
+    """True when a CSV header line has the SpineWise belt and neck columns."""
     return "ts_r" in header and "acc_x_n" in header
 
 
 def read_spinewise(path: str | Path, *, placement: str | None = None) -> TimeSeries:
+    """Read a SpineWise CSV as an IMU recording in SI units (belt lower, neck upper; placement
+    ``neck`` unless given), with the labels and the calibration window in ``meta``."""
     path = Path(path)
     text = check_text_file(path)
     first = text.splitlines()[0]

@@ -4,9 +4,21 @@ SQLite by default (one file under ``$HINGECOACH_HOME``, WAL mode, numbered migra
 PostgreSQL for a clinic's shared server (``postgresql://...``, needs the ``postgres``
 extra). Offline analyses are saved whole (``Store.save_analysis``); live sessions are
 appended as they go (``Store.writer`` -> ``SessionWriter``).
+
+Where things are: ``store`` (opening, checks, ``Store``), one query mixin per group of
+tables (``people``, ``sessions``, ``streams``, ``entries``, ``forget``), ``writer``
+(live sessions), ``backend`` (SQLite and PostgreSQL, error messages), ``migrations``
+(the schema), ``codec`` (sample chunks), ``convert`` (JSON columns), ``records`` (what
+is returned), ``exchange`` (export and import), ``paths`` (where the file lives).
 """
 
-from hingecoach.store.backend import StoreError, StoreFullError, StoreLockedError, StoreNotFoundError
+from hingecoach.store.backend import (
+    StoreError,
+    StoreExtraMissingError,
+    StoreFullError,
+    StoreLockedError,
+    StoreNotFoundError,
+)
 from hingecoach.store.convert import PERSON_KEYS, resolve_settings
 from hingecoach.store.migrations import LATEST as SCHEMA_VERSION
 from hingecoach.store.paths import default_url, home_dir
@@ -40,6 +52,7 @@ __all__ = [
     "SetRecord",
     "Store",
     "StoreError",
+    "StoreExtraMissingError",
     "StoreFullError",
     "StoreLockedError",
     "StoreNotFoundError",

@@ -15,9 +15,11 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Protocol
 
-from hingecoach.core.errors import HingecoachError, NotFoundError
+from hingecoach.core.errors import ExtraMissingError, HingecoachError, NotFoundError
+from hingecoach.core.extras import require
 from hingecoach.store.paths import redact, sqlite_path
 
 # PRAGMA application_id of a hingecoach SQLite file ("HCH1"): `file` and other tools
@@ -35,24 +37,50 @@ class StoreNotFoundError(StoreError, NotFoundError):
 
 
 class StoreLockedError(StoreError):
-    pass
+    """Another program holds the database's write lock (waited the busy timeout)."""
 
 
 class StoreFullError(StoreError):
-    pass
+    """The disk (or the database's size limit) is full; nothing of the change was saved."""
+
+
+class StoreExtraMissingError(StoreError, ExtraMissingError):
+    """An optional dependency of the store (psycopg, pyarrow) is not installed; a
+    StoreError, so what catches store errors catches it, and the message names the extra."""
+
+
+def require_extra(extra: str, module: str, purpose: str) -> ModuleType:
+    """``core.extras.require`` for the store: the same message, as a StoreExtraMissingError."""
+    try:
+        return require(extra, module, purpose)
+    except ExtraMissingError as e:
+        raise StoreExtraMissingError(e.extra, e.module, purpose) from None
 
 
 class Backend(Protocol):
+    """What the store needs of a database connection (SQL with ``?`` placeholders)."""
+
     kind: str
     url: str
     lock: threading.RLock
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
-    def insert(self, sql: str, params: Sequence[Any] = ()) -> int: ...
-    def transaction(self) -> Any: ...
-    def tables(self) -> set[str]: ...
-    def close(self) -> None: ...
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement; returns a cursor (``fetchone``, iteration)."""
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement once per row of parameters."""
+
+    def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run an INSERT; returns the new row's id."""
+
+    def transaction(self) -> Any:
+        """A context manager: one transaction (nested calls join the outer one)."""
+
+    def tables(self) -> set[str]:
+        """Names of the tables in the database (our schema)."""
+
+    def close(self) -> None:
+        """Close the connection."""
 
 
 def _sqlite_error(url: str, e: BaseException, busy_s: float) -> StoreError:
@@ -128,6 +156,7 @@ class SQLiteBackend(_NestedTransactions):
         return _sqlite_error(self.url, e, self.busy_s)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement; returns a cursor (``fetchone``, iteration)."""
         with self.lock:
             try:
                 return self.conn.execute(sql, tuple(params))
@@ -135,6 +164,7 @@ class SQLiteBackend(_NestedTransactions):
                 raise self._wrap(e) from None
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement once per row of parameters."""
         with self.lock:
             try:
                 self.conn.executemany(sql, rows)
@@ -142,6 +172,7 @@ class SQLiteBackend(_NestedTransactions):
                 raise self._wrap(e) from None
 
     def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run an INSERT; returns the new row's id."""
         cur = self.execute(sql, params)
         return int(cur.lastrowid)
 
@@ -159,10 +190,12 @@ class SQLiteBackend(_NestedTransactions):
             raise
 
     def tables(self) -> set[str]:
+        """Names of the tables in the database (our schema)."""
         return {r[0] for r in self.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
                                            "AND name NOT LIKE 'sqlite_%'")}
 
     def close(self) -> None:
+        """Close the connection."""
         with self.lock:
             self.conn.close()
 
@@ -190,11 +223,7 @@ class PostgresBackend(_NestedTransactions):
     kind = "postgresql"
 
     def __init__(self, url: str, busy_timeout_s: float = 3.0) -> None:
-        try:
-            import psycopg
-        except ImportError:
-            raise StoreError("--db postgresql://... needs psycopg: pip install 'hingecoach[postgres]'"
-                             ) from None
+        psycopg = require_extra("postgres", "psycopg", "--db postgresql://...")
         self._psycopg = psycopg
         self.url = url
         self.busy_s = busy_timeout_s
@@ -221,6 +250,7 @@ class PostgresBackend(_NestedTransactions):
         return StoreError(f"{url}: database error: {text}")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement; returns a cursor (``fetchone``, iteration)."""
         with self.lock:
             try:
                 return self.conn.execute(sql.replace("?", "%s"), tuple(params))
@@ -228,6 +258,7 @@ class PostgresBackend(_NestedTransactions):
                 raise self._wrap(e) from None
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement once per row of parameters."""
         with self.lock:
             try:
                 with self.conn.cursor() as cur:
@@ -236,6 +267,7 @@ class PostgresBackend(_NestedTransactions):
                 raise self._wrap(e) from None
 
     def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run an INSERT; returns the new row's id."""
         row = self.execute(sql + " RETURNING id", params).fetchone()
         return int(row[0])
 
@@ -248,10 +280,12 @@ class PostgresBackend(_NestedTransactions):
             raise self._wrap(e) from None
 
     def tables(self) -> set[str]:
+        """Names of the tables in the database (our schema)."""
         rows = self.execute("SELECT table_name FROM information_schema.tables "
                             "WHERE table_schema = current_schema()")
         return {r[0] for r in rows}
 
     def close(self) -> None:
+        """Close the connection."""
         with self.lock:
             self.conn.close()

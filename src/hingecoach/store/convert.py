@@ -48,10 +48,13 @@ def _finite(o: Any) -> Any:
 
 
 def dumps(o: Any) -> str:
+    """Compact JSON of ``o`` (NumPy values, dataclasses and sets converted; NaN and
+    infinities as null)."""
     return json.dumps(_finite(json.loads(json.dumps(o, default=_default))), separators=(",", ":"))
 
 
 def loads(s: str | None, default: Any = None) -> Any:
+    """The JSON in ``s``, or ``default`` when the column is empty (NULL or '')."""
     if s is None or s == "":
         return default
     return json.loads(s)
@@ -76,18 +79,22 @@ def from_dict(cls: type[T], d: dict[str, Any] | None) -> T:
 
 
 def settings_json(st: AnalysisSettings) -> dict[str, Any]:
+    """Analysis settings as a JSON-ready dict (what a session stores)."""
     return typing.cast(dict[str, Any], json.loads(dumps(dataclasses.asdict(st))))
 
 
 def settings_from_json(d: dict[str, Any] | None) -> AnalysisSettings:
+    """Analysis settings from a stored dict (unknown keys ignored, missing ones defaulted)."""
     return from_dict(AnalysisSettings, d)
 
 
 def thresholds_json(th: Thresholds) -> dict[str, Any]:
+    """Fault thresholds as a JSON-ready dict (degrees, seconds)."""
     return typing.cast(dict[str, Any], json.loads(dumps(dataclasses.asdict(th))))
 
 
 def thresholds_from_json(d: dict[str, Any] | None) -> Thresholds | None:
+    """Fault thresholds from a stored dict, or None when nothing is stored."""
     if not d:
         return None
     names = {f.name for f in dataclasses.fields(Thresholds)}
@@ -151,6 +158,8 @@ DEFAULTS: dict[str, Any] = {"lumbar_rounding_deg": None, "share_of_max": MAX_FLE
 
 
 def check_person_value(key: str, value: Any) -> Any:
+    """``value`` checked and normalised for the person threshold ``key`` (see
+    ``PERSON_KEYS``), or a ParameterError that says the valid range."""
     if key not in PERSON_KEYS:
         raise ParameterError("threshold", f"one of {', '.join(PERSON_KEYS)}", key)
     expected, rng = PERSON_KEYS[key]

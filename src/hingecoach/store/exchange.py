@@ -27,10 +27,11 @@ from numpy.typing import NDArray
 from hingecoach import __version__
 from hingecoach.core.timeseries import TimeSeries
 from hingecoach.store import codec
-from hingecoach.store.backend import StoreError
+from hingecoach.store.backend import StoreError, require_extra
 from hingecoach.store.convert import REP_COLUMNS, dumps, loads, rep_row
 from hingecoach.store.migrations import update_summary
-from hingecoach.store.store import ANGLE_DTYPE, STREAMS, Store
+from hingecoach.store.store import Store
+from hingecoach.store.streams import ANGLE_DTYPE, STREAMS
 
 FORMAT = "hingecoach-session"
 FORMAT_VERSION = 1
@@ -152,12 +153,9 @@ def write_bundle(bundle: dict[str, Any], fmt: str, out: Path) -> list[Path]:
             out.write_text(json.dumps(doc, separators=(",", ":")), encoding="utf-8")
         return [out]
     if fmt == "parquet":
-        try:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise StoreError("export --format parquet needs pyarrow: pip install "
-                             "'hingecoach[parquet]' (or use --format csv or json)") from None
+        purpose = "export --format parquet (--format csv or json need no extra)"
+        pa = require_extra("parquet", "pyarrow", purpose)
+        pq = require_extra("parquet", "pyarrow.parquet", purpose)
     written = []
     with _writing(out):
         out.mkdir(parents=True, exist_ok=True)
@@ -239,11 +237,7 @@ def _rows_to_columns(rows: list[dict[str, Any]]) -> Columns:
 def _read_table(f: Path, fmt: str, numeric: bool) -> dict[str, Any]:
     try:
         if fmt == "parquet":
-            try:
-                import pyarrow.parquet as pq
-            except ImportError:
-                raise StoreError(f"{f}: reading Parquet needs pyarrow: pip install "
-                                 "'hingecoach[parquet]'") from None
+            pq = require_extra("parquet", "pyarrow.parquet", f"{f}: reading Parquet")
             table = pq.read_table(f)
             if numeric:
                 return {c: table[c].to_numpy() for c in table.column_names}

@@ -171,6 +171,7 @@ def summarise(rows: list[tuple[float | None, float | None, str]]) -> tuple[int, 
 
 
 def update_summary(db: Backend, session_id: int) -> None:
+    """Recompute the session's summary columns (reps, faulty reps, peaks) from its reps."""
     rows = list(db.execute("SELECT peak_lumbar_flexion_deg, peak_pelvis_tilt_deg, faults FROM reps "
                            "WHERE session_id = ? AND complete = 1", (session_id,)))
     n, faulty, lum, hinge = summarise(rows)
@@ -185,12 +186,15 @@ def _backfill_v2(db: Backend) -> None:
 
 @dataclass(frozen=True)
 class Migration:
+    """One schema step: its SQL (with dialect tokens) and an optional data step."""
+
     version: int
     description: str
     sql: str
     data: Callable[[Backend], None] | None = None
 
     def statements(self, kind: str) -> list[str]:
+        """The SQL statements for the ``sqlite`` or ``postgresql`` dialect."""
         text = self.sql.format(**TOKENS[kind])
         return [s.strip() for s in text.split(";") if s.strip()]
 

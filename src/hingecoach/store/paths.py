@@ -20,6 +20,7 @@ DB_ENV = "HINGECOACH_DB"
 
 
 def home_dir() -> Path:
+    """The folder of the store: ``$HINGECOACH_HOME`` or the platform's user data folder."""
     env = os.environ.get(HOME_ENV)
     if env:
         return Path(env).expanduser()
@@ -38,6 +39,7 @@ def default_url() -> str:
 
 
 def is_postgres(url: str) -> bool:
+    """True for a ``postgresql://`` (or ``postgres://``) URL."""
     return url.startswith(("postgresql://", "postgres://"))
 
 

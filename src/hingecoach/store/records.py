@@ -12,6 +12,8 @@ PAIN_MOMENTS = ("before", "after", "set", "next_morning", "during")
 
 @dataclass(frozen=True)
 class Person:
+    """A person (name or pseudonym) and the thresholds a clinician set for them."""
+
     id: int
     name: str  # a name or a pseudonym
     # per key {"value": ..., "set_by": "...", "set_at": ISO time}: who set which threshold
@@ -19,11 +21,14 @@ class Person:
     created_at: str
 
     def values(self) -> dict[str, Any]:
+        """The thresholds' values alone (key -> value)."""
         return {k: v["value"] for k, v in self.thresholds.items()}
 
 
 @dataclass(frozen=True)
 class PainRating:
+    """A pain rating 0-10 at a moment of the session."""
+
     moment: str  # one of PAIN_MOMENTS
     value: int  # 0-10
     recorded_at: str  # ISO time (UTC)
@@ -33,6 +38,8 @@ class PainRating:
 
 @dataclass(frozen=True)
 class Note:
+    """A free-text note on a session, with its author and time."""
+
     recorded_at: str
     author: str
     text: str
@@ -40,6 +47,8 @@ class Note:
 
 @dataclass(frozen=True)
 class Cue:
+    """A cue given during a live session (angles in degrees)."""
+
     t_s: float  # sample time of the sample that triggered it
     fault: str
     value_deg: float | None = None
@@ -49,6 +58,8 @@ class Cue:
 
 @dataclass(frozen=True)
 class SessionEvent:
+    """Something that happened during a session (``t_s``: sample time, or None)."""
+
     kind: str  # e.g. "gap", "sensor_dropout", "stage", "red_flags", "error"
     t_s: float | None = None
     data: dict[str, Any] = field(default_factory=dict)
@@ -56,6 +67,8 @@ class SessionEvent:
 
 @dataclass(frozen=True)
 class SetRecord:
+    """A set of a guided session (start and end in sample time, seconds)."""
+
     idx: int
     stage: str = ""
     exercise: str = ""
@@ -84,6 +97,7 @@ class SessionSummary:
     pain_after: int | None
 
     def to_json(self) -> dict[str, Any]:
+        """The summary as a JSON-ready dict."""
         return asdict(self)
 
 
@@ -110,11 +124,14 @@ class SessionRecord:
 
     @property
     def id(self) -> int:
+        """The session's id."""
         return self.summary.id
 
 
 @dataclass(frozen=True)
 class ForgetReport:
+    """What ``Store.forget`` removed (counts, and bytes of recordings)."""
+
     person: str
     sessions: int
     reps: int
@@ -125,6 +142,7 @@ class ForgetReport:
     recording_bytes: int
 
     def describe(self) -> str:
+        """One sentence for the person who asked to forget."""
         mb = self.recording_bytes / 1e6
         return (f"removed {self.person!r}: {self.sessions} session(s), {self.reps} rep(s), "
                 f"{self.pain_ratings} pain rating(s), {self.notes} note(s), {self.cues} cue(s), "

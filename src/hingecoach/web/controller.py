@@ -16,16 +16,16 @@ from hingecoach.coach.drive import SetCollector
 from hingecoach.coach.live_bridge import Factory, LiveLink
 from hingecoach.coach.session import Calibration, ProgrammeSession, SetRun, source_kind
 from hingecoach.coach.stages import STAGE_BY_NUMBER, fmt_distance
-from hingecoach.core.errors import HingecoachError
+from hingecoach.core.errors import ConflictError, HingecoachError
 from hingecoach.store import Store
 from hingecoach.web.hub import Hub
 
 
-class Conflict(HingecoachError):
-    """The request does not fit the session's current step (HTTP 409)."""
-
-
 class WebSession:
+    """Today's session for one person: the programme's dialogue, its live link and what
+    the pages show of it (``state``). A request that does not fit the current step raises
+    ConflictError (HTTP 409)."""
+
     def __init__(self, store: Store, person: str, source: str, hub: Hub, factory: Factory | None = None) -> None:
         self.store = store
         self.factory = factory
@@ -46,9 +46,11 @@ class WebSession:
     # -- state ------------------------------------------------------------------------------
     @property
     def done(self) -> bool:
+        """True once the session has an outcome (completed or stopped)."""
         return self.ps.outcome is not None
 
     def state(self) -> dict[str, Any]:
+        """What the pages show (JSON): the prompt, the live state, the running set, the stage and the outcome."""
         with self.lock:
             st = self.ps.state
             stage = STAGE_BY_NUMBER[st.stage]
@@ -72,13 +74,14 @@ class WebSession:
 
     # -- answers from the page ---------------------------------------------------------------
     def answer(self, key: str, value: Any) -> None:
+        """Answer the current prompt ``key`` with ``value`` (checked by the prompt)."""
         with self.lock:
             if self.done:
-                raise Conflict("the session has ended; start a new one")
+                raise ConflictError("the session has ended; start a new one")
             if key != self.prompt.key:
-                raise Conflict(f"answer: the session asks {self.prompt.key!r} now, not {key!r}")
+                raise ConflictError(f"answer: the session asks {self.prompt.key!r} now, not {key!r}")
             if self.prompt.kind in ("set", "calibration"):
-                raise Conflict(f"answer: {key!r} is answered by the live source (end the set instead)")
+                raise ConflictError(f"answer: {key!r} is answered by the live source (end the set instead)")
             self._send(self.prompt.check(value))
         self._stop_pending()
 
@@ -86,13 +89,14 @@ class WebSession:
         """The person ends the set early, or reports pain during it (which ends it)."""
         with self.lock:
             if self.collector is None:
-                raise Conflict("no set is running")
+                raise ConflictError("no set is running")
             run = self.collector.result("pain" if pain is not None else "early", pain)
             self.collector = None
             self._send(run)
         self._stop_pending()
 
     def stop(self) -> None:
+        """Stop the session now; what was done is kept."""
         with self.lock:
             if not self.done:
                 self.collector = None

@@ -23,6 +23,8 @@ TRACE_KEYS = ("lumbar_flexion_deg", "trunk_inclination_deg")
 
 
 class Client:
+    """One WebSocket client: a bounded queue filled from any thread, emptied by the client's handler."""
+
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=QUEUE_MAX)
@@ -49,7 +51,7 @@ class Client:
                 self.queue.put_nowait(m)
 
     def send(self, msg: dict[str, Any]) -> None:
-        """From any thread."""
+        """Queue ``msg`` for this client; callable from any thread."""
         with contextlib.suppress(RuntimeError):  # the loop closed (server shutting down)
             self.loop.call_soon_threadsafe(self._put, msg)
 
@@ -62,6 +64,8 @@ def _drain(q: asyncio.Queue[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 class Hub:
+    """The clients of today's session and the angle batching described above."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._clients: set[Client] = set()
@@ -71,18 +75,22 @@ class Hub:
         self.sent = 0  # messages handed to clients (for the benchmark)
 
     def add(self, client: Client) -> None:
+        """A client connected: it gets every message from now on."""
         with self._lock:
             self._clients.add(client)
 
     def remove(self, client: Client) -> None:
+        """A client left (unknown clients are ignored)."""
         with self._lock:
             self._clients.discard(client)
 
     @property
     def clients(self) -> int:
+        """How many clients are connected."""
         return len(self._clients)
 
     def publish(self, ev: dict[str, Any]) -> None:
+        """Hand a live event to every client (from any thread): angles batched, the rest at once."""
         with self._lock:
             if ev.get("type") == "angles":
                 t = ev.get("t")

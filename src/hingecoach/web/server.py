@@ -7,9 +7,12 @@ import re
 from typing import Any
 
 from hingecoach.core.errors import HingecoachError, ParameterError
+from hingecoach.core.extras import require
 from hingecoach.web.security import is_loopback
 
 WS_PROTOCOL = "websockets-sansio"  # uvicorn's WebSocket on the websockets library's current (sans-I/O) API
+# What the app needs besides uvicorn (the web extra); checked before the app is imported.
+WEB_MODULES = ("fastapi", "jinja2", "websockets")
 TOKEN_RE = re.compile(r"[A-Za-z0-9._~\-]{16,200}")
 
 
@@ -30,14 +33,13 @@ def check_binding(host: str, token: str | None) -> bool:
 
 def serve(*, host: str = "127.0.0.1", port: int = 8765, token: str | None = None, db: str | None = None,
           log: Any = None) -> None:
+    """Run the web app on ``host:port`` until Ctrl-C; ``log`` (a rich Console) gets the address."""
     loopback = check_binding(host, token)
-    try:
-        import uvicorn
+    uvicorn = require("web", "uvicorn", "hingecoach serve")
+    for module in WEB_MODULES:
+        require("web", module, "hingecoach serve")
+    from hingecoach.web.app import create_app
 
-        from hingecoach.web.app import create_app
-    except ImportError as e:
-        raise HingecoachError(f"hingecoach serve needs the web extra ({e.name} is missing): "
-                              "pip install 'hingecoach[web]'") from None
     app = create_app(db, token=token, loopback=loopback)
     shown = f"[{host}]" if ":" in host else host
     if log is not None:

@@ -1,6 +1,4 @@
 import contextlib
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cli_helpers import run_cli
 from hingecoach.core.errors import HingecoachError, InputError
 from hingecoach.sources import read_recording, write_imu_csv
 from hingecoach.sources.simulator import SimSettings, simulate
@@ -43,11 +42,6 @@ def _write(tmp_path, lines) -> Path:
 def _in_g(line: str) -> str:
     first, *rest = line.split(",")
     return ",".join([first] + [f"{float(v) / 9.81:.5f}" for v in rest])
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hingecoach.cli", *args],
-                          capture_output=True, text=True, timeout=120)
 
 
 BAD = {

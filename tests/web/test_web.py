@@ -22,11 +22,12 @@ from websockets.sync.client import connect
 
 from coach_helpers import NO_FLAGS
 from hingecoach.analysis import analyze_file
-from hingecoach.coach.scripted import scripted_factory
 from hingecoach.core.errors import HingecoachError, ParameterError
 from hingecoach.sources.imu_csv import write_imu_csv
 from hingecoach.sources.simulator import SimSettings, simulate
-from hingecoach.web.app import STATIC, create_app
+from hingecoach.testing.scripted import scripted_factory
+from hingecoach.web.app import create_app
+from hingecoach.web.routes.pages import PAGES, STATIC, TEMPLATES
 from hingecoach.web.server import check_binding
 from web_helpers import LiveServer
 
@@ -324,3 +325,14 @@ def test_openapi_describes_the_api_and_no_page_loads_anything_from_elsewhere(ser
         assert not re.search(r"(src|href)\s*=\s*[\"'](https?:)?//", text), f.name
         assert "cdn" not in text.lower() and "<script>" not in text, f.name  # no inline script (CSP)
         assert c.get(f"/static/{f.name}").status_code == 200
+    # the pages as served, from the templates: the same rules, and every script they name is served
+    assert sorted(f.name for f in TEMPLATES.iterdir()) == sorted(["base.html", *(p.template for p in PAGES)])
+    for page in PAGES:
+        r = c.get(page.path)
+        assert r.status_code == 200 and r.headers["content-type"] == "text/html; charset=utf-8", page.path
+        assert not re.search(r"(src|href)\s*=\s*[\"'](https?:)?//", r.text), page.path
+        assert "cdn" not in r.text.lower() and "<script>" not in r.text, page.path
+        assert r.text.count('<a data-page href="') == len(PAGES), page.path  # the one navigation
+        scripts = re.findall(r'<script src="(/static/[\w.]+)"></script>', r.text)
+        assert scripts[0] == "/static/common.js" and len(scripts) >= 2, page.path
+        assert all(c.get(s).status_code == 200 for s in scripts), page.path

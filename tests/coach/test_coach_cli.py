@@ -1,9 +1,8 @@
 """hingecoach train and plan as a person (or a clinician's script) runs them; the live
-bridge and the scripted stand-in for issue 5's live session."""
+bridge and the scripted stand-in for hingecoach.live's live session."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -13,27 +12,44 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import Result
+from typer.testing import CliRunner
 
-from coach_helpers import NO_FLAGS, clean_sets, session_doc, toml
+from coach_helpers import NO_FLAGS, clean_sets, run_session, session_doc, toml
 from hingecoach.analysis import analyze_file
+from hingecoach.cli import app
 from hingecoach.coach import live_bridge
-from hingecoach.coach.scripted import ScriptedLiveSession, events_from_analysis, scripted_factory
 from hingecoach.core.errors import HingecoachError
+from hingecoach.live import LiveSession
 from hingecoach.report import gather, render_html
 from hingecoach.sources.imu_csv import write_imu_csv
 from hingecoach.sources.simulator import SimSettings, simulate
 from hingecoach.store import open_store
+from hingecoach.testing.scripted import ScriptedLiveSession, events_from_analysis, scripted_factory
 
 
-def run(home: Path, *args: str, stdin: str | None = None, fake: str | None = None,
-        ) -> subprocess.CompletedProcess[str]:
+def run(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The real command in a subprocess (exit codes, stderr lines, no traceback)."""
     env = {**os.environ, "HINGECOACH_HOME": str(home)}
     env.pop("HINGECOACH_DB", None)
-    env.pop(live_bridge.FAKE_ENV, None)
-    if fake is not None:
-        env[live_bridge.FAKE_ENV] = fake
     return subprocess.run([sys.executable, "-m", "hingecoach.cli", *args], capture_output=True, text=True,
                           timeout=300, env=env, input=stdin)
+
+
+def run_in_process(home: Path, *args: str, stdin: str | None = None) -> Result:
+    """The command in this process, so a test can inject a live-session factory."""
+    runner = CliRunner(env={"HINGECOACH_HOME": str(home), "HINGECOACH_DB": None})
+    return runner.invoke(app, list(args), input=stdin, catch_exceptions=False)
+
+
+@pytest.fixture
+def scripted_live():
+    """The scripted stand-in replaces hingecoach.live for this test only (20x real time)."""
+    live_bridge.install(scripted_factory(speed=20))
+    try:
+        yield
+    finally:
+        live_bridge.install(None)
 
 
 @pytest.fixture(scope="module")
@@ -109,30 +125,31 @@ def test_train_bad_script_is_one_line_exit_2(tmp_path, doc, needle):
     assert r.returncode == 2 and "expected TOML" in r.stderr
 
 
-def test_train_needs_a_source_or_a_script_and_live_needs_issue_5(tmp_path, recording):
+def test_train_needs_a_source_or_a_script(tmp_path):
     r = run(tmp_path / "home", "train")
     assert r.returncode == 2 and "expected --source" in r.stderr
-    if importlib.util.find_spec("hingecoach.live") is None:
-        r = run(tmp_path / "home", "train", "--source", f"replay:{recording}", stdin="n\n" * 6 + "1\n\nn\n")
-        assert r.returncode == 2 and "live streaming needs issue 5's hingecoach.live" in r.stderr
-        assert "Traceback" not in r.stderr
-        with pytest.raises(HingecoachError, match="issue 5"):
-            live_bridge.start_live("replay:x.csv", None, lambda ev: None, None, None)
 
 
-def test_train_from_the_keyboard_with_a_replayed_live_source(tmp_path, recording):
+def test_the_real_live_session_is_the_default_and_no_environment_variable_swaps_it(monkeypatch):
+    monkeypatch.setenv("HINGECOACH_FAKE_LIVE", "1")  # no environment switch may swap in a stand-in
+    s = live_bridge.start_live("replay:x.csv", None, lambda ev: None, None, None)
+    assert type(s) is LiveSession and s.source == "replay:x.csv"
+
+
+def test_train_from_the_keyboard_with_a_replayed_live_source(tmp_path, recording, scripted_live):
     """The keyboard flow with the scripted stand-in for the live session (20x real time):
     the sets' reps come from the stream; pain, sets and rules land in the live session."""
     home = tmp_path / "home"
     keys = "n\n" * 6 + "2\n" + "\n" + "n\n" + "\n" + "2\n" + "y\n" + "\n" + "2\n" + "n\n" + "2\n"
-    r = run(home, "train", "--person", "dee", "--source", f"replay:{recording}", stdin=keys, fake="20")
-    assert r.returncode == 0, r.stderr
+    r = run_in_process(home, "train", "--person", "dee", "--source", f"replay:{recording}", stdin=keys)
+    assert r.exit_code == 0, r.stderr
     a = analyze_file(recording)
     by_index = {m.index: m for m in a.reps}
     with open_store(home / "hingecoach.db") as st:
         (s,) = st.sessions("dee")
         rec = st.session(s.id)
     assert s.kind == "live" and s.complete and rec.extra["programme"]["outcome"] == "completed"
+    assert s.device == "scripted replay"  # the injected stand-in served the source
     assert [x.idx for x in rec.sets] == [1, 2]
     for x in rec.sets:
         idx = x.data["rep_indexes"]
@@ -145,6 +162,26 @@ def test_train_from_the_keyboard_with_a_replayed_live_source(tmp_path, recording
     assert "cue Your lower back rounded" in r.stdout and "rep 5/5" in r.stdout
     html = render_html(gather(open_store(home / "hingecoach.db"), s.id))
     assert "data:image/png;base64" in html
+
+
+def test_a_script_without_reps_takes_them_from_the_live_session_passed_to_drive(tmp_path, recording):
+    """The stand-in goes in as a parameter of drive(), nothing installed: the sets' reps come
+    from its stream, the pain from the script, and all of it lands in its live session."""
+    a = analyze_file(recording)
+    faulty = {m.index: bool(m.faults) for m in a.reps}
+    with open_store(tmp_path / "s.db") as st:
+        out, text = run_session(st, "fay", session_doc([{"pain": 1}, {"pain": 2}]), tmp_path,
+                                source=f"replay:{recording}", factory=scripted_factory(speed=20))
+        assert out.outcome == "completed" and out.sets == 2, text
+        rec = st.session(out.session_id)
+    assert rec.summary.device == "scripted replay"  # the injected stand-in, not hingecoach.live
+    assert rec.summary.kind == "live" and rec.extra["programme"]["outcome"] == "completed"
+    assert [x.data["outcome_from"] for x in rec.sets] == ["live", "live"]
+    for x in rec.sets:
+        idx = x.data["rep_indexes"]
+        assert len(idx) == 5 and idx == list(range(idx[0], idx[0] + 5))
+        assert x.data["faulty_reps"] == sum(faulty[i] for i in idx)
+    assert [p.value for p in rec.pain if p.moment == "set"] == [1, 2]
 
 
 # -- the scripted stand-in ----------------------------------------------------------------------

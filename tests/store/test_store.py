@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 from hingecoach.analysis import AnalysisSettings
-from hingecoach.core.errors import ParameterError
+from hingecoach.core.errors import ExtraMissingError, ParameterError
 from hingecoach.core.timeseries import TimeSeries
 from hingecoach.faults import RepMetrics
 from hingecoach.store import SCHEMA_VERSION, StoreError, codec, open_store, resolve_settings
@@ -203,8 +203,9 @@ def test_export_parquet_without_pyarrow_names_the_extra(tmp_path, monkeypatch):
     st, (sid,) = saved_store(str(tmp_path / "x.db"))
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
-    with pytest.raises(StoreError, match=r"hingecoach\[parquet\]"):
+    with pytest.raises(StoreError, match=r"hingecoach\[parquet\]") as caught:
         write_bundle(session_bundle(st, sid), "parquet", tmp_path / "out")
+    assert isinstance(caught.value, ExtraMissingError) and caught.value.extra == "parquet"
 
 
 def test_import_rejects_foreign_files(tmp_path):
@@ -353,8 +354,9 @@ def test_writer_flushes_a_stalled_stream_in_the_background(url):
 
 def test_postgres_url_without_psycopg_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "psycopg", None)
-    with pytest.raises(StoreError, match=r"hingecoach\[postgres\]"):
+    with pytest.raises(StoreError, match=r"hingecoach\[postgres\]") as caught:
         open_store("postgresql://someone@/somedb")
+    assert isinstance(caught.value, ExtraMissingError) and caught.value.extra == "postgres"
 
 
 @pytest.mark.realdata

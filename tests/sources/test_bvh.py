@@ -359,7 +359,7 @@ def test_a_stance_is_prepended_only_when_the_clip_needs_it():
 
 def test_the_analysis_recovers_the_bend_from_virtual_sensors():
     """Random mountings, noise and gyroscope bias on a scripted BVH bend: the pipeline's
-    angles within the issue's accuracy targets, one complete rep."""
+    angles within the accuracy targets (as on the real clips below), one complete rep."""
     clip = parse_bvh(skeleton_text(bend_motion(T60, roll_deg=8)["motion"]))
     for seed in range(3):
         rec, truth, _ = virtual_recording(clip, VirtualImuSettings(seed=seed))
@@ -408,7 +408,7 @@ def test_virtual_imus_on_real_box_lifts(shared_data: Path, name: str):
     inclination), then (T01, T03) standing and walking off with the box; T02 rises only
     to about 35 deg and bends again. The fixture prepends a standing stance and a smooth
     synthetic descent, so the rep must have its bottom where the real motion begins; the
-    accuracy targets are the issue's (lumbar <= 1 deg, pelvis and trunk <= 1.5 deg RMSE),
+    accuracy targets: lumbar <= 1 deg, pelvis and trunk <= 1.5 deg RMSE,
     on the clip's own (real) frames."""
     path = shared_data / "mocap" / "boxlift-xsens-bvh" / f"{name}.bvh"
     for seed, rate in ((0, 100.0), (1, 60.0), (2, 100.0)):
@@ -429,7 +429,7 @@ def test_virtual_imus_on_real_box_lifts(shared_data: Path, name: str):
 
 
 def test_cli_simulate_from_bvh_then_analyze(tmp_path: Path):
-    from test_readers import run_cli
+    from cli_helpers import run_cli
 
     clip = tmp_path / "bend.bvh"
     clip.write_text(skeleton_text(bend_motion(T60)["motion"]))

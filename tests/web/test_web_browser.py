@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from hingecoach.coach.scripted import scripted_factory
 from hingecoach.sources.imu_csv import write_imu_csv
 from hingecoach.sources.simulator import SimSettings, simulate
+from hingecoach.testing.scripted import scripted_factory
 from hingecoach.web.app import create_app
 from web_helpers import LiveServer
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--no-first-run", "--disable-sync"]
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 SHOTS = ("web-today.png", "web-history.png", "web-settings.png")
 WAIT_MS = 60_000  # a bounded wait for the next step, not a timing assert
 
@@ -144,7 +144,7 @@ def test_a_session_in_the_browser(tmp_path, recording, live):
 def test_docs_screenshots_are_small():
     for name in SHOTS:
         png = DOCS / name
-        assert png.exists(), f"docs/{name}: run HINGECOACH_WRITE_DOCS=1 pytest tests/test_web_browser.py"
+        assert png.exists(), f"docs/{name}: run HINGECOACH_WRITE_DOCS=1 pytest tests/web/test_web_browser.py"
         assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_size < 300_000
 
 

@@ -6,8 +6,8 @@ status changes of a live session, the angles at a fixed rate (25 Hz, or 100 Hz a
 threshold in each rounded rep, and each rep 0.2 s after its end (the live detector's
 delay). It writes the session to the store as a live session does (angles, reps,
 cues), so the programme, the web page and the report work on it exactly as on a real
-one. Used by the tests, the web benchmark, and anyone who sets ``HINGECOACH_FAKE_LIVE``
-to try the programme on a recording before live streaming exists.
+one. Tests and the web benchmark inject it where a live-session factory is taken
+(``live_bridge.install``, ``LiveLink(factory=...)``, ``create_app(live_factory=...)``).
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ class Scripted:
 
 @dataclass
 class ScriptedSummary:
+    """What ``ScriptedLiveSession.run`` returns: the store session and what was played."""
+
     session_id: int | None
     reps: int = 0
     cues: int = 0
@@ -117,12 +119,15 @@ class ScriptedLiveSession:
 
     @property
     def session_id(self) -> int | None:
+        """The store session being written (None before ``run`` opens it, or without a store)."""
         return self._sid
 
     def stop(self) -> None:
+        """End ``run`` at the next event (thread-safe); what was written stays."""
         self._stop.set()
 
     def run(self) -> ScriptedSummary:
+        """Play the script to its end or until ``stop``; returns what was played."""
         writer: SessionWriter | None = None
         a = self.analysis
         if self.store is not None:
@@ -180,7 +185,7 @@ def scripted_factory(speed: float = 1.0, rate_hz: float = 25.0) -> Callable[...,
                 store: Store | None, person: str | None) -> ScriptedLiveSession:
         if not source.startswith("replay:"):
             raise HingecoachError(f"--source {source}: the scripted stand-in replays recordings only "
-                                  "(replay:FILE); live devices need issue 5's hingecoach.live")
+                                  "(replay:FILE); live devices need hingecoach.live")
         path = Path(source.removeprefix("replay:"))
         if not path.exists():
             raise HingecoachError(f"--source {source}: no such file {path}")
