@@ -26,11 +26,12 @@ the hip-shoulder length) the outline is the profile ``d(s)``. From it:
   sacrum to neck (the lordosis is gone), positive a back folded into one convex arc:
   rounded (see ``verdict``).
 
-Levels along the trunk (fractions of hip->shoulder, from the hip joint): the sacrum
-(S1-S2) sits about 0.15-0.2 above the hip joint centre, the lumbar spine spans about
-0.25-0.55 and the upper back between the shoulder blades (T4-T7) about 0.7-0.85 (adult
-segment proportions, Winter's anthropometric tables: trunk hip-to-shoulder ~0.29 of height,
-lumbar ~0.1 of height).
+Levels along the trunk (fractions of hip->shoulder, from the hip joint): the sacrum sits
+just above the hip joints, the lumbar spine spans roughly the middle third of the trunk and
+the upper back between the shoulder blades lies below the shoulder joints
+(docs/references.md#segment-proportions); the lower-back line (0.05-0.45) and the
+upper-back line (0.6-1.05) are read there. The rounding rule on ``bend_deg`` is in
+``verdict`` (docs/references.md#dowel-check).
 """
 
 from __future__ import annotations

@@ -174,8 +174,10 @@ def judge_squat(trunk_inclination_deg: Sequence[float], hip_flexion_deg: Sequenc
 
     The score is the shins' forward tilt minus the trunk's forward inclination at the
     bottom (degrees): a squat keeps the trunk parallel to the shins or more upright (the
-    knees travel forward, the hips drop); a hinge, a deadlift from the floor too, tips the
-    trunk well past the shins' angle, however much the knees bend. Squatting when the
+    knees travel forward, the hips drop, docs/references.md#hinge-faults); a hinge, a
+    deadlift from the floor too, tips the trunk well past the shins' angle, however much
+    the knees bend (the knee/hip flexion ratio of a floor deadlift reaches 0.6-0.9 and
+    more, so it cannot tell them apart). Squatting when the
     score is above 0 by more than the keypoint error."""
     measure, threshold = "shin tilt - trunk inclination (deg)", 0.0
     tr, hip = float(trunk_inclination_deg[bottom]), float(hip_flexion_deg[bottom])
