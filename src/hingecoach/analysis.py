@@ -191,7 +191,7 @@ def analyze_camera(result: CameraResult, settings: AnalysisSettings | None = Non
     metrics = evaluate(rep_metrics(angles, reps, rep_channel=rs.channel), thresholds)
     ruled, judged = judge_reps(result, reps, metrics, exercise=st.exercise, enter_deg=rs.enter_deg,
                                standing_deg=rs.standing_deg, too_fast_s=thresholds.too_fast_s,
-                               rep_channel=rs.channel)
+                               rep_channel=rs.channel, rounding_rule=st.camera.rounding_rule)
     metrics = [replace(m, faults=f, descent_s=d) for m, (f, d) in zip(metrics, ruled, strict=True)]
     full = [m for m in metrics if m.complete]
     verdict = clip_verdict(result, full, [j for m, j in zip(metrics, judged, strict=True) if m.complete],

@@ -6,10 +6,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from hingecoach.analysis import analyze_camera
-from hingecoach.pose.camera import video_angles
+from hingecoach.analysis import AnalysisSettings, analyze_camera
+from hingecoach.pose.camera import CameraSettings, video_angles
 
 pytestmark = pytest.mark.camera
+SIM = AnalysisSettings(camera=CameraSettings(rounding_rule="bow"))  # no lumbar hollow in the simulator
 
 
 def test_some_frames_without_a_back_outline_are_interpolated():
@@ -22,7 +23,7 @@ def test_some_frames_without_a_back_outline_are_interpolated():
                      source="gaps.mp4")
     lum = r.angles["lumbar_flexion_deg"]
     assert lum.shape == r.angles.time_s.shape and np.all(np.isfinite(lum))
-    a = analyze_camera(r)
+    a = analyze_camera(r, SIM)
     assert [m.faults for m in a.reps] == [(), ("lumbar_rounding",), ()]
 
 
@@ -43,6 +44,6 @@ def test_a_misleading_start_does_not_fix_the_facing():
     r = video_angles(((i, t, np.zeros((2, 2, 3), np.uint8)) for i, t, *_ in frames), FramesModel(poses),
                      source="cut.mp4")
     assert r.orientation.facing == -1.0  # the simulated person faces left
-    a = analyze_camera(r)
+    a = analyze_camera(r, SIM)
     assert [m.faults for m in a.reps] == [(), ("lumbar_rounding",)]
     assert float(np.max(r.angles["hip_flexion_deg"])) > 60

@@ -19,7 +19,9 @@ def _analyse(frames, poses=None, settings=None):
     poses = poses if poses is not None else [f for *_, f in frames]
     r = video_angles(((i, t, np.zeros((2, 2, 3), np.uint8)) for i, t, *_ in frames), FramesModel(poses),
                      source="sim.mp4")
-    return analyze_camera(r, settings)
+    # the simulator's silhouette has no lumbar hollow: the bow rule judges its backs
+    st = settings or AnalysisSettings()
+    return analyze_camera(r, replace(st, camera=replace(st.camera, rounding_rule="bow")))
 
 
 def _sim(patterns, **kw):

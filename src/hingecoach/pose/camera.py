@@ -2,8 +2,9 @@
 gives, plus camera-only channels).
 
 Per frame (``CameraMeasurer.measure``, shared by live and offline use): BlazePose
-landmarks -> keypoint angles of the side nearer the camera (``keypoints``) and the bow of
-the back from the segmentation mask (``dowel``). Over the recording (``video_angles``):
+landmarks -> keypoint angles of the side nearer the camera (``keypoints``) and the back's
+outline from the segmentation mask (``back_shape``: its bow, as in ``dowel``, and its
+shape). Over the recording (``video_angles``):
 frames without a usable person are skipped and named; the first standing frames zero the
 neck angle and the back's bow; every channel is smoothed by a One Euro filter (causal,
 ``filters``).
@@ -26,7 +27,8 @@ from numpy.typing import NDArray
 from hingecoach.core.errors import InputError
 from hingecoach.core.pose_types import HIP, SHOULDER, PoseFrame
 from hingecoach.core.timeseries import ChannelInfo, FloatArray, TimeSeries
-from hingecoach.pose.dowel import DowelSettings, back_bow, bow_angle_deg, measure_back
+from hingecoach.pose.back_shape import BackShape, measure_back_shape
+from hingecoach.pose.dowel import DowelSettings, bow_angle_deg
 from hingecoach.pose.estimator import PoseModel
 from hingecoach.pose.filters import OneEuroFilter, OneEuroSettings
 from hingecoach.pose.keypoints import (
@@ -63,6 +65,10 @@ class CameraSettings:
     orientation_frames: int = 10  # the side and facing are decided over this many frames
     reset_gap_s: float = 0.5  # a gap with no person longer than this restarts the filter
     pose_model: str = "full"  # BlazePose lite, full or heavy (pose.estimator.POSE_MODELS)
+    # lumbar_rounding from the back outline's shape, the bow deciding within its error
+    # ("shape"), or from the bow alone ("bow": a silhouette without a lumbar hollow, such
+    # as the camera simulator's, which the shape rule cannot read)
+    rounding_rule: str = "shape"
     filter: OneEuroSettings = field(default_factory=OneEuroSettings)
     dowel: DowelSettings = field(default_factory=DowelSettings)
 
@@ -80,6 +86,8 @@ class FrameMeasure:
     xy: FloatArray  # (33, 2) landmarks, pixels
     contour_xy: FloatArray  # back outline points, pixels
     bow_other_facing: float = float("nan")  # the bow measured as if facing the other way
+    back: BackShape | None = None  # the back's outline shape (pose.back_shape), None without a mask
+    back_other_facing: BackShape | None = None  # the same as if facing the other way (some frames)
 
 
 OTHER_FACING_EVERY = 4
@@ -103,19 +111,19 @@ class CameraMeasurer:
 
     def measure(self, index: int, t: float, pose: PoseFrame) -> FrameMeasure:
         k = keypoint_angles(pose, self.o)
+        back = other = None
         if pose.mask is not None:
-            d = measure_back(pose.mask, pose.point(HIP[self.o.side]), pose.point(SHOULDER[self.o.side]),
-                             self.o.facing, self.s.dowel)
-            bow, contour = d.bow, d.contour_xy
-            other = float("nan")
+            hip, sh = pose.point(HIP[self.o.side]), pose.point(SHOULDER[self.o.side])
+            back = measure_back_shape(pose.mask, hip, sh, self.o.facing)
+            bow, contour = back.bow, back.contour_xy
             if self.both_facings and self._n % OTHER_FACING_EVERY == 0:
-                other = back_bow(pose.mask, pose.point(HIP[self.o.side]), pose.point(SHOULDER[self.o.side]),
-                                 -self.o.facing, self.s.dowel)
+                other = measure_back_shape(pose.mask, hip, sh, -self.o.facing)
             self._n += 1
         else:
-            bow, contour, other = float("nan"), np.empty((0, 2)), float("nan")
+            bow, contour = float("nan"), np.empty((0, 2))
         return FrameMeasure(index, t, k.trunk_inclination_deg, k.hip_flexion_deg, k.knee_flexion_deg,
-                            k.neck_raw_deg, bow, side_view_ratio(pose), pose.xy, contour, other)
+                            k.neck_raw_deg, bow, side_view_ratio(pose), pose.xy, contour,
+                            other.bow if other is not None else float("nan"), back, other)
 
 
 @dataclass
@@ -267,13 +275,21 @@ def _correct_facing(c: _Collected) -> None:
     o = Orientation(c.measurer.o.side, float(np.sign(votes)))
     c.measurer = CameraMeasurer(o, c.measurer.s, both_facings=True)
     fixed = []
-    for m in c.measures:
+    have = [k for k, m in enumerate(c.measures) if m.back_other_facing is not None]
+    for k, m in enumerate(c.measures):
+        if m.back_other_facing is None and have:  # measured on every few frames: the nearest
+            j = have[min(int(np.searchsorted(have, k)), len(have) - 1)]
+            if abs(j - k) <= OTHER_FACING_EVERY:
+                m = replace(m, back_other_facing=c.measures[j].back_other_facing)
         f = PoseFrame(xy=m.xy, z=np.zeros(len(m.xy)), visibility=np.ones(len(m.xy)), mask=None, width=1, height=1)
-        k = keypoint_angles(f, o)
-        fixed.append(replace(m, trunk=k.trunk_inclination_deg, hip=k.hip_flexion_deg,
-                             knee=k.knee_flexion_deg if np.isfinite(m.knee) else float("nan"),
-                             neck_raw=k.neck_raw_deg if np.isfinite(m.neck_raw) else float("nan"),
-                             bow=m.bow_other_facing, bow_other_facing=m.bow, contour_xy=np.empty((0, 2))))
+        ka = keypoint_angles(f, o)
+        fixed.append(replace(m, trunk=ka.trunk_inclination_deg, hip=ka.hip_flexion_deg,
+                             knee=ka.knee_flexion_deg if np.isfinite(m.knee) else float("nan"),
+                             neck_raw=ka.neck_raw_deg if np.isfinite(m.neck_raw) else float("nan"),
+                             bow=m.bow_other_facing, bow_other_facing=m.bow, back=m.back_other_facing,
+                             back_other_facing=m.back,
+                             contour_xy=m.back_other_facing.contour_xy if m.back_other_facing is not None
+                             else np.empty((0, 2))))
     c.measures = fixed
 
 

@@ -27,7 +27,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from hingecoach.core.timeseries import TimeSeries
+from hingecoach.pose.back_shape import BackShape
 from hingecoach.pose.camera import CameraResult
+from hingecoach.pose.verdict import BackReference, back_reference, judge_rounding, judge_squat
 
 
 class Rep(Protocol):
@@ -35,6 +37,8 @@ class Rep(Protocol):
 
     @property
     def start_i(self) -> int: ...
+    @property
+    def bottom_i(self) -> int: ...
     @property
     def end_i(self) -> int: ...
     @property
@@ -132,6 +136,7 @@ class RepJudgement:
     not_judged_because: str | None
     not_possible: dict[str, str] = field(default_factory=dict)  # verdict -> why not
     gaze_up_deg: float = float("nan")
+    numbers: dict[str, Any] = field(default_factory=dict)  # the scores behind the verdicts
 
     def to_json(self) -> dict[str, Any]:
         """The rep's JSON fields added by the camera path."""
@@ -142,6 +147,7 @@ class RepJudgement:
         if self.not_possible:
             d["not_possible"] = dict(self.not_possible)
         d["peak_gaze_up_deg"] = _num(self.gaze_up_deg)
+        d.update(self.numbers)
         return d
 
 
@@ -216,27 +222,81 @@ class ClipVerdict:
 SAGITTAL_FAULTS = ("lumbar_rounding", "squatting", "neck_craning", "top_overextension")
 
 
+NAN_SHAPE = BackShape(float("nan"), float("nan"), float("nan"), 0.0, float("nan"), np.empty((0, 2)))
+
+
+def _back_verdicts(result: CameraResult, rep: Rep, view: ViewClass, bow_rounded: bool,
+                   reference: BackReference | None, not_possible: dict[str, str], rule: str
+                   ) -> tuple[bool | None, bool | None, dict[str, Any]]:
+    """(rounded, squatting, the numbers behind both) for one rep; a verdict that cannot be
+    given goes into ``not_possible`` with its reason.
+
+    Rounding: the shape of the back's outline (``verdict.judge_rounding``: the lumbar
+    hollow lost); when its score is within its measuring error of the threshold, the
+    dowel's bow rule decides (the back bowed beyond twice its standing distance from the
+    hip-shoulder line, ``dowel``). Squatting: ``verdict.judge_squat`` (the trunk no
+    more inclined than the shins)."""
+    sl = slice(rep.start_i, rep.end_i + 1)
+    bottom = rep.bottom_i - rep.start_i
+    shapes = [m.back or NAN_SHAPE for m in result.frames[sl]]
+    ts = result.angles.time_s[sl]
+    numbers: dict[str, Any] = {}
+    rounded: bool | None = None
+    if "lumbar_rounding" not in not_possible and rule == "bow":
+        rounded = bow_rounded
+        numbers["rounding"] = {"measure": "back_curvature_deg", "decided_by": "the bow"}
+    elif "lumbar_rounding" not in not_possible:
+        rv = judge_rounding(shapes, bottom, reference, time_s=ts.tolist(), side_ratio=view.side_ratio)
+        numbers["rounding"] = {"measure": rv.measure, "score": _num(rv.score), "threshold": _num(rv.threshold),
+                               "decided_by": "back shape"}
+        if rv.judged:
+            rounded = rv.rounded
+        elif np.isfinite(rv.score):  # within the shape's measuring error: the bow decides
+            rounded = bow_rounded
+            numbers["rounding"]["decided_by"] = f"the bow ({rv.not_judged_because})"
+        else:
+            not_possible["lumbar_rounding"] = rv.not_judged_because or "not judged"
+    squatting: bool | None = None
+    if "squatting" not in not_possible:
+        a = result.angles
+        sq = judge_squat(a["trunk_inclination_deg"][sl].tolist(), a["hip_flexion_deg"][sl].tolist(),
+                         a["knee_flexion_deg"][sl].tolist(), None, bottom, side_ratio=view.side_ratio)
+        numbers["squat"] = {"measure": sq.measure, "score": _num(sq.score), "threshold": _num(sq.threshold)}
+        if sq.judged:
+            squatting = sq.squatting
+        else:
+            not_possible["squatting"] = sq.not_judged_because or "not judged"
+    return rounded, squatting, numbers
+
+
 def judge_reps(result: CameraResult, reps: Sequence[Rep], metrics: Sequence[RepMetrics], *,
                exercise: str, enter_deg: float, standing_deg: float,
                too_fast_s: float | None = CAMERA_TOO_FAST_S, gaze_up_max_deg: float = CAMERA_GAZE_UP_DEG,
-               rep_channel: str = "hip_flexion_deg"
-               ) -> tuple[list[tuple[tuple[str, ...], float]], list[RepJudgement]]:
+               rep_channel: str = "hip_flexion_deg", reference: BackReference | None = None,
+               rounding_rule: str = "shape") -> tuple[list[tuple[tuple[str, ...], float]], list[RepJudgement]]:
     """Each rep's faults and descent time (NaN when the descent is not timed) with the
-    camera's timing and neck rules applied, and its judgement; faults that need a side
-    view are dropped from a rep that was not judged."""
+    camera's rounding, squat, timing and neck rules applied, and its judgement; a rep is
+    judged when the back's verdict could be given (a side view, the outline seen); faults
+    that need a side view are dropped from a rep that was not judged. ``reference``: the
+    person's standing back (``--reference``), else their own upright frames in the clip."""
     angles = result.angles
     signal = angles[rep_channel]
     ratios = np.array([m.side_ratio for m in result.frames])
+    if reference is None:
+        reference = back_reference([m.back or NAN_SHAPE for m in result.frames],
+                                   [m.hip for m in result.frames], [m.trunk for m in result.frames],
+                                   source="upright frames in the clip")
     out_m: list[tuple[tuple[str, ...], float]] = []
     out_j: list[RepJudgement] = []
     for rep, m in zip(reps, metrics, strict=True):
         kind = rep_kind(rep, signal, enter_deg, standing_deg)
         view = classify_view(ratios[rep.start_i:rep.end_i + 1])
-        not_possible = {}
-        for channel, (verdict, _) in _NEEDS.items():
-            if channel in result.unavailable:
-                not_possible[verdict] = result.unavailable[channel]
-        faults = [f for f in m.faults if f not in ("too_fast", "neck_craning")]
+        not_possible = {verdict: result.unavailable[ch] for ch, (verdict, _) in _NEEDS.items()
+                        if ch in result.unavailable}
+        rounded, squatting, numbers = _back_verdicts(result, rep, view, "lumbar_rounding" in m.faults,
+                                                     reference, not_possible, rounding_rule)
+        faults = [f for f in m.faults if f not in ("too_fast", "neck_craning", "lumbar_rounding", "squatting")]
+        faults += ["lumbar_rounding"] * bool(rounded) + ["squatting"] * bool(squatting)
         descent_timed = kind == "full" and exercise != "deadlift"
         if exercise == "swing" or too_fast_s is None:
             not_possible["too_fast"] = "the descent is not timed (swings are ballistic, or the rule is off)"
@@ -249,17 +309,12 @@ def judge_reps(result: CameraResult, reps: Sequence[Rep], metrics: Sequence[RepM
         gaze = gaze_up_deg(angles, rep)
         if "neck_craning" not in not_possible and np.isfinite(gaze) and gaze > gaze_up_max_deg:
             faults.append("neck_craning")
-        judged = view.judgeable and "lumbar_rounding" not in not_possible
-        why = None
-        if not view.judgeable:
-            why = view.reason()
-        elif not judged:
-            why = not_possible["lumbar_rounding"]
+        judged = view.judgeable and rounded is not None
+        why = None if judged else (view.reason() if not view.judgeable else not_possible["lumbar_rounding"])
         if not judged:
             faults = [f for f in faults if f not in SAGITTAL_FAULTS]
-        order = [f for f in _ORDER if f in faults]
-        out_m.append((tuple(order), m.descent_s if descent_timed else float("nan")))
-        out_j.append(RepJudgement(kind, view, judged, why, not_possible, gaze))
+        out_m.append((tuple(f for f in _ORDER if f in faults), m.descent_s if descent_timed else float("nan")))
+        out_j.append(RepJudgement(kind, view, judged, why, not_possible, gaze, numbers))
     return out_m, out_j
 
 
