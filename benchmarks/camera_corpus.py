@@ -2,7 +2,11 @@
 people change them, written with PyAV (H.264) outside the repository.
 
 Run: python benchmarks/camera_corpus.py [--out DIR] [--data DATA_DIR] [--posecache DIR]
-         [--clips 0016c_1 ...] [--transforms mirror quarter ...] [--max-s S]
+         [--clips 0016c_1 ...] [--transforms mirror quarter ...] [--max-s S] [--every N]
+
+A quick corpus (``--max-s 9 --every 2``: the first 9 s at half the frame rate) also
+writes ``plain`` (the excerpt unchanged), which the robustness runner then takes as the
+baseline instead of the whole source clip.
 
 Default out: /tmp/hingecoach-corpus (never the repository: the clips are borrowed data).
 Each transformation is *benign* (the person, the movement and the view are unchanged:
@@ -347,6 +351,7 @@ class Transform:
 
 
 TRANSFORMS: dict[str, Transform] = {t.name: t for t in [
+    Transform("plain", _map(lambda im: im), True, expect="the baseline of an excerpt (--max-s, --every)"),
     Transform("mirror", _map(lambda im: np.ascontiguousarray(im[:, ::-1])), True),
     Transform("rot90_meta", _map(lambda im: np.ascontiguousarray(np.rot90(im, -1))), True, rotation=90),
     Transform("rot180_meta", _map(lambda im: np.ascontiguousarray(np.rot90(im, 2))), True, rotation=180),
@@ -376,6 +381,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--clips", nargs="*", default=[f"0016{x}_{v}" for v in (1, 2) for x in "achkr"])
     ap.add_argument("--transforms", nargs="*", default=list(TRANSFORMS))
     ap.add_argument("--max-s", type=float, default=None, help="keep only the first S seconds of each source")
+    ap.add_argument("--every", type=int, default=1, help="keep every N-th frame of the source (a quick corpus)")
     a = ap.parse_args(argv)
     if HERE.parent in a.out.resolve().parents or a.out.resolve() == HERE.parent:
         sys.exit("error: the corpus is borrowed data: write it outside the repository")
@@ -392,7 +398,7 @@ def main(argv: list[str] | None = None) -> None:
             tr = TRANSFORMS[name]
             dst = a.out / f"{stem}__{name}.mp4"
             if not dst.exists():
-                frames = src.frames()
+                frames = (f for k, f in enumerate(src.frames()) if k % a.every == 0)
                 if a.max_s is not None:
                     frames = ((t, im) for t, im in frames if t <= a.max_s)
                 tmp = dst.with_suffix(".tmp.mp4")

@@ -186,7 +186,9 @@ def tables(results: list[dict[str, Any]], index: dict[str, Any]) -> str:
     for r in results:
         meta = index.get(r["clip"], {})
         t = meta.get("transform", "-")
-        src = by.get(f"{meta.get('stem')}.mp4") if meta else None
+        src = (by.get(f"{meta.get('stem')}__plain.mp4") or by.get(f"{meta.get('stem')}.mp4")) if meta else None
+        if t == "plain":
+            src = None
         k = kept(src, r, t) if src and meta.get("benign") else None
         tb += r["result"] == "traceback"
         if k is not None:
@@ -232,7 +234,8 @@ def main(argv: list[str] | None = None) -> None:
             r = json.loads(line)
             done[r["clip"]] = r
     clips = sorted(a.corpus.glob(a.only))
-    sources = sorted({Path(m["source"]) for m in index.values()})
+    plain = {m["stem"] for m in index.values() if m["transform"] == "plain"}
+    sources = sorted({Path(m["source"]) for m in index.values() if m["stem"] not in plain})
     if a.sources is not None:
         sources = [a.sources / s.name for s in sources]
     todo = sources + clips + (sorted(a.wild.glob("*.mp4")) if a.wild else [])

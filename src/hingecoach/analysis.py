@@ -34,6 +34,7 @@ from hingecoach.pose.camera import CAMERA_CHANNELS, CameraResult, CameraSettings
 from hingecoach.pose.dowel import rounding_threshold_deg
 from hingecoach.pose.estimator import PoseModel
 from hingecoach.pose.judgement import CAMERA_TOO_FAST_S, ClipVerdict, clip_verdict, judge_reps
+from hingecoach.pose.verdict import BackReference
 from hingecoach.reps import RepSettings, detect_reps
 from hingecoach.sources.detect import detect_format, read_recording
 from hingecoach.sources.video import VideoReader, iter_webcam, parse_webcam
@@ -177,8 +178,10 @@ def analyze_recording(rec: TimeSeries, calibration: TimeSeries | None = None,
 
 
 def analyze_camera(result: CameraResult, settings: AnalysisSettings | None = None,
-                   info: dict[str, Any] | None = None) -> Analysis:
-    """The camera's angles -> the same reps, fault table and Analysis as the IMU path."""
+                   info: dict[str, Any] | None = None, reference: BackReference | None = None) -> Analysis:
+    """The camera's angles -> the same reps, fault table and Analysis as the IMU path, with
+    each rep's judgement and the clip's verdict (``pose.judgement``). ``reference``: the
+    person's standing back from a reference clip (else their upright frames in this one)."""
     st = settings or AnalysisSettings()
     angles = result.angles
     cam_round = rounding_threshold_deg(result.bow_standing) if np.isfinite(result.bow_standing) else None
@@ -191,7 +194,8 @@ def analyze_camera(result: CameraResult, settings: AnalysisSettings | None = Non
     metrics = evaluate(rep_metrics(angles, reps, rep_channel=rs.channel), thresholds)
     ruled, judged = judge_reps(result, reps, metrics, exercise=st.exercise, enter_deg=rs.enter_deg,
                                standing_deg=rs.standing_deg, too_fast_s=thresholds.too_fast_s,
-                               rep_channel=rs.channel, rounding_rule=st.camera.rounding_rule)
+                               rep_channel=rs.channel, rounding_rule=st.camera.rounding_rule,
+                               reference=reference)
     metrics = [replace(m, faults=f, descent_s=d) for m, (f, d) in zip(metrics, ruled, strict=True)]
     full = [m for m in metrics if m.complete]
     verdict = clip_verdict(result, full, [j for m, j in zip(metrics, judged, strict=True) if m.complete],
