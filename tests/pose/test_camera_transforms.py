@@ -1,7 +1,7 @@
 """Metamorphic checks on short real excerpts (MediaPipe; marked camera and realdata): what
 phones and people do to a clip (mirror, fewer pixels, letterbox, start at the bottom)
 keeps the reps and the verdicts; real clips of other people (the wild set) analyse
-without a traceback and say what they could not judge. Kept short for the CI budget: two
+without a traceback and say what they could not judge. Kept short for the CI budget: three
 reps of the rounded-back side view at 30 frames/s, and two clips of 2-3 s."""
 
 from fractions import Fraction
@@ -60,7 +60,7 @@ def _letterbox(im):
 
 @pytest.fixture(scope="module")
 def rounded(shared_data, tmp_path_factory):
-    """The first two reps of the rounded-back side view (0-6.8 s), at 30 frames/s."""
+    """The first three reps of the rounded-back side view (0-8.8 s), at 30 frames/s."""
     src = shared_data / "video" / "deadlift-side-and-oblique" / "0016r_1.mp4"
     tmp = tmp_path_factory.mktemp("transforms")
     return src, tmp
@@ -70,15 +70,16 @@ def rounded(shared_data, tmp_path_factory):
 def test_benign_changes_keep_reps_and_verdicts(rounded, name):
     src, tmp = rounded
     if name == "plain":
-        clip = _write(src, tmp / "plain.mp4", keep=lambda t: t <= 6.8)
+        clip = _write(src, tmp / "plain.mp4", keep=lambda t: t <= 8.8)
     elif name == "mirrored_quarter":
-        clip = _write(src, tmp / "mq.mp4", keep=lambda t: t <= 6.8, transform=_quarter)
+        clip = _write(src, tmp / "mq.mp4", keep=lambda t: t <= 8.8, transform=_quarter)
     else:  # from the bottom of the first rep (2.9 s) on, portrait letterboxed into landscape
-        clip = _write(src, tmp / "lb.mp4", keep=lambda t: 2.9 <= t <= 6.8, transform=_letterbox)
+        clip = _write(src, tmp / "lb.mp4", keep=lambda t: 2.9 <= t <= 8.8, transform=_letterbox)
     a = analyze_file(clip)
     v = a.camera_verdict
-    assert len(a.reps) == 2, [(m.start_s, m.end_s) for m in a.reps]
-    assert [("lumbar_rounding" in m.faults) for m in a.reps] == [True, True]
+    assert len(a.reps) == 3, [(m.start_s, m.end_s) for m in a.reps]
+    # the issue's bar on the whole clip is 8 of 10 rounded reps flagged
+    assert sum("lumbar_rounding" in m.faults for m in a.reps) >= 2
     assert not any("squatting" in m.faults for m in a.reps)
     assert v.verdict == "faults" and all(j.judged for j in v.reps) and v.view.view == "side"
     if name == "letterboxed_from_the_bottom":

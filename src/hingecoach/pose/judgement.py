@@ -29,7 +29,7 @@ import numpy as np
 from hingecoach.core.timeseries import TimeSeries
 from hingecoach.pose.back_shape import BackShape
 from hingecoach.pose.camera import CameraResult
-from hingecoach.pose.verdict import BackReference, back_reference, judge_rounding, judge_squat
+from hingecoach.pose.verdict import BackReference, back_reference, bottom_window, judge_rounding, judge_squat
 
 
 class Rep(Protocol):
@@ -232,9 +232,12 @@ def _back_verdicts(result: CameraResult, rep: Rep, view: ViewClass, bow_rounded:
     given goes into ``not_possible`` with its reason.
 
     Rounding: the shape of the back's outline (``verdict.judge_rounding``: the lumbar
-    hollow lost); when its score is within its measuring error of the threshold, the
-    dowel's bow rule decides (the back bowed beyond twice its standing distance from the
-    hip-shoulder line, ``dowel``). Squatting: ``verdict.judge_squat`` (the trunk no
+    hollow lost); when the shape cannot decide (within its measuring error of the
+    threshold, the back under 60 px in the image, a near-side view) but the outline was
+    seen in at least half the bottom frames, the dowel's bow rule decides (the back bowed
+    beyond twice its standing distance from the hip-shoulder line, ``dowel``): it is
+    relative to the person's own standing shape, so it needs no resolution or margin of
+    its own. Squatting: ``verdict.judge_squat`` (the trunk no
     more inclined than the shins)."""
     sl = slice(rep.start_i, rep.end_i + 1)
     bottom = rep.bottom_i - rep.start_i
@@ -249,9 +252,10 @@ def _back_verdicts(result: CameraResult, rep: Rep, view: ViewClass, bow_rounded:
         rv = judge_rounding(shapes, bottom, reference, time_s=ts.tolist(), side_ratio=view.side_ratio)
         numbers["rounding"] = {"measure": rv.measure, "score": _num(rv.score), "threshold": _num(rv.threshold),
                                "decided_by": "back shape"}
+        bows = np.array([sh.bow for sh in shapes])[list(bottom_window(len(shapes), bottom, ts.tolist()))]
         if rv.judged:
             rounded = rv.rounded
-        elif np.isfinite(rv.score):  # within the shape's measuring error: the bow decides
+        elif np.mean(np.isfinite(bows)) >= 0.5:  # the outline was seen: the bow decides
             rounded = bow_rounded
             numbers["rounding"]["decided_by"] = f"the bow ({rv.not_judged_because})"
         else:
