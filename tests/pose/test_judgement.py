@@ -113,3 +113,16 @@ def test_deadlift_lowering_is_not_timed():
     assert hinge.reps[0].faults == ("too_fast",)
     dl = _analyse(frames, settings=AnalysisSettings(exercise="deadlift"))
     assert dl.reps[0].faults == () and "too_fast" in dl.camera_verdict.reps[0].not_possible
+
+
+def test_an_upside_down_picture_is_not_judged():
+    frames = _sim(["rounded", "good"])
+    poses = []
+    for *_, f in frames:
+        xy = f.xy.copy()
+        xy[:, 1] = f.height - xy[:, 1]  # upside down (the file's rotation lost)
+        poses.append(replace(f, xy=xy, mask=None if f.mask is None else f.mask[::-1].copy()))
+    d = _analyse(frames, poses).to_json()
+    assert d["verdict"]["clip"] == "cannot_judge" and len(d["reps"]) == 2
+    assert all(not r["judged"] and "upside down" in r["not_judged_because"] for r in d["reps"])
+    assert not any(set(r["faults"]) & {"lumbar_rounding", "squatting"} for r in d["reps"])

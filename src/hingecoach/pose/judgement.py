@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from hingecoach.core.pose_types import HIP, SHOULDER
 from hingecoach.core.timeseries import TimeSeries
 from hingecoach.pose.back_shape import BackShape
 from hingecoach.pose.camera import CameraResult
@@ -292,11 +293,14 @@ def judge_reps(result: CameraResult, reps: Sequence[Rep], metrics: Sequence[RepM
                                    source="upright frames in the clip")
     out_m: list[tuple[tuple[str, ...], float]] = []
     out_j: list[RepJudgement] = []
+    rotated = rotated_picture(result)
     for rep, m in zip(reps, metrics, strict=True):
         kind = rep_kind(rep, signal, enter_deg, standing_deg)
         view = classify_view(ratios[rep.start_i:rep.end_i + 1])
         not_possible = {verdict: result.unavailable[ch] for ch, (verdict, _) in _NEEDS.items()
                         if ch in result.unavailable}
+        if rotated:
+            not_possible["lumbar_rounding"] = not_possible["squatting"] = rotated
         rounded, squatting, numbers = _back_verdicts(result, rep, view, "lumbar_rounding" in m.faults,
                                                      reference, not_possible, rounding_rule)
         faults = [f for f in m.faults if f not in ("too_fast", "neck_craning", "lumbar_rounding", "squatting")]
@@ -314,12 +318,30 @@ def judge_reps(result: CameraResult, reps: Sequence[Rep], metrics: Sequence[RepM
         if "neck_craning" not in not_possible and np.isfinite(gaze) and gaze > gaze_up_max_deg:
             faults.append("neck_craning")
         judged = view.judgeable and rounded is not None
-        why = None if judged else (view.reason() if not view.judgeable else not_possible["lumbar_rounding"])
+        why = None if judged else (rotated or (view.reason() if not view.judgeable
+                                               else not_possible["lumbar_rounding"]))
         if not judged:
             faults = [f for f in faults if f not in SAGITTAL_FAULTS]
         out_m.append((tuple(f for f in _ORDER if f in faults), m.descent_s if descent_timed else float("nan")))
         out_j.append(RepJudgement(kind, view, judged, why, not_possible, gaze, numbers))
     return out_m, out_j
+
+
+#: A picture where the shoulders are above the hips in fewer of the frames than this is
+#: sideways or upside down (a hinge tips the trunk to horizontal only at its bottom).
+MIN_UPRIGHT_SHARE = 0.5
+
+
+def rotated_picture(result: CameraResult) -> str | None:
+    """Why the picture cannot be judged when it is sideways or upside down (a phone's
+    rotation lost), else None."""
+    side = result.orientation.side
+    up = [m.xy[SHOULDER[side], 1] < m.xy[HIP[side], 1] for m in result.frames]
+    share = float(np.mean(up)) if up else 1.0
+    if share >= MIN_UPRIGHT_SHARE:
+        return None
+    return (f"the picture is sideways or upside down (the shoulders are above the hips in {share:.0%} of "
+            "the frames): film with the phone upright, or keep the rotation it writes into the file")
 
 
 #: channel not measured -> (the verdict it takes away, the point it needs)
