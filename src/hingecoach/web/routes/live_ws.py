@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
-from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from hingecoach.core.numbers import finite_or_none
 from hingecoach.web.hub import Client
 from hingecoach.web.state import State
 
@@ -36,7 +35,7 @@ async def ws_session(websocket: WebSocket) -> None:
             getter = asyncio.create_task(client.queue.get())
             done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
             if getter in done:
-                await websocket.send_text(json.dumps(finite(getter.result()), default=str))
+                await websocket.send_text(json.dumps(finite_or_none(getter.result()), default=str))
             else:
                 getter.cancel()
     except (WebSocketDisconnect, RuntimeError, ValueError, OSError):
@@ -46,16 +45,6 @@ async def ws_session(websocket: WebSocket) -> None:
         if receiver is not None:
             receiver.cancel()
 
-
-def finite(o: Any) -> Any:
-    """``o`` with NaN and infinities as None (null): the browser's JSON.parse refuses NaN."""
-    if isinstance(o, float):
-        return o if math.isfinite(o) else None
-    if isinstance(o, dict):
-        return {k: finite(v) for k, v in o.items()}
-    if isinstance(o, list | tuple):
-        return [finite(v) for v in o]
-    return o
 
 
 async def _receive_until_closed(websocket: WebSocket) -> None:

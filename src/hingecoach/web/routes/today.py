@@ -4,6 +4,7 @@ same state also goes to the WebSocket clients as it changes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
@@ -11,7 +12,7 @@ from fastapi import APIRouter
 from hingecoach.core.errors import ConflictError
 from hingecoach.web.controller import WebSession
 from hingecoach.web.models import AnswerIn, PainIn, StartIn
-from hingecoach.web.state import AppState
+from hingecoach.web.state import AppState, State
 
 router = APIRouter(tags=["session"])
 
@@ -37,30 +38,29 @@ def start_session(body: StartIn, hc: AppState) -> dict[str, Any]:
 @router.post("/api/session/answer", summary="Answer the current prompt")
 def answer(body: AnswerIn, hc: AppState) -> dict[str, Any]:
     """Answer the prompt named by ``key`` (409 if the session asks something else now)."""
-    ws = hc.current()
-    ws.answer(body.key, body.value)
-    return ws.state()
+    return _on_current(hc, lambda ws: ws.answer(body.key, body.value))
 
 
 @router.post("/api/session/end-set", summary="End the running set now")
 def end_set(hc: AppState) -> dict[str, Any]:
     """End the running set early (409 when no set is running)."""
-    ws = hc.current()
-    ws.end_set()
-    return ws.state()
+    return _on_current(hc, lambda ws: ws.end_set())
 
 
 @router.post("/api/session/pain", summary="Report pain during a set (it ends the set)")
 def pain(body: PainIn, hc: AppState) -> dict[str, Any]:
     """Pain during a set: it ends the set, and the pain rule decides what comes next."""
-    ws = hc.current()
-    ws.end_set(pain=body.value)
-    return ws.state()
+    return _on_current(hc, lambda ws: ws.end_set(pain=body.value))
 
 
 @router.post("/api/session/stop", summary="Stop today's session (what was done is kept)")
 def stop(hc: AppState) -> dict[str, Any]:
     """Stop the session; what was recorded stays in the store."""
+    return _on_current(hc, lambda ws: ws.stop())
+
+
+def _on_current(hc: State, action: Callable[[WebSession], object]) -> dict[str, Any]:
+    """Apply ``action`` to the running session (409 when there is none); its new state."""
     ws = hc.current()
-    ws.stop()
+    action(ws)
     return ws.state()
