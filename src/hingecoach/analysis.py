@@ -213,7 +213,8 @@ def analyze_camera(result: CameraResult, settings: AnalysisSettings | None = Non
     metrics = [replace(m, faults=f, descent_s=d) for m, (f, d) in zip(metrics, ruled, strict=True)]
     full = [m for m in metrics if m.complete]
     verdict = clip_verdict(result, full, [j for m, j in zip(metrics, judged, strict=True) if m.complete],
-                           [j for m, j in zip(metrics, judged, strict=True) if not m.complete])
+                           [j for m, j in zip(metrics, judged, strict=True) if not m.complete],
+                           too_fast_s=thresholds.too_fast_s)
     extra = dict(info or {})
     recording = RecordingInfo(
         source=str(angles.meta.get("source", "")), format=extra.pop("format", VIDEO_FORMAT),

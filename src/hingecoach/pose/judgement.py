@@ -141,15 +141,12 @@ class RepJudgement:
 
     def to_json(self) -> dict[str, Any]:
         """The rep's JSON fields added by the camera path."""
-        d: dict[str, Any] = {"kind": self.kind, "view": self.view.view,
-                             "side_ratio": _num(self.view.side_ratio), "judged": self.judged}
-        if not self.judged:
-            d["not_judged_because"] = self.not_judged_because
-        if self.not_possible:
-            d["not_possible"] = dict(self.not_possible)
-        d["peak_gaze_up_deg"] = _num(self.gaze_up_deg)
-        d.update(self.numbers)
-        return d
+        none = {"measure": None, "score": None, "threshold": None}
+        return {"kind": self.kind, "view": self.view.view, "side_ratio": _num(self.view.side_ratio),
+                "judged": self.judged, "not_judged_because": None if self.judged else self.not_judged_because,
+                "not_possible": dict(self.not_possible), "peak_gaze_up_deg": _num(self.gaze_up_deg),
+                "rounding": {**none, "decided_by": None, **self.numbers.get("rounding", {})},
+                "squat": {**none, **self.numbers.get("squat", {})}}
 
 
 KIND_MEANING = {
@@ -248,7 +245,8 @@ def _back_verdicts(result: CameraResult, rep: Rep, view: ViewClass, bow_rounded:
     rounded: bool | None = None
     if "lumbar_rounding" not in not_possible and rule == "bow":
         rounded = bow_rounded
-        numbers["rounding"] = {"measure": "back_curvature_deg", "decided_by": "the bow"}
+        numbers["rounding"] = {"measure": "back_curvature_deg", "score": None, "threshold": None,
+                               "decided_by": "the bow"}
     elif "lumbar_rounding" not in not_possible:
         rv = judge_rounding(shapes, bottom, reference, time_s=ts.tolist(), side_ratio=view.side_ratio)
         numbers["rounding"] = {"measure": rv.measure, "score": _num(rv.score), "threshold": _num(rv.threshold),
@@ -352,7 +350,8 @@ _ORDER = ("lumbar_rounding", "top_overextension", "too_fast", "shallow_hinge", "
 
 
 def clip_verdict(result: CameraResult, reps: Sequence[RepMetrics], judgements: Sequence[RepJudgement],
-                 partial: Sequence[RepJudgement]) -> ClipVerdict:
+                 partial: Sequence[RepJudgement], too_fast_s: float | None = CAMERA_TOO_FAST_S
+                 ) -> ClipVerdict:
     """good (judged reps, none with a fault), faults (a judged rep with a fault) or
     cannot_judge (no rep, or none judged), with the reasons."""
     view = classify_view([m.side_ratio for m in result.frames])
@@ -372,7 +371,7 @@ def clip_verdict(result: CameraResult, reps: Sequence[RepMetrics], judgements: S
                            + "; ".join(sorted({j.not_judged_because or "" for j in judgements if not j.judged})))
     missing = sorted({f"{k}: {v}" for j in judgements for k, v in j.not_possible.items()})
     reasons += [f"not possible: {x}" for x in missing]
-    rules = {"too_fast_s": CAMERA_TOO_FAST_S,
+    rules = {"too_fast_s": too_fast_s,
              "too_fast_source": "10-90 % of the hips' flexion on the way down under 0.35 s (about "
                                 "0.65 s in all, under twice a free fall from the hips to the floor); "
                                 "not timed when the descent from standing is not filmed or with "
