@@ -51,6 +51,15 @@ class PoseModelName(StrEnum):
     heavy = "heavy"
 
 
+PoseModelOption = Annotated[PoseModelName | None, typer.Option(
+    "--pose-model", help="video only: the BlazePose model (heavy: most accurate, slowest)")]
+
+
+def _with_pose_model(settings: AnalysisSettings, name: PoseModelName | None) -> AnalysisSettings:
+    """The settings with ``--pose-model`` applied (None: unchanged)."""
+    return settings if name is None else replace(settings, camera=replace(settings.camera, pose_model=name.value))
+
+
 def _fail(e: HingecoachError) -> None:
     """Print the error as one line and exit with its code (2)."""
     err.print(f"[bold red]error:[/] {escape(str(e))}", markup=True, highlight=False, soft_wrap=True)
@@ -167,8 +176,7 @@ def analyze(
         help="video only: write the video with skeleton, back outline, angles, reps and faults (mp4)")] = None,
     duration: Annotated[float | None, typer.Option(
         help="webcam only: stop after this many seconds (default: Ctrl-C)")] = None,
-    pose_model: Annotated[PoseModelName | None, typer.Option(
-        "--pose-model", help="video only: the BlazePose model (heavy: most accurate, slowest)")] = None,
+    pose_model: PoseModelOption = None,
     save: Annotated[bool, typer.Option("--save", help="store the session (reps, angles, raw samples)")
                     ] = False,
     person: Annotated[str | None, typer.Option(
@@ -185,8 +193,7 @@ def analyze(
         store = cli_store.store_of(db, create=save) if save or person else None
         settings = _settings(store, person, overrides, save)
         settings = replace(settings, angles=AngleSettings(fusion=FusionSettings(magnetometer=fusion is Fusion.nine)))
-        if pose_model is not None:
-            settings = replace(settings, camera=replace(settings.camera, pose_model=pose_model.value))
+        settings = _with_pose_model(settings, pose_model)
         if file is None and (lower is None or upper is None):
             raise HingecoachError("analyze: give a recording FILE, or --lower FILE and --upper FILE")
         shown = file if file is not None else Path(f"{lower} + {upper}")
