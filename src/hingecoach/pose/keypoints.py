@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hingecoach.core.pose_types import ANKLE, EAR, HIP, KNEE, NOSE, SHOULDER, PoseFrame
+from hingecoach.core.timeseries import FloatArray
 
 SIDES = ("left", "right")
 #: Landmarks that must be in view (of the side facing the camera) for the angles.
@@ -47,7 +48,11 @@ class Orientation:
 
 def choose_orientation(frames: list[PoseFrame]) -> Orientation:
     """The side nearer the camera (smaller MediaPipe depth, then higher visibility) and
-    the facing direction (nose ahead of the ear), by majority over ``frames``."""
+    the facing direction, by majority over ``frames``: the nose ahead of the ear, or,
+    in a frame where the trunk is tipped (shoulders ahead of the hips by more than a
+    third of the trunk length, as at the bottom of a lift a clip may start with), the
+    shoulders' side: a hinge tips the trunk forward, and a bent head points down, so its
+    nose is no longer ahead of the ear."""
     votes_side = 0.0
     votes_face = 0.0
     for f in frames:
@@ -56,9 +61,20 @@ def choose_orientation(frames: list[PoseFrame]) -> Orientation:
         vl = np.mean(f.visibility[[SHOULDER["left"], HIP["left"], KNEE["left"]]])
         vr = np.mean(f.visibility[[SHOULDER["right"], HIP["right"], KNEE["right"]]])
         votes_side += np.sign(zr - zl) if abs(zr - zl) > 1e-6 else np.sign(vl - vr)
-        ear = 0.5 * (f.xy[EAR["left"]] + f.xy[EAR["right"]])
-        votes_face += np.sign(f.xy[NOSE][0] - ear[0])
+        votes_face += facing_vote(f.xy)
     return Orientation("left" if votes_side >= 0 else "right", 1.0 if votes_face >= 0 else -1.0)
+
+
+def facing_vote(xy: FloatArray) -> float:
+    """One frame's vote for the facing direction (+1: faces +x) from its (33, 2)
+    landmarks: the shoulders' side when the trunk is tipped, else the nose's side of the
+    ear (see ``choose_orientation``)."""
+    sh = 0.5 * (xy[SHOULDER["left"]] + xy[SHOULDER["right"]])
+    hp = 0.5 * (xy[HIP["left"]] + xy[HIP["right"]])
+    if abs(sh[0] - hp[0]) > np.linalg.norm(sh - hp) / 3:
+        return float(np.sign(sh[0] - hp[0]))
+    ear = 0.5 * (xy[EAR["left"]] + xy[EAR["right"]])
+    return float(np.sign(xy[NOSE][0] - ear[0]))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,383 @@
+"""What a camera clip can and cannot tell: the view, the kind of each rep, which verdicts
+were possible, the camera's own timing and neck rules, and one verdict for the clip.
+
+A verdict on the back or the knees needs the sagittal plane, i.e. a side or near-side
+view (the outline of a back seen from the front is not the spine's profile, and every
+sagittal angle is foreshortened): a rep filmed otherwise carries ``judged: false`` and a
+reason that tells the person how to film. Verdicts that need a point the camera did not
+see (the ankles for squatting, the head for neck_craning) are listed as not possible,
+with the reason, instead of guessed.
+
+View (``classify_view``): left-right separation of the shoulders and of the hips over
+the trunk length (``keypoints.side_view_ratio``), the median over the frames: about 0
+from the side and 0.6-0.8 facing the camera; a turn of theta from the side separates
+them by about sin(theta) x shoulder width / trunk length (~0.8 sin(theta)), so 0.35 is
+a turn of ~25 deg (still a side view, the camera's angle errors are 4-17 deg:
+docs/references.md#camera-angle-error), 0.5 about 40 deg (near-side: judged, with a
+note) and above it the view is oblique (not judged); from 0.75 on the person faces the
+camera or turns their back to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from hingecoach.core.pose_types import HIP, SHOULDER
+from hingecoach.core.timeseries import TimeSeries
+from hingecoach.pose.back_shape import BackShape
+from hingecoach.pose.camera import CameraResult
+from hingecoach.pose.verdict import BackReference, back_reference, bottom_window, judge_rounding, judge_squat
+
+
+class Rep(Protocol):
+    """What is read of a detected rep (``hingecoach.reps.Rep``): frame indices."""
+
+    @property
+    def start_i(self) -> int: ...
+    @property
+    def bottom_i(self) -> int: ...
+    @property
+    def end_i(self) -> int: ...
+    @property
+    def complete(self) -> bool: ...
+
+
+class RepMetrics(Protocol):
+    """What is read of a rep's metrics (``hingecoach.faults.RepMetrics``)."""
+
+    @property
+    def faults(self) -> tuple[str, ...]: ...
+    @property
+    def descent_s(self) -> float: ...
+
+SIDE_MAX_RATIO = 0.35
+NEAR_SIDE_MAX_RATIO = 0.40
+OBLIQUE_MAX_RATIO = 0.55
+FILM_HINT = "film from the side, at hip height, whole body in view"
+
+#: Camera too_fast: the 10-90 % of the hips' flexion on the way down in under 0.35 s, a
+#: lowering of about 0.65 s in all (10-90 % of a smooth movement is 53 % of it): under
+#: twice the ~0.35 s the weight would take to fall freely from the hips to the floor
+#: (t = sqrt(2 h / g), h = 0.6 m), i.e. dropped rather than lowered. The controlled
+#: kettlebell deadlifts of the labelled clips take 0.43-0.75 s for 10-90 %. A lowering
+#: that was not filmed from standing (the clip starts at the bottom or mid-rep) is not
+#: timed, and with --exercise deadlift the lowering is not judged at all: in a deadlift
+#: from the floor the lift is the pull, and how the bar returns is not the hinge's
+#: controlled descent.
+CAMERA_TOO_FAST_S = 0.35
+#: Camera neck_craning: the gaze (the ear->nose line) lifts more than 20 deg above the
+#: person's own level standing gaze while the trunk is bent: the head is craned up to look
+#: ahead or up ("craning the neck to look up", the common mistakes:
+#: docs/references.md#hinge-faults). Following the trunk down with the eyes on the floor
+#: ahead keeps the gaze below level. 20 deg is above the camera's joint-angle errors of
+#: 4-17 deg (docs/references.md#camera-angle-error). Only while the trunk is tipped
+#: more than 30 deg: standing, looking up is no hinge fault.
+CAMERA_GAZE_UP_DEG = 20.0
+GAZE_MIN_TRUNK_DEG = 30.0
+
+
+@dataclass(frozen=True)
+class ViewClass:
+    """The camera's view of the person: side, near-side, oblique or front/back, with the
+    numbers behind it."""
+
+    view: str
+    side_ratio: float  # median left-right separation / trunk length
+    side_frames_share: float  # share of the frames that look like a side view (ratio <= 0.35)
+
+    @property
+    def judgeable(self) -> bool:
+        """The back and knee verdicts need a side or near-side view."""
+        return self.view in ("side", "near-side")
+
+    def reason(self) -> str:
+        """Why the back and knees were not judged, and how to film instead."""
+        seen = "from the front or back" if self.view == "front/back" else "at an angle (oblique)"
+        return (f"the camera saw the lifter {seen}, not from the side (left and right shoulders and hips "
+                f"over {NEAR_SIDE_MAX_RATIO:g} of the trunk length apart): {FILM_HINT}")
+
+    def to_json(self) -> dict[str, Any]:
+        """The view, with its numbers and the limits it was classified by."""
+        return {"view": self.view, "side_ratio": round(self.side_ratio, 3),
+                "side_frames_share": round(self.side_frames_share, 3),
+                "limits": {"side": SIDE_MAX_RATIO, "near-side": NEAR_SIDE_MAX_RATIO,
+                           "oblique": OBLIQUE_MAX_RATIO}}
+
+
+def classify_view(ratios: Sequence[float] | np.ndarray) -> ViewClass:
+    """The view from per-frame ``side_view_ratio`` values (NaN/inf ignored)."""
+    r = np.asarray(ratios, dtype=np.float64)
+    r = r[np.isfinite(r)]
+    if r.size == 0:
+        return ViewClass("front/back", float("nan"), 0.0)
+    med = float(np.median(r))
+    share = float(np.mean(r <= SIDE_MAX_RATIO))
+    if med <= SIDE_MAX_RATIO:
+        view = "side"
+    elif med <= NEAR_SIDE_MAX_RATIO:
+        view = "near-side"
+    elif med <= OBLIQUE_MAX_RATIO:
+        view = "oblique"
+    else:
+        view = "front/back"
+    return ViewClass(view, med, share)
+
+
+@dataclass(frozen=True)
+class RepJudgement:
+    """What could be said about one rep."""
+
+    kind: str  # full, from_bottom, starts_mid_rep, partial
+    view: ViewClass
+    judged: bool
+    not_judged_because: str | None
+    not_possible: dict[str, str] = field(default_factory=dict)  # verdict -> why not
+    gaze_up_deg: float = float("nan")
+    numbers: dict[str, Any] = field(default_factory=dict)  # the scores behind the verdicts
+
+    def to_json(self) -> dict[str, Any]:
+        """The rep's JSON fields added by the camera path."""
+        none = {"measure": None, "score": None, "threshold": None}
+        return {"kind": self.kind, "view": self.view.view, "side_ratio": _num(self.view.side_ratio),
+                "judged": self.judged, "not_judged_because": None if self.judged else self.not_judged_because,
+                "not_possible": dict(self.not_possible), "peak_gaze_up_deg": _num(self.gaze_up_deg),
+                "rounding": {**none, "decided_by": None, **self.numbers.get("rounding", {})},
+                "squat": {**none, **self.numbers.get("squat", {})}}
+
+
+KIND_MEANING = {
+    "full": "standing -> bottom -> standing",
+    "from_bottom": "the clip starts at the bottom: bottom -> standing (the lift from the floor)",
+    "starts_mid_rep": "the clip starts part-way down: the descent is not all in view",
+    "partial": "the clip ends before the return to standing: a partial rep, not counted",
+}
+
+
+def _num(x: float | None) -> float | None:
+    if x is None or not np.isfinite(x):
+        return None
+    return round(float(x), 3)
+
+
+def rep_kind(rep: Rep, signal: np.ndarray, enter_deg: float, standing_deg: float) -> str:
+    """full, from_bottom (the clip starts bent, beyond the rep's entry level),
+    starts_mid_rep (it starts part-way down) or partial (no return to standing)."""
+    if not rep.complete:
+        return "partial"
+    if rep.start_i == 0 and signal[0] > enter_deg:
+        return "from_bottom"
+    if rep.start_i == 0 and signal[0] > standing_deg:
+        return "starts_mid_rep"
+    return "full"
+
+
+def gaze_up_deg(angles: TimeSeries, rep: Rep) -> float:
+    """The largest lift of the gaze above the level standing gaze during the rep while the
+    trunk is tipped beyond GAZE_MIN_TRUNK_DEG: neck extension against the trunk minus
+    the trunk's inclination (degrees; NaN when the head was not seen)."""
+    sl = slice(rep.start_i, rep.end_i + 1)
+    neck = angles["neck_flexion_deg"][sl]
+    trunk = angles["trunk_inclination_deg"][sl]
+    bent = (trunk > GAZE_MIN_TRUNK_DEG) & np.isfinite(neck)
+    if not bent.any():
+        return float("nan")
+    return float(np.max(-neck[bent] - trunk[bent]))
+
+
+@dataclass
+class ClipVerdict:
+    """One verdict for the clip (good, faults or cannot_judge, with reasons) and each
+    rep's judgement (complete reps first, then the partial ones, as in the JSON)."""
+
+    verdict: str
+    reasons: list[str]
+    view: ViewClass
+    reps: list[RepJudgement]
+    partial: list[RepJudgement]
+    reference: str
+    rules: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The clip-level verdict block that heads the JSON."""
+        return {"clip": self.verdict, "reasons": list(self.reasons), "view": self.view.to_json(),
+                "reps": len(self.reps), "judged_reps": sum(j.judged for j in self.reps),
+                "partial_reps": len(self.partial), "upright_reference": self.reference,
+                "camera_rules": self.rules}
+
+    def apply_to_json(self, d: dict[str, Any]) -> dict[str, Any]:
+        """The analysis JSON with the verdict first and each rep's judgement added."""
+        for r, j in zip(d.get("reps", []), self.reps, strict=False):
+            r.update(j.to_json())
+        for r, j in zip(d.get("incomplete_reps", []), self.partial, strict=False):
+            r.update(j.to_json())
+        return {"verdict": self.to_json(), **d}
+
+
+SAGITTAL_FAULTS = ("lumbar_rounding", "squatting", "neck_craning", "top_overextension")
+
+
+NAN_SHAPE = BackShape(float("nan"), float("nan"), float("nan"), 0.0, float("nan"), np.empty((0, 2)))
+
+
+def _back_verdicts(result: CameraResult, rep: Rep, view: ViewClass, bow_rounded: bool,
+                   reference: BackReference | None, not_possible: dict[str, str], rule: str
+                   ) -> tuple[bool | None, bool | None, dict[str, Any]]:
+    """(rounded, squatting, the numbers behind both) for one rep; a verdict that cannot be
+    given goes into ``not_possible`` with its reason.
+
+    Rounding: the shape of the back's outline (``verdict.judge_rounding``: the lumbar
+    hollow lost); when the shape cannot decide (within its measuring error of the
+    threshold, the back under 60 px in the image, a near-side view) but the outline was
+    seen in at least half the bottom frames, the dowel's bow rule decides (the back bowed
+    beyond twice its standing distance from the hip-shoulder line, ``dowel``): it is
+    relative to the person's own standing shape, so it needs no resolution or margin of
+    its own. Squatting: ``verdict.judge_squat`` (the trunk no
+    more inclined than the shins)."""
+    sl = slice(rep.start_i, rep.end_i + 1)
+    bottom = rep.bottom_i - rep.start_i
+    shapes = [m.back or NAN_SHAPE for m in result.frames[sl]]
+    ts = result.angles.time_s[sl]
+    numbers: dict[str, Any] = {}
+    rounded: bool | None = None
+    if "lumbar_rounding" not in not_possible and rule == "bow":
+        rounded = bow_rounded
+        numbers["rounding"] = {"measure": "back_curvature_deg", "score": None, "threshold": None,
+                               "decided_by": "the bow"}
+    elif "lumbar_rounding" not in not_possible:
+        rv = judge_rounding(shapes, bottom, reference, time_s=ts.tolist(), side_ratio=view.side_ratio)
+        numbers["rounding"] = {"measure": rv.measure, "score": _num(rv.score), "threshold": _num(rv.threshold),
+                               "decided_by": "back shape"}
+        bows = np.array([sh.bow for sh in shapes])[list(bottom_window(len(shapes), bottom, ts.tolist()))]
+        if rv.judged:
+            rounded = rv.rounded
+        elif np.mean(np.isfinite(bows)) >= 0.5:  # the outline was seen: the bow decides
+            rounded = bow_rounded
+            numbers["rounding"]["decided_by"] = f"the bow ({rv.not_judged_because})"
+        else:
+            not_possible["lumbar_rounding"] = rv.not_judged_because or "not judged"
+    squatting: bool | None = None
+    if "squatting" not in not_possible:
+        a = result.angles
+        sq = judge_squat(a["trunk_inclination_deg"][sl].tolist(), a["hip_flexion_deg"][sl].tolist(),
+                         a["knee_flexion_deg"][sl].tolist(), None, bottom, side_ratio=view.side_ratio)
+        numbers["squat"] = {"measure": sq.measure, "score": _num(sq.score), "threshold": _num(sq.threshold)}
+        if sq.judged:
+            squatting = sq.squatting
+        else:
+            not_possible["squatting"] = sq.not_judged_because or "not judged"
+    return rounded, squatting, numbers
+
+
+def judge_reps(result: CameraResult, reps: Sequence[Rep], metrics: Sequence[RepMetrics], *,
+               exercise: str, enter_deg: float, standing_deg: float,
+               too_fast_s: float | None = CAMERA_TOO_FAST_S, gaze_up_max_deg: float = CAMERA_GAZE_UP_DEG,
+               rep_channel: str = "hip_flexion_deg", reference: BackReference | None = None,
+               rounding_rule: str = "shape") -> tuple[list[tuple[tuple[str, ...], float]], list[RepJudgement]]:
+    """Each rep's faults and descent time (NaN when the descent is not timed) with the
+    camera's rounding, squat, timing and neck rules applied, and its judgement; a rep is
+    judged when the back's verdict could be given (a side view, the outline seen); faults
+    that need a side view are dropped from a rep that was not judged. ``reference``: the
+    person's standing back (``--reference``), else their own upright frames in the clip."""
+    angles = result.angles
+    signal = angles[rep_channel]
+    ratios = np.array([m.side_ratio for m in result.frames])
+    if reference is None:
+        reference = back_reference([m.back or NAN_SHAPE for m in result.frames],
+                                   [m.hip for m in result.frames], [m.trunk for m in result.frames],
+                                   source="upright frames in the clip")
+    out_m: list[tuple[tuple[str, ...], float]] = []
+    out_j: list[RepJudgement] = []
+    rotated = rotated_picture(result)
+    for rep, m in zip(reps, metrics, strict=True):
+        kind = rep_kind(rep, signal, enter_deg, standing_deg)
+        view = classify_view(ratios[rep.start_i:rep.end_i + 1])
+        not_possible = {verdict: result.unavailable[ch] for ch, (verdict, _) in _NEEDS.items()
+                        if ch in result.unavailable}
+        if rotated:
+            not_possible["lumbar_rounding"] = not_possible["squatting"] = rotated
+        rounded, squatting, numbers = _back_verdicts(result, rep, view, "lumbar_rounding" in m.faults,
+                                                     reference, not_possible, rounding_rule)
+        faults = [f for f in m.faults if f not in ("too_fast", "neck_craning", "lumbar_rounding", "squatting")]
+        faults += ["lumbar_rounding"] * bool(rounded) + ["squatting"] * bool(squatting)
+        descent_timed = kind == "full" and exercise != "deadlift"
+        if exercise == "swing" or too_fast_s is None:
+            not_possible["too_fast"] = "the descent is not timed (swings are ballistic, or the rule is off)"
+        elif not descent_timed:
+            not_possible["too_fast"] = ("the lowering of a deadlift from the floor is not timed"
+                                        if exercise == "deadlift" else "the descent from standing is not "
+                                        "in the clip")
+        elif np.isfinite(m.descent_s) and m.descent_s < too_fast_s:
+            faults.append("too_fast")
+        gaze = gaze_up_deg(angles, rep)
+        if "neck_craning" not in not_possible and np.isfinite(gaze) and gaze > gaze_up_max_deg:
+            faults.append("neck_craning")
+        judged = view.judgeable and rounded is not None
+        why = None if judged else (rotated or (view.reason() if not view.judgeable
+                                               else not_possible["lumbar_rounding"]))
+        if not judged:
+            faults = [f for f in faults if f not in SAGITTAL_FAULTS]
+        out_m.append((tuple(f for f in _ORDER if f in faults), m.descent_s if descent_timed else float("nan")))
+        out_j.append(RepJudgement(kind, view, judged, why, not_possible, gaze, numbers))
+    return out_m, out_j
+
+
+#: A picture where the shoulders are above the hips in fewer of the frames than this is
+#: sideways or upside down (a hinge tips the trunk to horizontal only at its bottom).
+MIN_UPRIGHT_SHARE = 0.5
+
+
+def rotated_picture(result: CameraResult) -> str | None:
+    """Why the picture cannot be judged when it is sideways or upside down (a phone's
+    rotation lost), else None."""
+    side = result.orientation.side
+    up = [m.xy[SHOULDER[side], 1] < m.xy[HIP[side], 1] for m in result.frames]
+    share = float(np.mean(up)) if up else 1.0
+    if share >= MIN_UPRIGHT_SHARE:
+        return None
+    return (f"the picture is sideways or upside down (the shoulders are above the hips in {share:.0%} of "
+            "the frames): film with the phone upright, or keep the rotation it writes into the file")
+
+
+#: channel not measured -> (the verdict it takes away, the point it needs)
+_NEEDS = {"lumbar_flexion_deg": ("lumbar_rounding", "the back's outline"),
+          "knee_flexion_deg": ("squatting", "the ankles"),
+          "neck_flexion_deg": ("neck_craning", "the head")}
+_ORDER = ("lumbar_rounding", "top_overextension", "too_fast", "shallow_hinge", "squatting", "neck_craning")
+
+
+def clip_verdict(result: CameraResult, reps: Sequence[RepMetrics], judgements: Sequence[RepJudgement],
+                 partial: Sequence[RepJudgement], too_fast_s: float | None = CAMERA_TOO_FAST_S
+                 ) -> ClipVerdict:
+    """good (judged reps, none with a fault), faults (a judged rep with a fault) or
+    cannot_judge (no rep, or none judged), with the reasons."""
+    view = classify_view([m.side_ratio for m in result.frames])
+    reasons: list[str] = []
+    judged = [(m, j) for m, j in zip(reps, judgements, strict=True) if j.judged]
+    if not reps:
+        verdict = "cannot_judge"
+        reasons.append("no complete rep found (a rep goes from standing to the bottom and back, or, "
+                       "from the floor, to standing)" + (f"; {len(partial)} partial rep(s)" if partial else ""))
+    elif not judged:
+        verdict = "cannot_judge"
+        reasons += sorted({j.not_judged_because or "" for j in judgements})
+    else:
+        verdict = "faults" if any(m.faults for m, _ in judged) else "good"
+        if len(judged) < len(reps):
+            reasons.append(f"{len(reps) - len(judged)} of {len(reps)} reps not judged: "
+                           + "; ".join(sorted({j.not_judged_because or "" for j in judgements if not j.judged})))
+    missing = sorted({f"{k}: {v}" for j in judgements for k, v in j.not_possible.items()})
+    reasons += [f"not possible: {x}" for x in missing]
+    rules = {"too_fast_s": too_fast_s,
+             "too_fast_source": "10-90 % of the hips' flexion on the way down under 0.35 s (about "
+                                "0.65 s in all, under twice a free fall from the hips to the floor); "
+                                "not timed when the descent from standing is not filmed or with "
+                                "--exercise deadlift",
+             "gaze_up_deg": CAMERA_GAZE_UP_DEG,
+             "gaze_up_source": "neck_craning: the gaze lifted more than 20 deg above the level standing "
+                               "gaze while the trunk is bent over 30 deg (camera angle errors 4-17 deg)",
+             "kinds": KIND_MEANING}
+    return ClipVerdict(verdict, reasons, view, list(judgements), list(partial), result.reference_source, rules)

@@ -1,0 +1,128 @@
+"""The camera's verdicts: view classes, rep kinds, judged / not judged, the clip verdict,
+and the camera's neck and timing rules, on simulated frames."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from hingecoach.analysis import AnalysisSettings, analyze_camera
+from hingecoach.pose.camera import video_angles
+from hingecoach.pose.judgement import classify_view
+
+pytestmark = pytest.mark.camera
+
+
+def _analyse(frames, poses=None, settings=None):
+    from hingecoach.testing.camera_sim import FramesModel
+
+    poses = poses if poses is not None else [f for *_, f in frames]
+    r = video_angles(((i, t, np.zeros((2, 2, 3), np.uint8)) for i, t, *_ in frames), FramesModel(poses),
+                     source="sim.mp4")
+    # the simulator's silhouette has no lumbar hollow: the bow rule judges its backs
+    st = settings or AnalysisSettings()
+    return analyze_camera(r, replace(st, camera=replace(st.camera, rounding_rule="bow")))
+
+
+def _sim(patterns, **kw):
+    pytest.importorskip("cv2")
+    from hingecoach.testing.camera_sim import simulate_frames
+
+    return list(simulate_frames(patterns, **kw))
+
+
+def test_view_classes_from_the_side_ratio():
+    assert classify_view([0.1, 0.2, 0.15]).view == "side"
+    assert classify_view([0.37, 0.39]).view == "near-side"
+    assert classify_view([0.45, 0.5]).view == "oblique"
+    assert classify_view([0.8, 0.9]).view == "front/back"
+    v = classify_view([0.1, 0.2, 0.9, float("inf")])
+    assert v.side_ratio == pytest.approx(0.2) and v.side_frames_share == pytest.approx(2 / 3)
+
+
+def test_looking_up_in_the_bend_is_neck_craning(monkeypatch):
+    from hingecoach.testing import camera_sim
+
+    # the head extended 100 deg against a trunk tipped 76 deg: the gaze 24 deg above level
+    monkeypatch.setitem(camera_sim.PATTERNS, "looking_up",
+                        camera_sim.CameraPose(65.0, 8.0, 3.0, 20.0, -100.0))
+    a = _analyse(_sim(["good", "looking_up"]))
+    assert [m.faults for m in a.reps] == [(), ("neck_craning",)]
+    g = [j.gaze_up_deg for j in a.camera_verdict.reps]
+    assert g[0] < 0 < 20 < g[1] < 30
+
+
+def test_a_clip_that_starts_at_the_bottom_gives_its_lift_as_a_rep():
+    frames = _sim(["good", "good"])
+    start = next(i for i, (_, _, p, _) in enumerate(frames) if p.pelvis_deg > 60)  # the first bottom
+    a = _analyse([(i - start, t - frames[start][1], p, f) for i, t, p, f in frames[start:]])
+    assert len(a.reps) == 2 and not a.incomplete
+    kinds = [j.kind for j in a.camera_verdict.reps]
+    assert kinds == ["from_bottom", "full"]
+    # the lowering of the first lift was not filmed: not timed
+    assert np.isnan(a.reps[0].descent_s) and "too_fast" in a.camera_verdict.reps[0].not_possible
+    # the upright zero is the longest still upright moment, not the (bent) start
+    t0, t1 = a.info["calibration_window_s"]
+    assert t0 > 0.5 and t1 - t0 >= 0.3
+
+
+def test_a_clip_that_ends_mid_rep_names_the_partial_rep():
+    frames = _sim(["good", "good"])
+    end = next(i for i, (_, t, p, _) in enumerate(frames) if t > 6.0 and p.pelvis_deg > 60)
+    a = _analyse(frames[:end])
+    assert len(a.reps) == 1 and len(a.incomplete) == 1
+    d = a.to_json()
+    assert next(iter(d)) == "verdict" and d["verdict"]["partial_reps"] == 1
+    assert d["incomplete_reps"][0]["kind"] == "partial"
+
+
+def test_a_front_view_is_not_judged_and_says_how_to_film():
+    frames = _sim(["rounded", "squat"])
+    poses = []
+    for *_, f in frames:
+        xy = f.xy.copy()
+        xy[[12, 24]] += (150.0, 0.0)  # right shoulder and hip well apart: facing the camera
+        poses.append(replace(f, xy=xy))
+    a = _analyse(frames, poses)
+    d = a.to_json()
+    assert d["verdict"]["clip"] == "cannot_judge" and d["verdict"]["view"]["view"] in ("oblique", "front/back")
+    assert all(r["judged"] is False and "film from the side, at hip height" in r["not_judged_because"]
+               for r in d["reps"])
+    assert not any(set(m.faults) & {"lumbar_rounding", "squatting"} for m in a.reps)
+    assert any("film from the side" in x for x in d["verdict"]["reasons"])
+
+
+def test_without_the_ankles_squatting_is_not_possible_but_the_back_is_judged():
+    frames = _sim(["rounded", "squat", "good"])
+    poses = []
+    for *_, f in frames:
+        xy = f.xy.copy()
+        xy[[27, 28], 1] = f.height + 80  # shins behind the plates / below the image
+        poses.append(replace(f, xy=xy))
+    a = _analyse(frames, poses)
+    d = a.to_json()
+    assert [m.faults for m in a.reps] == [("lumbar_rounding",), (), ()]
+    assert all(r["judged"] for r in d["reps"])
+    assert all("ankles" in r["not_possible"]["squatting"] for r in d["reps"])
+    assert d["verdict"]["clip"] == "faults"
+
+
+def test_deadlift_lowering_is_not_timed():
+    frames = _sim(["good"], down_s=0.5)
+    hinge = _analyse(frames)
+    assert hinge.reps[0].faults == ("too_fast",)
+    dl = _analyse(frames, settings=AnalysisSettings(exercise="deadlift"))
+    assert dl.reps[0].faults == () and "too_fast" in dl.camera_verdict.reps[0].not_possible
+
+
+def test_an_upside_down_picture_is_not_judged():
+    frames = _sim(["rounded", "good"])
+    poses = []
+    for *_, f in frames:
+        xy = f.xy.copy()
+        xy[:, 1] = f.height - xy[:, 1]  # upside down (the file's rotation lost)
+        poses.append(replace(f, xy=xy, mask=None if f.mask is None else f.mask[::-1].copy()))
+    d = _analyse(frames, poses).to_json()
+    assert d["verdict"]["clip"] == "cannot_judge" and len(d["reps"]) == 2
+    assert all(not r["judged"] and "upside down" in r["not_judged_because"] for r in d["reps"])
+    assert not any(set(r["faults"]) & {"lumbar_rounding", "squatting"} for r in d["reps"])
