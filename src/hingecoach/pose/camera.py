@@ -57,7 +57,7 @@ class CameraSettings:
     # facing the camera; above 0.35 (a turn of about 25-30 deg) angles are foreshortened
     side_view_max_ratio: float = 0.35
     # standing: hips and trunk within the keypoint error range of upright (camera joint
-    # angle errors are 4-17 deg, BRIEF), for at least standing_min_s
+    # angle errors are 4-17 deg, docs/references.md#camera-angle-error), for at least standing_min_s
     standing_hip_max_deg: float = 20.0
     standing_trunk_max_deg: float = 15.0
     standing_min_s: float = 0.3

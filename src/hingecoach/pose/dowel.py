@@ -1,7 +1,7 @@
 """The virtual dowel: how far the back bows away from a straight line, from the person
 segmentation mask.
 
-The dowel check (BRIEF) holds a straight dowel along the back; a neutral spine keeps the
+The dowel check (docs/references.md#dowel-check) holds a straight dowel along the back; a neutral spine keeps the
 head, the upper back and the sacrum on it. A camera sees no spine, but it sees the back's
 outline. Here the straight reference is the line through the hip and shoulder joints
 (the near side's BlazePose landmarks): with a neutral spine the back runs parallel to it
