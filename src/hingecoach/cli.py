@@ -57,6 +57,10 @@ PoseModelOption = Annotated[PoseModelName | None, typer.Option(
     "--pose-model", help="video only: the BlazePose model (heavy: most accurate, slowest)")]
 
 
+OverlayOption = Annotated[Path | None, typer.Option(
+    help="video only: write the video with skeleton, back outline, angles, reps and faults (mp4)")]
+DurationOption = Annotated[float | None, typer.Option(
+    help="webcam only: stop after this many seconds (default: Ctrl-C)")]
 ReferenceOption = Annotated[Path | None, typer.Option(
     "--reference", help="video only: a short clip of the person standing tall, side-on, with a dowel in "
                         "the three-point position: their standing back, which the rounding rule compares "
@@ -180,10 +184,8 @@ def analyze(
                             ] = None,
     rounding_deg: Annotated[float | None, typer.Option(
         help="a fixed lumbar_rounding threshold in degrees (overrides the defaults)")] = None,
-    overlay: Annotated[Path | None, typer.Option(
-        help="video only: write the video with skeleton, back outline, angles, reps and faults (mp4)")] = None,
-    duration: Annotated[float | None, typer.Option(
-        help="webcam only: stop after this many seconds (default: Ctrl-C)")] = None,
+    overlay: OverlayOption = None,
+    duration: DurationOption = None,
     pose_model: PoseModelOption = None,
     reference: ReferenceOption = None,
     save: Annotated[bool, typer.Option("--save", help="store the session (reps, angles, raw samples)")
@@ -218,13 +220,7 @@ def analyze(
                 err.print(f"analysing {shown} ...", highlight=False, markup=False)
             a = analyze_file(file, calibration=calibration, fmt=fmt.value, settings=settings,
                              lower=lower, upper=upper)
-        if overlay is not None:
-            _write_overlay(shown, a, overlay)
-        if angles_csv is not None:
-            try:
-                write_angles_csv(angles_csv, a.angles)
-            except OSError as e:
-                raise HingecoachError(f"{angles_csv}: cannot write the angles: {e.strerror}") from None
+        _write_outputs(shown, a, overlay, angles_csv)
         if store is not None and save:
             sid = save_file_analysis(store, a, file, calibration=calibration, fmt=fmt.value,
                                      settings=settings, person=person, lower=lower, upper=upper)
@@ -240,6 +236,17 @@ def analyze(
         sys.stdout.write(json.dumps(a.to_json(), indent=1) + "\n")
     else:
         _print_analysis(a)
+
+
+def _write_outputs(shown: Path, a: Analysis, overlay: Path | None, angles_csv: Path | None) -> None:
+    """``--overlay`` (the video drawn on) and ``--angles-csv``, when asked for."""
+    if overlay is not None:
+        _write_overlay(shown, a, overlay)
+    if angles_csv is not None:
+        try:
+            write_angles_csv(angles_csv, a.angles)
+        except OSError as e:
+            raise HingecoachError(f"{angles_csv}: cannot write the angles: {e.strerror}") from None
 
 
 def _progress(total: int | None, what: str) -> Any:
