@@ -209,6 +209,12 @@ class ClipVerdict:
                 "partial_reps": len(self.partial), "upright_reference": self.reference,
                 "back_reference": _reference_json(self.back_reference), "camera_rules": self.rules}
 
+    def stored_json(self) -> dict[str, Any]:
+        """The verdict block and each rep's judgement (complete reps, then the partial ones),
+        as a stored session keeps them for its report."""
+        return {"verdict": self.to_json(), "reps": [j.to_json() for j in self.reps],
+                "partial": [j.to_json() for j in self.partial]}
+
     def apply_to_json(self, d: dict[str, Any]) -> dict[str, Any]:
         """The analysis JSON with the verdict first and each rep's judgement added."""
         for r, j in zip(d.get("reps", []), self.reps, strict=False):
