@@ -45,7 +45,7 @@ from hingecoach.faults import (
 from hingecoach.pose.camera import CAMERA_CHANNELS, CameraResult, CameraSettings, video_angles
 from hingecoach.pose.dowel import rounding_threshold_deg
 from hingecoach.pose.estimator import PoseModel
-from hingecoach.pose.judgement import CAMERA_TOO_FAST_S, ClipVerdict, clip_verdict, judge_reps
+from hingecoach.pose.judgement import CAMERA_TOO_FAST_S, ClipVerdict, clip_back_reference, clip_verdict, judge_reps
 from hingecoach.pose.verdict import BackReference
 from hingecoach.reps import RepSettings, detect_reps
 from hingecoach.sources.detect import detect_format, read_recording
@@ -198,6 +198,7 @@ def analyze_camera(result: CameraResult, settings: AnalysisSettings | None = Non
     key, which goes last (a video file's ``video`` container facts)."""
     st = settings or AnalysisSettings()
     angles = result.angles
+    reference = reference or clip_back_reference(result)
     cam_round = rounding_threshold_deg(result.bow_standing) if np.isfinite(result.bow_standing) else None
     th = thresholds_for(CAMERA, st, camera_rounding_deg=cam_round)
     # the camera's own timing and neck rules (pose.judgement); a too_fast set by hand stays
@@ -214,7 +215,7 @@ def analyze_camera(result: CameraResult, settings: AnalysisSettings | None = Non
     full = [m for m in metrics if m.complete]
     verdict = clip_verdict(result, full, [j for m, j in zip(metrics, judged, strict=True) if m.complete],
                            [j for m, j in zip(metrics, judged, strict=True) if not m.complete],
-                           too_fast_s=thresholds.too_fast_s)
+                           too_fast_s=thresholds.too_fast_s, back_reference=reference)
     extra = dict(info or {})
     recording = RecordingInfo(
         source=str(angles.meta.get("source", "")), format=extra.pop("format", VIDEO_FORMAT),
@@ -230,27 +231,49 @@ def analyze_camera(result: CameraResult, settings: AnalysisSettings | None = Non
                     list(result.warnings), recording.to_json(), camera=result, camera_verdict=verdict)
 
 
+def _pose_model(model: PoseModel | None, st: AnalysisSettings) -> PoseModel:
+    """``model``, else the settings' BlazePose model."""
+    if model is not None:
+        return model
+    from hingecoach.pose.estimator import BlazePose
+
+    return BlazePose(model=st.camera.pose_model)
+
+
+def video_back_reference(source: str | Path, settings: AnalysisSettings | None = None, *,
+                         model: PoseModel | None = None, progress: Any = None) -> BackReference | None:
+    """The person's standing back shape from a reference clip (standing tall, side-on, a
+    dowel held in the three-point position), through the same pose pipeline as a lift:
+    the median over its upright frames with the back seen; None when it has fewer than 5."""
+    st = settings or AnalysisSettings()
+    model = _pose_model(model, st)
+    try:
+        result = video_angles(VideoReader(Path(source)), model, source=str(source), settings=st.camera,
+                              progress=progress)
+    finally:
+        model.close()
+    return clip_back_reference(result, source=f"reference clip {Path(source).name}")
+
+
 def analyze_video(source: str | Path, settings: AnalysisSettings | None = None, *,
                   model: PoseModel | None = None, progress: Any = None,
-                  webcam_max_s: float | None = None) -> Analysis:
-    """A video file, or ``webcam:N`` (recorded until Ctrl-C or ``webcam_max_s``)."""
+                  webcam_max_s: float | None = None, reference: BackReference | None = None) -> Analysis:
+    """A video file, or ``webcam:N`` (recorded until Ctrl-C or ``webcam_max_s``);
+    ``reference``: the person's standing back from a reference clip (``video_back_reference``)."""
     st = settings or AnalysisSettings()
-    if model is None:
-        from hingecoach.pose.estimator import BlazePose
-
-        model = BlazePose(model=st.camera.pose_model)
+    model = _pose_model(model, st)
     try:
         index = parse_webcam(str(source))
         if index is not None:
             with _ctrl_c_stops() as stop:
                 result = video_angles(iter_webcam(index, max_s=webcam_max_s, stop=stop), model,
                                       source=str(source), settings=st.camera, progress=progress)
-            return analyze_camera(result, st, {"format": WEBCAM_FORMAT})
+            return analyze_camera(result, st, {"format": WEBCAM_FORMAT}, reference)
         reader = VideoReader(Path(source))
         vi = reader.info
         result = video_angles(reader, model, source=str(source), settings=st.camera, progress=progress)
         result.warnings[:0] = reader.warnings
-        return analyze_camera(result, st, {
+        return analyze_camera(result, st, reference=reference, info={
             "video": {"width": vi.width, "height": vi.height, "nominal_fps": round(vi.fps, 3),
                       "declared_frames": vi.frames, "rotation_deg": vi.rotation_deg, "codec": vi.codec},
         })

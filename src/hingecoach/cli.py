@@ -26,6 +26,7 @@ from hingecoach.analysis import (
     analyze_file,
     analyze_video,
     is_camera_source,
+    video_back_reference,
     write_angles_csv,
 )
 from hingecoach.angles import AngleSettings
@@ -33,6 +34,7 @@ from hingecoach.core.errors import HingecoachError
 from hingecoach.core.vocabulary import CAMERA, Exercise, Fusion, InputFormat, Setting
 from hingecoach.faults import MESSAGES
 from hingecoach.orientation.fusion import FusionSettings
+from hingecoach.pose.verdict import BackReference
 from hingecoach.store import Store, resolve_settings
 from hingecoach.store.files import save_file_analysis
 
@@ -53,6 +55,16 @@ class PoseModelName(StrEnum):
 
 PoseModelOption = Annotated[PoseModelName | None, typer.Option(
     "--pose-model", help="video only: the BlazePose model (heavy: most accurate, slowest)")]
+
+
+OverlayOption = Annotated[Path | None, typer.Option(
+    help="video only: write the video with skeleton, back outline, angles, reps and faults (mp4)")]
+DurationOption = Annotated[float | None, typer.Option(
+    help="webcam only: stop after this many seconds (default: Ctrl-C)")]
+ReferenceOption = Annotated[Path | None, typer.Option(
+    "--reference", help="video only: a short clip of the person standing tall, side-on, with a dowel in "
+                        "the three-point position: their standing back, which the rounding rule compares "
+                        "against (default: the upright frames of the clip itself)")]
 
 
 def _with_pose_model(settings: AnalysisSettings, name: PoseModelName | None) -> AnalysisSettings:
@@ -172,11 +184,10 @@ def analyze(
                             ] = None,
     rounding_deg: Annotated[float | None, typer.Option(
         help="a fixed lumbar_rounding threshold in degrees (overrides the defaults)")] = None,
-    overlay: Annotated[Path | None, typer.Option(
-        help="video only: write the video with skeleton, back outline, angles, reps and faults (mp4)")] = None,
-    duration: Annotated[float | None, typer.Option(
-        help="webcam only: stop after this many seconds (default: Ctrl-C)")] = None,
+    overlay: OverlayOption = None,
+    duration: DurationOption = None,
     pose_model: PoseModelOption = None,
+    reference: ReferenceOption = None,
     save: Annotated[bool, typer.Option("--save", help="store the session (reps, angles, raw samples)")
                     ] = False,
     person: Annotated[str | None, typer.Option(
@@ -199,10 +210,9 @@ def analyze(
         shown = file if file is not None else Path(f"{lower} + {upper}")
         camera = file is not None and (fmt == InputFormat.video
                                        or (fmt == InputFormat.auto and is_camera_source(file)))
-        if overlay is not None and not camera:
-            raise HingecoachError(f"--overlay {overlay}: needs a video, and {shown} is an IMU recording")
+        _camera_only(shown, camera, overlay=overlay, reference=reference)
         if camera:
-            a = _analyze_video(shown, settings, duration)
+            a = _analyze_video(shown, settings, duration, reference)
         else:
             # a plain line, not a spinner: a spinner is a thread, and with a second thread
             # running the two sensors are not fused in two processes (fork is unsafe then)
@@ -210,13 +220,7 @@ def analyze(
                 err.print(f"analysing {shown} ...", highlight=False, markup=False)
             a = analyze_file(file, calibration=calibration, fmt=fmt.value, settings=settings,
                              lower=lower, upper=upper)
-        if overlay is not None:
-            _write_overlay(shown, a, overlay)
-        if angles_csv is not None:
-            try:
-                write_angles_csv(angles_csv, a.angles)
-            except OSError as e:
-                raise HingecoachError(f"{angles_csv}: cannot write the angles: {e.strerror}") from None
+        _write_outputs(shown, a, overlay, angles_csv)
         if store is not None and save:
             sid = save_file_analysis(store, a, file, calibration=calibration, fmt=fmt.value,
                                      settings=settings, person=person, lower=lower, upper=upper)
@@ -234,6 +238,17 @@ def analyze(
         _print_analysis(a)
 
 
+def _write_outputs(shown: Path, a: Analysis, overlay: Path | None, angles_csv: Path | None) -> None:
+    """``--overlay`` (the video drawn on) and ``--angles-csv``, when asked for."""
+    if overlay is not None:
+        _write_overlay(shown, a, overlay)
+    if angles_csv is not None:
+        try:
+            write_angles_csv(angles_csv, a.angles)
+        except OSError as e:
+            raise HingecoachError(f"{angles_csv}: cannot write the angles: {e.strerror}") from None
+
+
 def _progress(total: int | None, what: str) -> Any:
     """A progress bar on stderr (hidden when stderr is not a terminal)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -242,10 +257,34 @@ def _progress(total: int | None, what: str) -> Any:
                     console=err, transient=True, disable=not err.is_terminal)
 
 
-def _analyze_video(file: Path, settings: AnalysisSettings, duration: float | None) -> Analysis:
-    """A video file or webcam through the pose stage, with a progress bar."""
+def _camera_only(shown: Path, camera: bool, **options: Path | None) -> None:
+    """The video-only options (``--overlay``, ``--reference``) need a video."""
+    for name, value in options.items():
+        if value is not None and not camera:
+            raise HingecoachError(f"--{name} {value}: needs a video, and {shown} is an IMU recording")
+
+
+def _reference(clip: Path, settings: AnalysisSettings) -> BackReference:
+    """``--reference CLIP``: the person's standing back from the clip, with a progress bar."""
+    from hingecoach.sources.video import probe_video
+
+    total = probe_video(clip).frames
+    with _progress(total, "reference") as bar:
+        task = bar.add_task("reference", total=total)
+        ref = video_back_reference(clip, settings, progress=lambda i: bar.update(task, completed=i + 1))
+    if ref is None:
+        raise HingecoachError(f"--reference {clip}: no upright frames with the back seen (at least 5 with the "
+                              "hips and trunk upright): stand tall, side-on, whole body in view")
+    return ref
+
+
+def _analyze_video(file: Path, settings: AnalysisSettings, duration: float | None,
+                   reference: Path | None = None) -> Analysis:
+    """A video file or webcam through the pose stage, with a progress bar; ``reference``:
+    a clip of the person standing tall (``--reference``)."""
     from hingecoach.sources.video import parse_webcam, probe_video
 
+    ref = _reference(reference, settings) if reference is not None else None
     webcam = parse_webcam(str(file)) is not None
     total = None if webcam else probe_video(file).frames
     if webcam:
@@ -253,7 +292,7 @@ def _analyze_video(file: Path, settings: AnalysisSettings, duration: float | Non
     with _progress(total, "pose") as bar:
         task = bar.add_task("pose", total=total)
         return analyze_video(str(file), settings, progress=lambda i: bar.update(task, completed=i + 1),
-                             webcam_max_s=duration)
+                             webcam_max_s=duration, reference=ref)
 
 
 def _write_overlay(file: Path, a: Analysis, path: Path) -> None:

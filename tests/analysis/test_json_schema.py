@@ -45,6 +45,7 @@ VERDICT = {"clip": S, "reasons": [S],
            "view": {"view": S, "side_ratio": FN, "side_frames_share": F,
                     "limits": {"side": F, "near-side": F, "oblique": F}},
            "reps": INT, "judged_reps": INT, "partial_reps": INT, "upright_reference": S,
+           "back_reference": {"source": S, "frames": INT, "bend_deg": FN, "bow": FN, "hump": FN},
            "camera_rules": {"too_fast_s": F, "too_fast_source": S, "gaze_up_deg": F, "gaze_up_source": S,
                             "kinds": {"*": S}}}
 

@@ -1,6 +1,9 @@
 import json
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from cli_helpers import run_cli
 
 
@@ -76,3 +79,41 @@ def test_an_error_raised_by_a_ctrl_c_counts_as_the_interrupt():
     except ImportError as e:
         assert caused_by_interrupt(e)
     assert not caused_by_interrupt(ImportError("no module named x"))
+
+
+@pytest.mark.camera
+def test_a_reference_clip_without_an_upright_back_is_one_line_and_exit_2(tmp_path, monkeypatch):
+    av = pytest.importorskip("av")
+    pytest.importorskip("cv2")
+    from typer.testing import CliRunner
+
+    from hingecoach import cli
+    from hingecoach.pose import estimator
+    from hingecoach.testing.camera_sim import FramesModel, simulate_frames
+
+    # the "reference" clip shows the person bent over, never standing tall
+    bent = [f for _, _, p, f in simulate_frames(["good"]) if p.pelvis_deg > 30][:20]
+    assert len(bent) == 20
+    clip = tmp_path / "ref.mp4"
+    with av.open(str(clip), "w") as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 96, "yuv420p"
+        for _ in bent:
+            for p in s.encode(av.VideoFrame.from_ndarray(np.zeros((96, 64, 3), np.uint8), format="rgb24")):
+                out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+    monkeypatch.setattr(estimator, "BlazePose", lambda model=None: FramesModel(bent))
+    res = CliRunner().invoke(cli.app, ["analyze", str(clip), "--reference", str(clip), "--json"])
+    assert res.exit_code == 2, res.output
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: --reference {clip}: no upright frames")
+
+
+def test_reference_needs_a_video():
+    from typer.testing import CliRunner
+
+    from hingecoach import cli
+
+    res = CliRunner().invoke(cli.app, ["analyze", "src/hingecoach/data/demo.csv", "--reference", "x.mp4"])
+    assert res.exit_code == 2 and "--reference x.mp4: needs a video" in res.output

@@ -126,3 +126,32 @@ def test_an_upside_down_picture_is_not_judged():
     assert d["verdict"]["clip"] == "cannot_judge" and len(d["reps"]) == 2
     assert all(not r["judged"] and "upside down" in r["not_judged_because"] for r in d["reps"])
     assert not any(set(r["faults"]) & {"lumbar_rounding", "squatting"} for r in d["reps"])
+
+
+def test_a_reference_clip_is_what_the_rounding_rule_compares_against():
+    from hingecoach.pose.judgement import clip_back_reference
+    from hingecoach.testing.camera_sim import CameraPose, FramesModel, render
+
+    frames = _sim(["good", "rounded"])
+    zeros = np.zeros((2, 2, 3), np.uint8)
+    clip = video_angles(((i, t, zeros) for i, t, *_ in frames), FramesModel([f for *_, f in frames]),
+                        source="sim.mp4")
+    # the reference clip: the person standing tall with their back a little rounded
+    slumped = CameraPose(0.0, 15.0, 15.0, 0.0, 0.0)
+    ref_clip = video_angles(((i, i / 30, zeros) for i in range(30)), FramesModel([render(slumped)] * 30),
+                            source="ref.mp4")
+    ref = clip_back_reference(ref_clip, source="reference clip ref.mp4")
+    own = analyze_camera(clip).to_json()
+    with_ref = analyze_camera(clip, reference=ref).to_json()
+    own_ref = own["verdict"]["back_reference"]
+    assert own_ref["source"] == "upright frames in the clip" and own_ref["frames"] > 100
+    assert with_ref["verdict"]["back_reference"] == {
+        "source": "reference clip ref.mp4", "frames": 30, "bend_deg": round(ref.bend_deg, 3),
+        "bow": round(ref.bow, 3), "hump": round(ref.hump, 3)}
+    # the slumped standing back bends more than the clip's own upright frames: the rule's
+    # threshold is the reference's bend, not the clip's
+    assert ref.bend_deg > own_ref["bend_deg"] + 10
+    for rep_own, rep_ref in zip(own["reps"], with_ref["reps"], strict=True):
+        assert rep_own["rounding"]["threshold"] == pytest.approx(own_ref["bend_deg"], abs=1e-3)
+        assert rep_ref["rounding"]["threshold"] == pytest.approx(ref.bend_deg, abs=1e-3)
+        assert rep_ref["rounding"]["score"] == rep_own["rounding"]["score"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -166,3 +167,57 @@ def test_docs_screenshot_is_small():
     assert png.exists(), "docs/report.png: run HINGECOACH_WRITE_DOCS=1 pytest tests/test_report.py"
     assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_size < 300_000
 
+
+
+def _camera_session(tmp_path, front_view: bool):
+    """A simulated side-view clip (a good rep, a rounded one) analysed and stored; with
+    ``front_view`` the person faces the camera instead."""
+    from dataclasses import replace
+
+    pytest.importorskip("cv2")
+    from hingecoach.analysis import AnalysisSettings, analyze_camera
+    from hingecoach.pose.camera import video_angles
+    from hingecoach.testing.camera_sim import FramesModel, simulate_frames
+
+    frames = list(simulate_frames(["good", "rounded"]))
+    poses = []
+    for *_, f in frames:
+        xy = f.xy.copy()
+        if front_view:
+            xy[[12, 24]] += (150.0, 0.0)  # right shoulder and hip well apart: facing the camera
+        poses.append(replace(f, xy=xy))
+    r = video_angles(((i, t, np.zeros((2, 2, 3), np.uint8)) for i, t, *_ in frames), FramesModel(poses),
+                     source="sim.mp4")
+    st = AnalysisSettings()
+    # the simulator's silhouette has no lumbar hollow: the bow rule judges its backs
+    a = analyze_camera(r, replace(st, camera=replace(st.camera, rounding_rule="bow")))
+    store = open_store(tmp_path / "cam.db")
+    sid = store.save_analysis(a, source="sim.mp4")
+    html = render_html(gather(store, sid))
+    store.close()
+    return a, html
+
+
+@pytest.mark.camera
+def test_camera_report_shows_the_clip_verdict_and_each_rep_judged(tmp_path):
+    a, html = _camera_session(tmp_path, front_view=False)
+    assert a.camera_verdict.verdict == "faults" and [m.faults for m in a.reps] == [(), ("lumbar_rounding",)]
+    assert "<h2>The clip's verdict</h2>" in html
+    assert "faults: a judged repetition has a form fault</span> (2 of 2 repetitions judged, side view)" in html
+    table = html[html.index('<table class="reps">'):]
+    table = table[:table.index("</table>")]
+    assert table.count('<span class="small">judged</span>') == 2 and "not judged" not in table
+
+
+@pytest.mark.camera
+def test_camera_report_says_why_reps_were_not_judged(tmp_path):
+    a, html = _camera_session(tmp_path, front_view=True)
+    assert a.camera_verdict.verdict == "cannot_judge"
+    assert "cannot judge: the camera could not see what the verdicts need</span> (0 of 2" in html
+    why = escape(a.camera_verdict.reps[0].not_judged_because)
+    assert "film from the side, at hip height" in why
+    assert f"<li>{why}</li>" in html  # the clip's reason
+    table = html[html.index('<table class="reps">'):]
+    table = table[:table.index("</table>")]
+    assert table.count(f'<span class="small">not judged: {why}</span>') == 2
+    assert '<span class="ok">ok</span>' not in table  # an unjudged rep is not "ok"

@@ -176,17 +176,26 @@ def standing_window(t: FloatArray, hip: FloatArray, trunk: FloatArray, s: Camera
                     ) -> tuple[int, int] | None:
     """First run of standing frames lasting standing_min_s within standing_search_s:
     (first index, last index) into the arrays."""
+    runs = _upright_runs(t, hip, trunk, s, within_s=s.standing_search_s)
+    return runs[0] if runs else None
+
+
+def _upright_runs(t: FloatArray, hip: FloatArray, trunk: FloatArray, s: CameraSettings,
+                  within_s: float = np.inf) -> list[tuple[int, int]]:
+    """The runs of upright frames (hips and trunk within ``standing_*_max_deg``) lasting
+    ``standing_min_s``, in order, within ``within_s`` of the first frame: (first, last) indices."""
     ok = (np.abs(hip) < s.standing_hip_max_deg) & (np.abs(trunk) < s.standing_trunk_max_deg)
-    ok &= t - t[0] <= s.standing_search_s
+    ok &= t - t[0] <= within_s
+    runs: list[tuple[int, int]] = []
     start = None
     for i, v in enumerate([*ok, False]):
         if v and start is None:
             start = i
         elif not v and start is not None:
             if t[i - 1] - t[start] >= s.standing_min_s:
-                return start, i - 1
+                runs.append((start, i - 1))
             start = None
-    return None
+    return runs
 
 
 #: Points a frame needs (the back, and the knee for the hips' flexion, the rep signal) and
@@ -405,16 +414,7 @@ def upright_reference(ts: FloatArray, hip: FloatArray, trunk: FloatArray, s: Cam
     runs of upright frames (hips and trunk within ``standing_*_max_deg``) lasting
     ``standing_min_s`` the longest is taken; a clip with none is zeroed on its most
     upright frames, with a warning."""
-    ok = (np.abs(hip) < s.standing_hip_max_deg) & (np.abs(trunk) < s.standing_trunk_max_deg)
-    runs: list[tuple[int, int]] = []
-    start = None
-    for i, v in enumerate([*ok, False]):
-        if v and start is None:
-            start = i
-        elif not v and start is not None:
-            if ts[i - 1] - ts[start] >= s.standing_min_s:
-                runs.append((start, i - 1))
-            start = None
+    runs = _upright_runs(ts, hip, trunk, s)
     if runs:
         # the longest: a still moment is the most reliable zero (the standing start, or a
         # lockout held at the top of a lift from the floor)

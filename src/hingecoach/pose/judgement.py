@@ -200,13 +200,20 @@ class ClipVerdict:
     partial: list[RepJudgement]
     reference: str
     rules: dict[str, Any]
+    back_reference: BackReference | None = None  # the standing back the rounding rule compared against
 
     def to_json(self) -> dict[str, Any]:
         """The clip-level verdict block that heads the JSON."""
         return {"clip": self.verdict, "reasons": list(self.reasons), "view": self.view.to_json(),
                 "reps": len(self.reps), "judged_reps": sum(j.judged for j in self.reps),
                 "partial_reps": len(self.partial), "upright_reference": self.reference,
-                "camera_rules": self.rules}
+                "back_reference": _reference_json(self.back_reference), "camera_rules": self.rules}
+
+    def stored_json(self) -> dict[str, Any]:
+        """The verdict block and each rep's judgement (complete reps, then the partial ones),
+        as a stored session keeps them for its report."""
+        return {"verdict": self.to_json(), "reps": [j.to_json() for j in self.reps],
+                "partial": [j.to_json() for j in self.partial]}
 
     def apply_to_json(self, d: dict[str, Any]) -> dict[str, Any]:
         """The analysis JSON with the verdict first and each rep's judgement added."""
@@ -215,6 +222,15 @@ class ClipVerdict:
         for r, j in zip(d.get("incomplete_reps", []), self.partial, strict=False):
             r.update(j.to_json())
         return {"verdict": self.to_json(), **d}
+
+
+def _reference_json(ref: BackReference | None) -> dict[str, Any]:
+    """Which standing back the rounding rule compared against, and its shape."""
+    if ref is None:
+        return {"source": "none (fewer than 5 upright frames with the back seen)", "frames": 0,
+                "bend_deg": None, "bow": None, "hump": None}
+    return {"source": ref.source, "frames": ref.frames, "bend_deg": _num(ref.bend_deg),
+            "bow": _num(ref.bow), "hump": _num(ref.hump)}
 
 
 SAGITTAL_FAULTS = ("lumbar_rounding", "squatting", "neck_craning", "top_overextension")
@@ -272,6 +288,14 @@ def _back_verdicts(result: CameraResult, rep: Rep, view: ViewClass, bow_rounded:
     return rounded, squatting, numbers
 
 
+def clip_back_reference(result: CameraResult, source: str = "upright frames in the clip"
+                        ) -> BackReference | None:
+    """The person's standing back shape from a clip's upright frames with the back seen
+    (``verdict.back_reference``; None when there are fewer than 5 such frames)."""
+    return back_reference([m.back or NAN_SHAPE for m in result.frames], [m.hip for m in result.frames],
+                          [m.trunk for m in result.frames], source=source)
+
+
 def judge_reps(result: CameraResult, reps: Sequence[Rep], metrics: Sequence[RepMetrics], *,
                exercise: str, enter_deg: float, standing_deg: float,
                too_fast_s: float | None = CAMERA_TOO_FAST_S, gaze_up_max_deg: float = CAMERA_GAZE_UP_DEG,
@@ -286,9 +310,7 @@ def judge_reps(result: CameraResult, reps: Sequence[Rep], metrics: Sequence[RepM
     signal = angles[rep_channel]
     ratios = np.array([m.side_ratio for m in result.frames])
     if reference is None:
-        reference = back_reference([m.back or NAN_SHAPE for m in result.frames],
-                                   [m.hip for m in result.frames], [m.trunk for m in result.frames],
-                                   source="upright frames in the clip")
+        reference = clip_back_reference(result)
     out_m: list[tuple[tuple[str, ...], float]] = []
     out_j: list[RepJudgement] = []
     rotated = rotated_picture(result)
@@ -350,10 +372,11 @@ _ORDER = ("lumbar_rounding", "top_overextension", "too_fast", "shallow_hinge", "
 
 
 def clip_verdict(result: CameraResult, reps: Sequence[RepMetrics], judgements: Sequence[RepJudgement],
-                 partial: Sequence[RepJudgement], too_fast_s: float | None = CAMERA_TOO_FAST_S
-                 ) -> ClipVerdict:
+                 partial: Sequence[RepJudgement], too_fast_s: float | None = CAMERA_TOO_FAST_S,
+                 back_reference: BackReference | None = None) -> ClipVerdict:
     """good (judged reps, none with a fault), faults (a judged rep with a fault) or
-    cannot_judge (no rep, or none judged), with the reasons."""
+    cannot_judge (no rep, or none judged), with the reasons; ``back_reference``: the
+    standing back the reps were judged against (recorded in the verdict block)."""
     view = classify_view([m.side_ratio for m in result.frames])
     reasons: list[str] = []
     judged = [(m, j) for m, j in zip(reps, judgements, strict=True) if j.judged]
@@ -380,4 +403,5 @@ def clip_verdict(result: CameraResult, reps: Sequence[RepMetrics], judgements: S
              "gaze_up_source": "neck_craning: the gaze lifted more than 20 deg above the level standing "
                                "gaze while the trunk is bent over 30 deg (camera angle errors 4-17 deg)",
              "kinds": KIND_MEANING}
-    return ClipVerdict(verdict, reasons, view, list(judgements), list(partial), result.reference_source, rules)
+    return ClipVerdict(verdict, reasons, view, list(judgements), list(partial), result.reference_source, rules,
+                       back_reference)

@@ -89,7 +89,8 @@ def _fact(value: str, label: str) -> str:
 def render_html(d: ReportData) -> str:
     """The whole report as one self-contained HTML page (figures inlined as PNG data URIs)."""
     a = d.analysis
-    return "\n".join([*_head(d), *_facts(d), *_angles(a), *_reps(a), *_faults(d), *_pain(d),
+    return "\n".join([*_head(d), *_facts(d), *_camera_verdict(d), *_angles(a), *_reps(a, _judgements(d)),
+                      *_faults(d), *_pain(d),
                       *_notes_and_warnings(d), *_progress(d), *_footer(d)])
 
 
@@ -145,7 +146,43 @@ def _angles(a: Analysis) -> list[str]:
     return out
 
 
-def _reps(a: Analysis) -> list[str]:
+CLIP_VERDICTS = {"good": ("ok", "good: no form fault in the judged repetitions"),
+                 "faults": ("bad", "faults: a judged repetition has a form fault"),
+                 "cannot_judge": ("bad", "cannot judge: the camera could not see what the verdicts need")}
+
+
+def _camera_verdict(d: ReportData) -> list[str]:
+    """A camera session's verdict on the clip (good, faults or cannot_judge) and its reasons."""
+    v = d.record.extra.get("camera_verdict", {}).get("verdict")
+    if not v:
+        return []
+    css, text = CLIP_VERDICTS.get(v["clip"], ("bad", v["clip"]))
+    view = v.get("view", {}).get("view")
+    out = ["<h2>The clip's verdict</h2>",
+           f'<p class="verdict"><span class="{css}">{escape(text)}</span> ({v["judged_reps"]} of '
+           f'{v["reps"]} repetitions judged{", " + escape(view) + " view" if view else ""})</p>']
+    if v.get("reasons"):
+        out.append("<ul>" + "".join(f"<li>{escape(r)}</li>" for r in v["reasons"]) + "</ul>")
+    return out
+
+
+def _judgements(d: ReportData) -> list[dict[str, Any]] | None:
+    """A camera session's per-rep judgements, complete reps then partial ones (None: not a camera session)."""
+    stored = d.record.extra.get("camera_verdict")
+    if not stored:
+        return None
+    return [*stored.get("reps", []), *stored.get("partial", [])]
+
+
+def _judged(j: dict[str, Any]) -> str:
+    """Whether a camera rep was judged, or why not."""
+    if j.get("judged"):
+        return '<br><span class="small">judged</span>'
+    return f'<br><span class="small">not judged: {escape(j.get("not_judged_because") or "no reason given")}</span>'
+
+
+def _reps(a: Analysis, judgements: list[dict[str, Any]] | None = None) -> list[str]:
+    """The repetitions table; ``judgements``: a camera session's per-rep judgements."""
     out = ["<h2>Repetitions</h2>"]
     if not (a.reps or a.incomplete):
         out.append("<p>No repetitions were recorded in this session.</p>")
@@ -153,11 +190,15 @@ def _reps(a: Analysis) -> list[str]:
     out.append('<table class="reps"><thead><tr><th>rep</th><th>start (s)</th><th>bottom (s)</th>'
                "<th>end (s)</th><th>lumbar flexion (°)</th><th>pelvis tilt (°)</th>"
                "<th>lumbar share</th><th>descent (s)</th><th class=l>verdict</th></tr></thead><tbody>")
-    for m in [*a.reps, *a.incomplete]:
+    for k, m in enumerate([*a.reps, *a.incomplete]):
         verdict = (f'<span class="bad">{escape(", ".join(m.faults))}</span>' if m.faults
                    else '<span class="ok">ok</span>')
         if not m.complete:
             verdict += " (incomplete: did not return to standing; not counted)"
+        if judgements is not None and k < len(judgements):
+            if not (judgements[k].get("judged") or m.faults):
+                verdict = "–"  # no fault found is not "ok" when the back could not be judged
+            verdict += _judged(judgements[k])
         out.append(f"<tr><td>{m.index if m.complete else '–'}</td><td>{_num(m.start_s)}</td>"
                    f"<td>{_num(m.bottom_s)}</td><td>{_num(m.end_s)}</td>"
                    f"<td>{_num(m.peak_lumbar_flexion_deg)}</td><td>{_num(m.peak_pelvis_tilt_deg)}</td>"

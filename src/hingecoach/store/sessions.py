@@ -83,6 +83,8 @@ class SessionQueries(PeopleQueries, StreamQueries, EntryQueries):
         landmarks) and, when given, the raw recording and calibration it came from, in one
         transaction. Returns the id."""
         a = analysis
+        if a.camera_verdict is not None:  # the clip's verdict and what each rep could be judged on
+            extra = {**(extra or {}), "camera_verdict": a.camera_verdict.stored_json()}
         with self.db.transaction():
             sid = self._new_session(
                 person=person, kind=kind, source=source or str(a.info.get("source", "")),
