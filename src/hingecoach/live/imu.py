@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from hingecoach.angles import ANGLE_NAMES, AngleModel, AngleSettings
+from hingecoach.angles import ANGLE_NAMES, AngleModel, AngleSettings, sensor_lever_arms
 from hingecoach.core.timeseries import FloatArray, TimeSeries
 from hingecoach.live.stream import Row
 from hingecoach.orientation.calibration import find_still_span, sensor_calibration
@@ -158,6 +158,7 @@ class ImuAngles:
     calibration: AngleModel | None = None  # from --calibration FILE
     axis_settings: LiveAxisSettings = field(default_factory=LiveAxisSettings)
     source: str = "live"
+    placement: str = "T12"  # where the upper sensor sits: its lever arm about the hips
 
     def __post_init__(self) -> None:
         self._rows: list[Row] = []
@@ -201,7 +202,7 @@ class ImuAngles:
         t0, t_last = rows[0].t, rows[-1].t
         if self.window_hint_s is not None:
             if t_last >= self.window_hint_s[1] and self.window_hint_s[1] - self.window_hint_s[0] >= cs.hard_min_still_s:
-                self._calibrate(self._series(), self.window_hint_s, [])
+                self._calibrate(self._series(), self.window_hint_s, [], detected=False)
             return
         ts = self._series()
         a, b = find_still_span(ts, cs)
@@ -233,7 +234,8 @@ class ImuAngles:
                        "message": f"no still standing in {cs.search_s:g} s: stand still and upright "
                                   f"for {cs.min_still_s:g} s to calibrate"})
 
-    def _calibrate(self, ts: TimeSeries, window: tuple[float, float] | None, warnings: list[str]) -> None:
+    def _calibrate(self, ts: TimeSeries, window: tuple[float, float] | None, warnings: list[str],
+                   detected: bool = True) -> None:
         rows = self._rows
         self.rate_hz = self.rate_hint_hz or ts.sample_rate_hz
         cal = self.calibration
@@ -245,12 +247,14 @@ class ImuAngles:
             bias = {s: models[s].gyro_bias_rad_s for s in SIDES}
             self.window_s = cal.window_s
         else:
-            cals = {s: sensor_calibration(ts, s, window) for s in SIDES}
+            cals = {s: sensor_calibration(ts, s, window, detected) for s in SIDES}
             up0 = {s: cals[s].up for s in SIDES}
             bias = {s: cals[s].gyro_bias_rad_s for s in SIDES}
             self.window_s = window
+        levers = sensor_lever_arms(up0, self.placement, self.settings.fusion)
         for s in SIDES:
-            self._fusion[s] = SensorFusion(self.rate_hz, bias[s], up0[s], self.settings.fusion)
+            self._fusion[s] = SensorFusion(self.rate_hz, bias[s], up0[s], self.settings.fusion,
+                                           lever_arm_m=levers[s])
             fixed = None
             if cal is not None:
                 fixed = (cal.lower if s == "lower" else cal.upper).axis

@@ -117,7 +117,8 @@ def _loop(session: LiveSession, spec: SourceSpec, transport: Transport, placemen
     angles = ImuAngles(a.angles, on_angles, on_calibrated, session._emit,
                        rate_hint_hz=meta.get("sample_rate_hz"),
                        window_hint_s=tuple(window_hint) if window_hint else None,
-                       calibration=cal_model, axis_settings=st.axes, source=session.source)
+                       calibration=cal_model, axis_settings=st.axes, source=session.source,
+                       placement=placement)
     stream = ImuStream(st.stream, transport.shared_clock, on_row, session._emit)
     parser = LineParser() if transport.kind == "line" else None
     session._emit({"type": "status", "state": "waiting", "source": session.source,
