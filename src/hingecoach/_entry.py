@@ -20,6 +20,7 @@ def caused_by_interrupt(e: BaseException) -> bool:
 
 
 def main() -> None:
+    """The console script: import the CLI inside the Ctrl-C guard, then run it."""
     try:
         from hingecoach.cli import main as cli_main
     except BaseException as e:

@@ -17,18 +17,30 @@ from typing import Any
 import numpy as np
 
 from hingecoach import __version__
-from hingecoach.angles import ANGLE_NAMES, TWIST_NAME, AngleSettings, compute_angles
-from hingecoach.core.conventions import PLACEMENTS, normalise_placement
+from hingecoach.angles import ANGLE_NAMES, TWIST_NAME, AngleModel, AngleSettings, compute_angles
+from hingecoach.core.notices import texts
+from hingecoach.core.numbers import round_or_none
+from hingecoach.core.recording import CameraInfo, RecordingInfo
 from hingecoach.core.timeseries import TimeSeries
+from hingecoach.core.vocabulary import (
+    CAMERA,
+    DEFAULT_EXERCISE,
+    DEFAULT_PLACEMENT,
+    VIDEO_FORMAT,
+    WEBCAM_FORMAT,
+    InputFormat,
+    fusion_name,
+    normalise_placement,
+)
 from hingecoach.faults import (
     MAX_FLEXION_SHARE,
     MESSAGES,
     TOO_FAST_S,
     RepMetrics,
     Thresholds,
-    default_thresholds,
     evaluate,
     rep_metrics,
+    thresholds_for,
 )
 from hingecoach.pose.camera import CAMERA_CHANNELS, CameraResult, CameraSettings, video_angles
 from hingecoach.pose.dowel import rounding_threshold_deg
@@ -45,8 +57,10 @@ MIN_MAX_FLEXION_TRUNK_DEG = 45.0  # a calibration bend must tip the trunk this f
 
 @dataclass(frozen=True)
 class AnalysisSettings:
+    """Everything an offline analysis can be told; the defaults are the documented ones."""
+
     placement: str | None = None  # None: what the reader recorded
-    exercise: str = "hinge"  # hinge, deadlift or swing (swing: too_fast is off)
+    exercise: str = DEFAULT_EXERCISE  # hinge, deadlift or swing (swing: too_fast is off)
     share_of_max: float = MAX_FLEXION_SHARE
     lumbar_rounding_deg: float | None = None  # a clinician's fixed threshold
     too_fast_s: float | None = TOO_FAST_S
@@ -57,6 +71,10 @@ class AnalysisSettings:
 
 @dataclass
 class Analysis:
+    """The result: angle channels (deg), complete and incomplete reps with their faults, the
+    thresholds used, the calibrated maximum flexion (deg), warnings (text) and the
+    recording's facts (``info``: ``RecordingInfo.to_json()``)."""
+
     angles: TimeSeries
     reps: list[RepMetrics]
     incomplete: list[RepMetrics]
@@ -67,6 +85,8 @@ class Analysis:
     camera: CameraResult | None = None  # the per-frame measures of a video (for the overlay)
 
     def to_json(self) -> dict[str, Any]:
+        """The ``hingecoach analyze --json`` document (NaN as null, times and angles to 3
+        decimals)."""
         keys = ("index", "start_s", "bottom_s", "end_s", "peak_lumbar_flexion_deg",
                 "peak_pelvis_tilt_deg", "peak_trunk_inclination_deg", "lumbar_share",
                 "top_extension_deg", "descent_s", "knee_hip_ratio", "peak_neck_extension_deg")
@@ -74,12 +94,12 @@ class Analysis:
         twist = self.angles.data.get(TWIST_NAME)
 
         def rep(m: RepMetrics) -> dict[str, Any]:
-            d: dict[str, Any] = {k: _num(getattr(m, k)) for k in keys}
+            d: dict[str, Any] = {k: round_or_none(getattr(m, k), 3) for k in keys}
             d["index"] = m.index
             if twist is not None:  # 9-axis: the largest twist during the rep, with its sign
                 i0, i1 = np.searchsorted(self.angles.time_s, [m.start_s, m.end_s])
                 seg = twist[i0:max(i1 + 1, i0 + 1)]
-                d[f"peak_{TWIST_NAME}"] = _num(float(seg[np.argmax(np.abs(seg))]) if seg.size else None)
+                d[f"peak_{TWIST_NAME}"] = round_or_none(float(seg[np.argmax(np.abs(seg))]) if seg.size else None, 3)
             d["faults"] = list(m.faults)
             return d
 
@@ -92,8 +112,8 @@ class Analysis:
                 "faulty_reps": sum(1 for m in self.reps if m.faults),
                 "fault_counts": {f: sum(f in m.faults for m in self.reps) for f in MESSAGES
                                  if any(f in m.faults for m in self.reps)},
-                "peak_lumbar_flexion_deg": _num(max((m.peak_lumbar_flexion_deg for m in self.reps),
-                                                    default=float("nan"))),
+                "peak_lumbar_flexion_deg": round_or_none(max((m.peak_lumbar_flexion_deg for m in self.reps),
+                                                             default=float("nan")), 3),
             },
             "thresholds": {
                 "lumbar_rounding_deg": round(th.lumbar_rounding_deg, 2),
@@ -103,7 +123,7 @@ class Analysis:
                 "shallow_hinge_share": th.shallow_share,
                 "squat_knee_hip_ratio": th.squat_knee_hip_ratio,
                 "neck_extension_deg": th.neck_extension_deg,
-                "max_flexion_deg": _num(self.max_flexion_deg),
+                "max_flexion_deg": round_or_none(self.max_flexion_deg, 3),
             },
             "messages": {f: MESSAGES[f] for m in self.reps for f in m.faults},
             "recording": self.info,
@@ -111,12 +131,6 @@ class Analysis:
             "disclaimer": DISCLAIMER,
             "version": __version__,
         }
-
-
-def _num(x: float | None) -> float | None:
-    if x is None or not np.isfinite(x):
-        return None
-    return round(float(x), 3)
 
 
 def max_flexion_deg(cal_angles: TimeSeries, settings: RepSettings | None = None) -> float | None:
@@ -132,82 +146,70 @@ def max_flexion_deg(cal_angles: TimeSeries, settings: RepSettings | None = None)
 
 def analyze_recording(rec: TimeSeries, calibration: TimeSeries | None = None,
                       settings: AnalysisSettings | None = None) -> Analysis:
+    """A two-IMU recording -> angles, reps and faults. ``calibration`` is an optional
+    separate recording (standing still, ideally with maximal forward bends) that gives
+    the zero, the flexion axes and the person's maximum flexion."""
     st = settings or AnalysisSettings()
     if st.placement is not None:
         rec = rec.with_meta(placement=normalise_placement(st.placement))
         if calibration is not None:
             calibration = calibration.with_meta(placement=rec.meta["placement"])
-    placement = str(rec.meta.get("placement", "T12"))
+    placement = str(rec.meta.get("placement", DEFAULT_PLACEMENT))
     warnings = list(rec.meta.get("warnings", []))
     if calibration is not None:
         warnings += list(calibration.meta.get("warnings", []))
     angles, model, cal_angles = compute_angles(rec, calibration, st.angles)
-    warnings += list(model.warnings)
+    warnings += texts(model.notices)
     maxflex = None
     if cal_angles is not None:
         maxflex = max_flexion_deg(cal_angles, st.reps)
         if maxflex is None:
             warnings.append(f"{calibration.meta.get('source') if calibration else ''}: no forward "
                             "bend in the calibration: using the default lumbar_rounding threshold")
-    thresholds = default_thresholds(placement, max_flexion_deg=maxflex, exercise=st.exercise,
-                                    share_of_max=st.share_of_max, too_fast_s=st.too_fast_s,
-                                    lumbar_rounding_deg=st.lumbar_rounding_deg)
+    thresholds = thresholds_for(placement, st, max_flexion_deg=maxflex)
     reps = detect_reps(angles, st.reps)
     metrics = evaluate(rep_metrics(angles, reps, rep_channel=st.reps.for_placement(placement).channel),
                        thresholds)
-    info = {
-        "source": str(rec.meta.get("source", "")),
-        "format": rec.meta.get("format"),
-        "placement": placement,
-        "placement_meaning": PLACEMENTS[placement],
-        "samples": len(rec),
-        "duration_s": round(rec.duration_s, 3),
-        "sample_rate_hz": round(rec.sample_rate_hz, 3),
-        "calibration_window_s": [round(x, 3) for x in model.window_s],
-        "calibration_source": model.source,
-        "exercise": st.exercise,
-        "fusion": "9axis" if st.angles.fusion.magnetometer else "6axis",
-        "notes": list(rec.meta.get("notes", [])),
-    }
+    info = _imu_info(rec, placement, model, st)
     return Analysis(angles, [m for m in metrics if m.complete],
-                    [m for m in metrics if not m.complete], thresholds, maxflex, warnings, info)
+                    [m for m in metrics if not m.complete], thresholds, maxflex, warnings, info.to_json())
+
+
+def _imu_info(rec: TimeSeries, placement: str, model: AngleModel, st: AnalysisSettings) -> RecordingInfo:
+    """The recording's facts for an IMU analysis."""
+    return RecordingInfo(
+        source=str(rec.meta.get("source", "")), format=rec.meta.get("format"), placement=placement,
+        samples=len(rec), duration_s=rec.duration_s, sample_rate_hz=rec.sample_rate_hz,
+        calibration_window_s=model.window_s, calibration_source=model.source, exercise=st.exercise,
+        fusion=fusion_name(st.angles.fusion.magnetometer), notes=tuple(rec.meta.get("notes", [])))
 
 
 def analyze_camera(result: CameraResult, settings: AnalysisSettings | None = None,
                    info: dict[str, Any] | None = None) -> Analysis:
-    """The camera's angles -> the same reps, fault table and Analysis as the IMU path."""
+    """The camera's angles -> the same reps, fault table and Analysis as the IMU path.
+
+    ``info`` adds to the recording's facts: ``format`` (default ``video``) and any other
+    key, which goes last (a video file's ``video`` container facts)."""
     st = settings or AnalysisSettings()
     angles = result.angles
     cam_round = rounding_threshold_deg(result.bow_standing) if np.isfinite(result.bow_standing) else None
-    thresholds = default_thresholds("camera", exercise=st.exercise, too_fast_s=st.too_fast_s,
-                                    lumbar_rounding_deg=st.lumbar_rounding_deg,
-                                    camera_rounding_deg=cam_round)
+    thresholds = thresholds_for(CAMERA, st, camera_rounding_deg=cam_round)
     reps = detect_reps(angles, st.reps)
-    metrics = evaluate(rep_metrics(angles, reps, rep_channel=st.reps.for_placement("camera").channel),
+    metrics = evaluate(rep_metrics(angles, reps, rep_channel=st.reps.for_placement(CAMERA).channel),
                        thresholds)
-    t = angles.time_s
-    base = {
-        "source": str(angles.meta.get("source", "")),
-        "format": "video",
-        "placement": "camera",
-        "placement_meaning": PLACEMENTS["camera"],
-        "samples": len(angles),
-        "duration_s": round(angles.duration_s, 3),
-        "sample_rate_hz": round(angles.sample_rate_hz, 3),
-        "calibration_window_s": [round(x, 3) for x in result.standing_window_s],
-        "calibration_source": "first standing frames",
-        "exercise": st.exercise,
-        "frames": result.frames_total,
-        "frames_used": result.frames_used,
-        "side_facing_camera": result.orientation.side,
-        "facing": "right" if result.orientation.facing > 0 else "left",
-        "first_frame_s": round(float(t[0]), 3),
-        "channels": dict(CAMERA_CHANNELS),
-        "notes": [],
-    }
-    base.update(info or {})
+    extra = dict(info or {})
+    recording = RecordingInfo(
+        source=str(angles.meta.get("source", "")), format=extra.pop("format", VIDEO_FORMAT),
+        placement=CAMERA, samples=len(angles), duration_s=angles.duration_s,
+        sample_rate_hz=angles.sample_rate_hz, calibration_window_s=result.standing_window_s,
+        calibration_source="first standing frames", exercise=st.exercise,
+        camera=CameraInfo(frames=result.frames_total, frames_used=result.frames_used,
+                          side_facing_camera=result.orientation.side,
+                          facing="right" if result.orientation.facing > 0 else "left",
+                          first_frame_s=float(angles.time_s[0]), channels=dict(CAMERA_CHANNELS)),
+        extra=extra)
     return Analysis(angles, [m for m in metrics if m.complete], [m for m in metrics if not m.complete],
-                    thresholds, None, list(result.warnings), base, camera=result)
+                    thresholds, None, list(result.warnings), recording.to_json(), camera=result)
 
 
 def analyze_video(source: str | Path, settings: AnalysisSettings | None = None, *,
@@ -225,7 +227,7 @@ def analyze_video(source: str | Path, settings: AnalysisSettings | None = None, 
             with _ctrl_c_stops() as stop:
                 result = video_angles(iter_webcam(index, max_s=webcam_max_s, stop=stop), model,
                                       source=str(source), settings=st.camera, progress=progress)
-            return analyze_camera(result, st, {"format": "webcam"})
+            return analyze_camera(result, st, {"format": WEBCAM_FORMAT})
         reader = VideoReader(Path(source))
         vi = reader.info
         result = video_angles(reader, model, source=str(source), settings=st.camera, progress=progress)
@@ -259,19 +261,25 @@ def _ctrl_c_stops() -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
 
-def is_camera_source(path: str | Path, fmt: str = "auto") -> bool:
+def is_camera_source(path: str | Path, fmt: str = InputFormat.auto.value) -> bool:
+    """Whether ``path`` is a webcam (``webcam:N``) or, by ``fmt`` or its content, a video."""
     if parse_webcam(str(path)) is not None:
         return True
-    return fmt in ("auto", "video") and Path(path).exists() and detect_format(Path(path)) == "video"
+    return (fmt in (InputFormat.auto, InputFormat.video) and Path(path).exists()
+            and detect_format(Path(path)) == VIDEO_FORMAT)
 
 
-def analyze_file(path: str | Path, *, calibration: str | Path | None = None, fmt: str = "auto",
-                 settings: AnalysisSettings | None = None) -> Analysis:
+def analyze_file(path: str | Path | None, *, calibration: str | Path | None = None,
+                 fmt: str = InputFormat.auto.value, settings: AnalysisSettings | None = None,
+                 lower: str | Path | None = None, upper: str | Path | None = None) -> Analysis:
+    """Read and analyse a recording or video file, or two sensors' own exports (``lower``,
+    ``upper``; then ``path`` may be None). ``fmt``: an INPUT_FORMATS choice, ``auto`` detects
+    it; ``calibration`` is an optional separate IMU calibration recording."""
     st = settings or AnalysisSettings()
-    if is_camera_source(path, fmt):
+    if path is not None and is_camera_source(path, fmt):
         return analyze_video(path, st)
-    rec = read_recording(path, fmt=fmt, placement=st.placement)
-    cal = read_recording(calibration, fmt="auto", placement=st.placement) if calibration else None
+    rec = read_recording(path, fmt=fmt, placement=st.placement, lower=lower, upper=upper)
+    cal = read_recording(calibration, fmt=InputFormat.auto.value, placement=st.placement) if calibration else None
     return analyze_recording(rec, cal, st)
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from hingecoach.core.conventions import normalise_placement
 from hingecoach.core.errors import InputError
+from hingecoach.core.notices import Notice
 from hingecoach.core.timeseries import ChannelInfo, FloatArray, TimeSeries
 from hingecoach.orientation.calibration import (
     CalibrationSettings,
@@ -45,9 +46,17 @@ from hingecoach.orientation.twist import axial_twist_deg, segment_frame
 
 SIDES = ("lower", "upper")
 
+# The codes of the notices calibration gives (``AngleModel.notices``)
+SHORT_STILL_START = "short_still_start"  # less standing still at the start than asked for
+NO_CLEAR_BEND = "no_clear_bend"  # the sagittal plane and the sign of flexion are uncertain
+OFF_PLANE_BENDS = "off_plane_bends"  # the upper sensor's bends are not in one plane
+MAGNETOMETER_DISTURBED = "magnetometer_disturbed"  # 9-axis: the field is not the earth's alone
+
 
 @dataclass(frozen=True)
 class AngleDef:
+    """One angle channel: its name, what it measures, and how the two tilts make it."""
+
     name: str
     description: str
     combine: Callable[[FloatArray, FloatArray], FloatArray]  # (lower tilt, upper tilt)
@@ -73,6 +82,8 @@ TWIST_DESCRIPTION = ("axial twist of the upper sensor's segment relative to the 
 
 @dataclass(frozen=True)
 class SensorModel:
+    """One sensor's calibration: neutral up (sensor frame), gyro bias (rad/s), flexion axis."""
+
     up0: FloatArray
     gyro_bias_rad_s: FloatArray
     axis: FloatArray  # signed: a forward bend is a positive rotation about it
@@ -88,12 +99,19 @@ class AngleModel:
     upper: SensorModel
     window_s: tuple[float, float]
     source: str
-    warnings: tuple[str, ...] = field(default=())
+    notices: tuple[Notice, ...] = field(default=())
     twist0_deg: float = 0.0
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The notices' texts, for people."""
+        return tuple(n.text for n in self.notices)
 
 
 @dataclass(frozen=True)
 class AngleSettings:
+    """How the still start is found and how the sensors are fused."""
+
     calibration: CalibrationSettings = field(default_factory=CalibrationSettings)
     fusion: FusionSettings = field(default_factory=FusionSettings)
 
@@ -119,8 +137,8 @@ def _magnetometer(rec: TimeSeries, settings: AngleSettings) -> dict[str, FloatAr
     return {s: rec[f"{s}_mag"] - hard_iron(rec[f"{s}_mag"]).offset_ut for s in SIDES}
 
 
-def _magnetic_warnings(rec: TimeSeries, mags: dict[str, FloatArray] | None, fused: Fused
-                       ) -> list[str]:
+def _magnetic_notices(rec: TimeSeries, mags: dict[str, FloatArray] | None, fused: Fused
+                       ) -> list[Notice]:
     """A warning per sensor whose field is not the earth's alone (metal, calibration)."""
     if mags is None:
         return []
@@ -128,11 +146,12 @@ def _magnetic_warnings(rec: TimeSeries, mags: dict[str, FloatArray] | None, fuse
     for s in SIDES:
         c = consistency(mags[s], fused.ups[s], rec.sample_rate_hz)
         if c.disturbed:
-            out.append(f"{rec.meta.get('source', 'recording')}: the {s} magnetometer does not read "
+            out.append(Notice(MAGNETOMETER_DISTURBED,
+                              f"{rec.meta.get('source', 'recording')}: the {s} magnetometer does not read "
                        f"a steady earth field (its strength varies {c.strength_variation:.1%}, its "
                        f"dip {c.dip_range_deg:.1f} deg: metal nearby, a magnetometer that needs "
                        "calibrating, or an orientation error after a gap): lumbar_twist_deg is not "
-                       "reliable here (the other angles do not use the magnetometer)")
+                       "reliable here (the other angles do not use the magnetometer)"))
     return out
 
 
@@ -162,6 +181,7 @@ def _fuse(rec: TimeSeries, biases: dict[str, FloatArray], ups0: dict[str, FloatA
 
 
 def _mean(data: FloatArray, t: FloatArray, window: tuple[float, float]) -> FloatArray:
+    """The mean over the time window (the first sample when the window holds none)."""
     sel = (t >= window[0]) & (t <= window[1])
     return np.asarray(np.mean(data[sel], axis=0) if np.any(sel) else data[0], dtype=np.float64)
 
@@ -187,11 +207,13 @@ def _with_neutral_twist(rec: TimeSeries, model: AngleModel, fused: Fused) -> Ang
 
 
 def _orient(up0: dict[str, FloatArray], ups: dict[str, FloatArray], source: str
-            ) -> tuple[dict[str, FloatArray], dict[str, float], list[str]]:
+            ) -> tuple[dict[str, FloatArray], dict[str, float], list[Notice]]:
+    """Each sensor's signed flexion axis (a forward bend is positive about it) and how
+    planar its motion is, with notices when the plane or the sign is uncertain."""
     axes: dict[str, FloatArray] = {}
     ratios: dict[str, float] = {}
     tilts: dict[str, FloatArray] = {}
-    warnings: list[str] = []
+    notices: list[Notice] = []
     for s in SIDES:
         ax = estimate_axis(up0[s], ups[s])
         axes[s], ratios[s] = ax.axis, ax.ratio
@@ -210,13 +232,14 @@ def _orient(up0: dict[str, FloatArray], ups: dict[str, FloatArray], source: str
     axes["lower"] = sign_lo * axes["lower"]
     range_up = tilt_range_deg(tilts["upper"], pct["upper"])
     if range_up < OWN_SIGN_RANGE_DEG:
-        warnings.append(f"{source}: no clear forward bend (upper sensor range "
-                        f"{range_up:.0f} deg): the sagittal plane and the "
-                        "sign of flexion are uncertain; a calibration with a forward bend fixes them")
+        notices.append(Notice(NO_CLEAR_BEND, f"{source}: no clear forward bend (upper sensor range "
+                               f"{range_up:.0f} deg): the sagittal plane and the sign of flexion are "
+                               "uncertain; a calibration with a forward bend fixes them"))
     elif ratios["upper"] < CONFIDENT_RATIO:
-        warnings.append(f"{source}: the upper sensor's bends are not mainly in one plane "
-                        f"(ratio {ratios['upper']:.1f}); sagittal angles mix in side bending")
-    return axes, ratios, warnings
+        notices.append(Notice(OFF_PLANE_BENDS, f"{source}: the upper sensor's bends are not mainly in "
+                               f"one plane (ratio {ratios['upper']:.1f}); sagittal angles mix in side "
+                               "bending"))
+    return axes, ratios, notices
 
 
 def calibrate(rec: TimeSeries, settings: AngleSettings | None = None,
@@ -225,7 +248,7 @@ def calibrate(rec: TimeSeries, settings: AngleSettings | None = None,
     holds forward bends). Returns the model and the fused orientations of ``rec``."""
     st = settings or AngleSettings()
     source = str(rec.meta.get("source", "recording"))
-    window, warnings = calibration_window(rec, st.calibration)
+    window, window_warnings = calibration_window(rec, st.calibration)
     detected = not window_was_given(rec, window)
     cals = {s: sensor_calibration(rec, s, window, detected) for s in SIDES}
     up0 = {s: cals[s].up for s in SIDES}
@@ -233,11 +256,11 @@ def calibrate(rec: TimeSeries, settings: AngleSettings | None = None,
     mags = _magnetometer(rec, st)
     mag0 = None if mags is None else {s: _mean(mags[s], rec.time_s, window) for s in SIDES}
     fused = _fuse(rec, bias, up0, st, mags, mag0)
-    w_mag = _magnetic_warnings(rec, mags, fused)
+    w_mag = _magnetic_notices(rec, mags, fused)
     axes, ratios, w2 = _orient(up0, fused.ups, source)
     models = {s: SensorModel(up0[s], bias[s], axes[s], ratios[s]) for s in SIDES}
-    model = AngleModel(models["lower"], models["upper"], window, source,
-                       tuple(warnings + w2 + w_mag))
+    w_window = [Notice(SHORT_STILL_START, w) for w in window_warnings]
+    model = AngleModel(models["lower"], models["upper"], window, source, tuple(w_window + w2 + w_mag))
     return _with_neutral_twist(rec, model, fused), fused
 
 
@@ -253,8 +276,8 @@ def apply_calibration(rec: TimeSeries, cal: AngleModel, settings: AngleSettings 
         mag0 = {s: _mean(mags[s], rec.time_s, start) for s in SIDES}
     fused = _fuse(rec, {"lower": cal.lower.gyro_bias_rad_s, "upper": cal.upper.gyro_bias_rad_s},
                   {"lower": cal.lower.up0, "upper": cal.upper.up0}, st, mags, mag0)
-    w_mag = _magnetic_warnings(rec, mags, fused)
-    return (replace(cal, warnings=cal.warnings + tuple(w_mag)) if w_mag else cal), fused
+    w_mag = _magnetic_notices(rec, mags, fused)
+    return (replace(cal, notices=cal.notices + tuple(w_mag)) if w_mag else cal), fused
 
 
 def angles_from_ups(rec: TimeSeries, model: AngleModel, fused: Fused) -> TimeSeries:
@@ -303,7 +326,7 @@ def compute_angles(rec: TimeSeries, calibration: TimeSeries | None = None,
                 SensorModel(model.upper.up0, model.upper.gyro_bias_rad_s, cal_model.upper.axis,
                             cal_model.upper.axis_ratio),
                 model.window_s, model.source,
-                tuple(w for w in model.warnings if "no clear forward bend" not in w))
+                tuple(n for n in model.notices if n.code != NO_CLEAR_BEND))
             model = _with_neutral_twist(rec, model, fused)  # with the calibration's axes
     else:
         model, fused = apply_calibration(rec, cal_model, st)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
-from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,6 +29,7 @@ from hingecoach.analysis import (
 )
 from hingecoach.angles import AngleSettings
 from hingecoach.core.errors import HingecoachError
+from hingecoach.core.vocabulary import CAMERA, Exercise, Fusion, InputFormat, Setting
 from hingecoach.faults import MESSAGES
 from hingecoach.orientation.fusion import FusionSettings
 from hingecoach.store import Store, resolve_settings
@@ -40,34 +42,35 @@ out = Console()
 err = Console(stderr=True)
 
 
-class Fmt(StrEnum):
-    auto = "auto"
-    hingecoach = "hingecoach"
-    spinewise = "spinewise"
-    qsense = "qsense"
-    video = "video"
-
-
-class Fusion(StrEnum):
-    six = "6axis"
-    nine = "9axis"
-
-
-class Exercise(StrEnum):
-    hinge = "hinge"
-    deadlift = "deadlift"
-    swing = "swing"
-
-
 def _fail(e: HingecoachError) -> None:
+    """Print the error as one line and exit with its code (2)."""
     err.print(f"[bold red]error:[/] {escape(str(e))}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(e.exit_code)
 
 
+@contextlib.contextmanager
+def _fails_cleanly() -> Iterator[None]:
+    """A HingecoachError inside ends the command with its one-line message."""
+    try:
+        yield
+    except HingecoachError as e:
+        _fail(e)
+
+
+@contextlib.contextmanager
+def _writing(output: Path) -> Iterator[None]:
+    """An OSError while writing ``output`` becomes a HingecoachError naming it."""
+    try:
+        yield
+    except OSError as e:
+        raise HingecoachError(f"{output}: cannot write: {e.strerror}") from None
+
+
 def _rep_table(a: Analysis) -> Table:
+    """The reps as a table: times, the peak angles of the sensor kind, faults."""
     t = Table(title=f"{len(a.reps)} reps (times in s, angles in deg)", title_justify="left",
               box=box.SIMPLE_HEAD)
-    camera = a.info.get("placement") == "camera"
+    camera = a.info.get("placement") == CAMERA
     extra: tuple[str, ...] = ("back", "trunk", "knee/hip", "neck ext") if camera else ("lumbar", "pelvis", "share")
     for col in ("rep", "start", "bottom", "end", *extra):
         t.add_column(col, justify="right")
@@ -86,8 +89,9 @@ def _rep_table(a: Analysis) -> Table:
 
 
 def _print_analysis(a: Analysis) -> None:
+    """The analysis for people: the recording, the threshold, the reps, each fault's advice."""
     info = a.info
-    if info.get("placement") == "camera":
+    if info.get("placement") == CAMERA:
         out.print(f"{info['source']}: {info['format']}, {info['duration_s']:.1f} s at "
                   f"{info['sample_rate_hz']:.0f} frames/s, {info['frames_used']} of {info['frames']} frames "
                   f"used, {info['side_facing_camera']} side to the camera", highlight=False)
@@ -112,18 +116,24 @@ def _print_analysis(a: Analysis) -> None:
 
 
 def _warn(a: Analysis) -> None:
+    """Each warning on stderr (so --json stays clean)."""
     for w in a.warnings:
         err.print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
 def analyze(
-    file: Annotated[Path, typer.Argument(help="IMU recording (hingecoach CSV, SpineWise CSV, QSense "
-                                               "folder), a side-view video (mp4, mov, avi, webm) or "
-                                               "webcam:N")],
+    file: Annotated[Path | None, typer.Argument(
+        help="IMU recording (hingecoach CSV, SpineWise CSV, QSense folder), a side-view video (mp4, "
+             "mov, avi, webm) or webcam:N; or none with --lower and --upper")] = None,
+    lower: Annotated[Path | None, typer.Option(
+        help="one sensor's export (Movella DOT, Movesense, MetaMotion, phyphox, Sensor Logger): "
+             "the sacrum's; a file or the folder holding its files")] = None,
+    upper: Annotated[Path | None, typer.Option(
+        help="the upper back sensor's export, as --lower (the two clocks are aligned)")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
     angles_csv: Annotated[Path | None, typer.Option(help="write the angles at the recording's rate")] = None,
-    fmt: Annotated[Fmt, typer.Option("--format", help="input format (default: detect)")] = Fmt.auto,
+    fmt: Annotated[InputFormat, typer.Option("--format", help="input format (default: detect)")] = InputFormat.auto,
     calibration: Annotated[Path | None, typer.Option(
         help="a separate calibration recording: standing still, optionally a maximal forward bend")] = None,
     placement: Annotated[str | None, typer.Option(
@@ -150,24 +160,29 @@ def analyze(
 ) -> None:
     """Lumbar flexion, repetitions and form faults from a two-IMU recording or a side-view video."""
     try:
-        overrides = {"placement": placement, "exercise": exercise.value if exercise else None,
-                     "share_of_max": share_of_max, "lumbar_rounding_deg": rounding_deg}
+        overrides = {Setting.placement.value: placement, Setting.exercise.value: exercise.value if exercise else None,
+                     Setting.share_of_max.value: share_of_max, Setting.lumbar_rounding_deg.value: rounding_deg}
         store = cli_store.store_of(db, create=save) if save or person else None
         settings = _settings(store, person, overrides, save)
         settings = replace(settings, angles=AngleSettings(fusion=FusionSettings(magnetometer=fusion is Fusion.nine)))
-        camera = fmt == Fmt.video or (fmt == Fmt.auto and is_camera_source(file))
+        if file is None and (lower is None or upper is None):
+            raise HingecoachError("analyze: give a recording FILE, or --lower FILE and --upper FILE")
+        shown = file if file is not None else Path(f"{lower} + {upper}")
+        camera = file is not None and (fmt == InputFormat.video
+                                       or (fmt == InputFormat.auto and is_camera_source(file)))
         if overlay is not None and not camera:
-            raise HingecoachError(f"--overlay {overlay}: needs a video, and {file} is an IMU recording")
+            raise HingecoachError(f"--overlay {overlay}: needs a video, and {shown} is an IMU recording")
         if camera:
-            a = _analyze_video(file, settings, duration)
+            a = _analyze_video(shown, settings, duration)
         else:
             # a plain line, not a spinner: a spinner is a thread, and with a second thread
             # running the two sensors are not fused in two processes (fork is unsafe then)
             if err.is_terminal:
-                err.print(f"analysing {file} ...", highlight=False, markup=False)
-            a = analyze_file(file, calibration=calibration, fmt=fmt.value, settings=settings)
+                err.print(f"analysing {shown} ...", highlight=False, markup=False)
+            a = analyze_file(file, calibration=calibration, fmt=fmt.value, settings=settings,
+                             lower=lower, upper=upper)
         if overlay is not None:
-            _write_overlay(file, a, overlay)
+            _write_overlay(shown, a, overlay)
         if angles_csv is not None:
             try:
                 write_angles_csv(angles_csv, a.angles)
@@ -175,7 +190,7 @@ def analyze(
                 raise HingecoachError(f"{angles_csv}: cannot write the angles: {e.strerror}") from None
         if store is not None and save:
             sid = save_file_analysis(store, a, file, calibration=calibration, fmt=fmt.value,
-                                     settings=settings, person=person)
+                                     settings=settings, person=person, lower=lower, upper=upper)
             err.print(f"saved as session {sid} in {store.url}" + (f" ({person})" if person else ""),
                       highlight=False, markup=False)
     except HingecoachError as e:
@@ -191,6 +206,7 @@ def analyze(
 
 
 def _progress(total: int | None, what: str) -> Any:
+    """A progress bar on stderr (hidden when stderr is not a terminal)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     return Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -198,6 +214,7 @@ def _progress(total: int | None, what: str) -> Any:
 
 
 def _analyze_video(file: Path, settings: AnalysisSettings, duration: float | None) -> Analysis:
+    """A video file or webcam through the pose stage, with a progress bar."""
     from hingecoach.sources.video import parse_webcam, probe_video
 
     webcam = parse_webcam(str(file)) is not None
@@ -211,6 +228,7 @@ def _analyze_video(file: Path, settings: AnalysisSettings, duration: float | Non
 
 
 def _write_overlay(file: Path, a: Analysis, path: Path) -> None:
+    """The video with the analysis drawn on it, to ``path``."""
     from hingecoach.overlay import write_overlay
 
     with _progress(a.info.get("frames"), "overlay") as bar:
@@ -231,8 +249,9 @@ def _settings(store: Store | None, person: str | None, overrides: dict[str, Any]
         raise HingecoachError(f"--person {person!r}: no such person in {store.url} (add --save to "
                               "create it, or 'hingecoach person NAME --rounding-deg X' to set thresholds)")
     st, origin = resolve_settings(overrides, person, p.thresholds if p else None)
-    shown = {"lumbar_rounding_deg": st.lumbar_rounding_deg, "share_of_max": st.share_of_max,
-             "too_fast_s": st.too_fast_s, "placement": st.placement, "exercise": st.exercise}
+    order = (Setting.lumbar_rounding_deg, Setting.share_of_max, Setting.too_fast_s, Setting.placement,
+             Setting.exercise)
+    shown = {k.value: getattr(st, k.value) for k in order}
     for k, v in shown.items():
         if v is not None:
             err.print(f"setting: {k} = {v} ({origin[k]})", highlight=False, markup=False, soft_wrap=True)
@@ -269,19 +288,15 @@ def simulate(
         _simulate_from_bvh(output, from_bvh, rate, seed, placement, noise, gyro_bias_dps,
                            random_mounting, model_options=(pattern, reps, walk_s, dropouts, clock_jitter))
         return
-    try:
+    with _fails_cleanly():
         s = SimSettings(pattern=pattern, reps=reps, sample_rate_hz=rate, seed=seed,
                         placement=placement, walk_s=walk_s, noise=noise,
                         gyro_bias_dps=gyro_bias_dps, random_mounting=random_mounting,
                         dropouts=dropouts, clock_jitter=clock_jitter)
         rec, truth, truths = run_sim(s)
-        try:
+        with _writing(output):
             write_imu_csv(output, rec)
             write_truth(output, truth, truths, s)
-        except OSError as e:
-            raise HingecoachError(f"{output}: cannot write: {e.strerror}") from None
-    except HingecoachError as e:
-        _fail(e)
     out.print(f"wrote {output} ({len(rec)} samples, {rec.duration_s:.1f} s, {len(truths)} reps) "
               f"and its ground truth", highlight=False)
 
@@ -289,11 +304,12 @@ def simulate(
 def _simulate_from_bvh(output: Path, clip: Path, rate: float, seed: int, placement: str,
                        noise: bool, gyro_bias_dps: float, random_mounting: bool,
                        model_options: tuple[object, ...]) -> None:
+    """``simulate --from-bvh``: the two sensors driven by a motion-capture clip."""
     from hingecoach.core.errors import ParameterError
     from hingecoach.sources.bvh import VirtualImuSettings, virtual_recording, write_virtual_truth
     from hingecoach.sources.imu_csv import write_imu_csv
 
-    try:
+    with _fails_cleanly():
         given = [n for n, v, d in zip(("--pattern", "--reps", "--walk-s", "--dropouts", "--clock-jitter"),
                                       model_options, ("mixed", 6, 0.0, 0, 0.0), strict=True) if v != d]
         if given:
@@ -302,13 +318,9 @@ def _simulate_from_bvh(output: Path, clip: Path, rate: float, seed: int, placeme
         s = VirtualImuSettings(sample_rate_hz=rate, seed=seed, placement=placement, noise=noise,
                                gyro_bias_dps=gyro_bias_dps, random_mounting=random_mounting)
         rec, truth, info = virtual_recording(clip, s)
-        try:
+        with _writing(output):
             write_imu_csv(output, rec)
             write_virtual_truth(output, truth, info, s)
-        except OSError as e:
-            raise HingecoachError(f"{output}: cannot write: {e.strerror}") from None
-    except HingecoachError as e:
-        _fail(e)
     added = "" if info.prepended == "none" else f"; added before it: {info.prepended}"
     out.print(f"wrote {output} ({len(rec)} samples, {rec.duration_s:.1f} s; the clip's own motion "
               f"from {info.real_from_s:.2f} s{added}) and its ground truth", highlight=False)
@@ -340,7 +352,9 @@ def train(
     person: Annotated[str | None, typer.Option(help="whose programme (a name or pseudonym) [default: the "
                                                     "script's person, else 'me']")] = None,
     source: Annotated[str | None, typer.Option(
-        help="live source of the sets' reps: udp:HOST:PORT, serial:DEV, replay:FILE or webcam:N")] = None,
+        help="live source of the sets' reps: udp:HOST:PORT, serial:DEV, replay:FILE, webcam:N, or one "
+             "source per sensor: phyphox:lower=http://A:8080,upper=http://B:8080 (two phones) or "
+             "lower=SOURCE,upper=SOURCE")] = None,
     script: Annotated[Path | None, typer.Option(
         help="answer from this TOML file instead of the keyboard (format: 'hingecoach train --help' "
              "and the README); its sets may give their reps, so no sensors are needed")] = None,
@@ -348,12 +362,11 @@ def train(
 ) -> None:
     """A guided hinge session: safety screen, pain, set-up, calibration, sets at your stage,
     pain after each set; the programme moves on, or back, by its rules. Everything is saved."""
-    from hingecoach.coach import load, plan_lines, record_plan
+    from hingecoach.coach import load, plan_lines
     from hingecoach.coach import plan as next_plan
     from hingecoach.coach.drive import TerminalIo, drive
     from hingecoach.coach.script import Script
     from hingecoach.coach.session import ProgrammeSession, source_kind
-    from hingecoach.core.errors import ParameterError
 
     try:
         sc = Script.load(script) if script is not None else None
@@ -362,16 +375,8 @@ def train(
             raise HingecoachError("train: expected --source (udp:HOST:PORT, serial:DEV, replay:FILE or "
                                   "webcam:N) for the sets, or --script FILE with the sets' outcomes")
         with cli_store.store_of(db, create=True) as st:
-            plan_doc = sc.plan() if sc is not None else None
-            if plan_doc is not None and sc is not None:
-                try:
-                    sid = record_plan(st, name, stage=plan_doc.get("stage", 0),
-                                      wall_distance_cm=plan_doc.get("wall_distance_cm"),
-                                      clear_referral=bool(plan_doc.get("clear_referral", False)),
-                                      set_by=str(plan_doc.get("set_by", "")), note=str(plan_doc.get("note", "")))
-                except ParameterError as e:
-                    raise HingecoachError(f"{sc.path}, [plan]: {e}") from None
-                out.print(f"plan recorded for {name} (session {sid})", highlight=False)
+            for line in sc.apply_plan(st, name) if sc is not None else []:
+                out.print(line, highlight=False)
             if sc is not None and not sc.has_session:
                 for line in plan_lines(next_plan(load(st, name))):
                     out.print(line, highlight=False)
@@ -452,6 +457,7 @@ app.command(name="live")(cli_live.live)
 
 
 def main() -> None:
+    """Run the command; Ctrl-C ends it with "interrupted" and exit code 130."""
     try:
         app()
     except KeyboardInterrupt:

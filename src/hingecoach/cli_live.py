@@ -58,7 +58,10 @@ class EventWriter:
 def live(
     source: Annotated[str, typer.Option(
         "--source", help="udp:HOST:PORT (or udp:PORT), serial:DEVICE (or serial:DEVICE@BAUD), ble:ADDRESS, replay:FILE "
-                         "(a recording or a video) or webcam:N")],
+                         "(a recording or a video) or webcam:N; one source per sensor, each on its own "
+                         "clock: phyphox:lower=http://A:8080,upper=http://B:8080 (two phones with phyphox's "
+                         "remote access) or lower=SOURCE,upper=SOURCE (SOURCE: phyphox:http://HOST:PORT or "
+                         "udp:HOST:PORT)")],
     speed: Annotated[float, typer.Option(help="replay only: times real time (0: as fast as possible)")] = 1.0,
     events_jsonl: Annotated[str | None, typer.Option(
         "--events-jsonl", help="write every event as one JSON line to PATH, or - for standard output")] = None,

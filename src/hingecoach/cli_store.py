@@ -18,9 +18,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from hingecoach.core.errors import HingecoachError
+from hingecoach.core.timeseries import TimeSeries
 from hingecoach.store import Store, StoreError, default_url, open_store
 from hingecoach.store.convert import settings_from_json
 from hingecoach.store.exchange import import_bundle, read_bundle, session_bundle, write_bundle
+from hingecoach.store.markers import Markers, markers_of_stream, write_c3d, write_trc
+from hingecoach.store.opensim import write_mot, write_sto
 from hingecoach.store.paths import is_postgres, sqlite_path
 
 out = Console()
@@ -109,12 +112,46 @@ def report(
               f": session {session_id}{status}, {len(d.analysis.reps)} reps", highlight=False)
 
 
+def _angles_of(st: Store, sid: int) -> TimeSeries:
+    """The session's stored angles, or a StoreError saying there are none."""
+    angles = st.stream(sid, "angles")
+    if angles is None:
+        raise StoreError(f"session {sid}: no angles stored to export")
+    return angles
+
+
 class ExportFormat(StrEnum):
     """The formats of ``hingecoach export``."""
 
     json = "json"
     csv = "csv"
     parquet = "parquet"
+    mot = "mot"
+    sto = "sto"
+    trc = "trc"
+    c3d = "c3d"
+
+
+MARKER_FORMATS = (ExportFormat.trc, ExportFormat.c3d)
+
+
+def _markers_of(st: Store, sid: int) -> Markers:
+    """A camera session's stored landmarks as markers, in metres if its person's height
+    is known; a StoreError for an IMU session or one stored without landmarks."""
+    lm = st.stream(sid, "landmarks")
+    if lm is None:
+        rec = st.session(sid)
+        if rec.info.get("placement") != "camera":
+            raise StoreError(f"session {sid}: --format trc and c3d are for camera sessions (their landmarks); "
+                             "for an IMU session use --format mot")
+        raise StoreError(f"session {sid}: no landmarks stored (a camera session saved by an older "
+                         "version, or a live one): analyse the video again with --save")
+    height = None
+    person = st.session(sid).summary.person
+    p = st.person(person) if person else None
+    if p is not None and "height_cm" in p.thresholds:
+        height = float(p.thresholds["height_cm"]["value"]) / 100.0
+    return markers_of_stream(lm, height)
 
 
 def export(
@@ -129,12 +166,28 @@ def export(
 ) -> None:
     """Export a session losslessly ('hingecoach import' reads it back).
 
-    Facts, reps, cues, events, pain, notes, raw samples and angles."""
-    target = output or Path(f"session-{session_id}.json" if fmt is ExportFormat.json
-                            else f"session-{session_id}-{fmt.value}")
+    Facts, reps, cues, events, pain, notes, raw samples and angles. --format mot writes the
+    angles only, as an OpenSim motion file (OpenSim's coordinate names and signs); --format
+    sto the two sensors' orientations (9-axis sessions), as OpenSense reads them. --format trc
+    and c3d a camera session's landmarks as markers (metres when the person's --height-cm
+    is set, pixels otherwise)."""
+    if fmt in (*MARKER_FORMATS, ExportFormat.mot, ExportFormat.sto):
+        target = output or Path(f"session-{session_id}.{fmt.value}")
+    else:
+        target = output or Path(f"session-{session_id}.json" if fmt is ExportFormat.json
+                                else f"session-{session_id}-{fmt.value}")
     try:
         with store_of(db) as st:
-            files = write_bundle(session_bundle(st, session_id), fmt.value, target)
+            if fmt is ExportFormat.mot:
+                files = [write_mot(target, _angles_of(st, session_id))]
+            elif fmt is ExportFormat.sto:
+                files = [write_sto(target, st.stream(session_id, "raw"), st.stream(session_id, "angles"),
+                                   st.stream(session_id, "calibration"))]
+            elif fmt in MARKER_FORMATS:
+                m = _markers_of(st, session_id)
+                files = [(write_trc if fmt is ExportFormat.trc else write_c3d)(target, m)]
+            else:
+                files = write_bundle(session_bundle(st, session_id), fmt.value, target)
     except HingecoachError as e:
         fail(e)
     size = sum(f.stat().st_size for f in files) / 1e6
@@ -231,22 +284,40 @@ def person(
     too_fast_s: Annotated[float | None, typer.Option(help="too_fast below this 10-90 % descent time")] = None,
     placement: Annotated[str | None, typer.Option(help="upper sensor at L1, T12, T8 or neck")] = None,
     exercise: Annotated[str | None, typer.Option(help="hinge, deadlift or swing")] = None,
+    height_cm: Annotated[float | None, typer.Option(
+        help="body height in cm: camera sessions export their landmarks in metres (--format trc/c3d)")] = None,
     clear: Annotated[list[str] | None, typer.Option(help="remove a threshold (e.g. lumbar_rounding_deg)")] = None,
-    set_by: Annotated[str, typer.Option(help="who sets these thresholds (e.g. the clinician)")] = "",
+    set_by: Annotated[str, typer.Option(help="who sets these thresholds or clears a red flag "
+                                             "(e.g. the clinician)")] = "",
+    clear_red_flag: Annotated[list[str] | None, typer.Option(
+        help="a clinician clears this red flag of the safety screen after seeing the person (soon or "
+             "review flags, e.g. cancer_history; needs --set-by)")] = None,
+    unclear_red_flag: Annotated[list[str] | None, typer.Option(
+        help="revoke a red flag's clearance: the screen asks it as new again (needs --set-by)")] = None,
+    note: Annotated[str, typer.Option(help="why the red flag was cleared or revoked")] = "",
     db: DbOption = None,
 ) -> None:
     """Show a person, or set the thresholds a clinician chose for them.
 
     'hingecoach analyze --person NAME' then uses them; a new name creates the person."""
+    from hingecoach.coach.screen import clear_red_flag as clear_flag
+    from hingecoach.coach.screen import unclear_red_flag as unclear_flag
+
     values: dict[str, Any] = {"lumbar_rounding_deg": rounding_deg, "share_of_max": share_of_max,
-                              "too_fast_s": too_fast_s, "placement": placement, "exercise": exercise}
+                              "too_fast_s": too_fast_s, "placement": placement, "exercise": exercise,
+                              "height_cm": height_cm}
     try:
         with store_of(db, create=True) as st:
             if any(v is not None for v in values.values()) or clear:
                 p = st.set_thresholds(name, values, set_by=set_by, clear=clear or [])
             else:
                 p = st.person(name) or st.ensure_person(name)
+            for f in unclear_red_flag or []:
+                unclear_flag(st, p.name, f, by=set_by, reason=note)
+            for f in clear_red_flag or []:
+                clear_flag(st, p.name, f, set_by=set_by, note=note)
             n = len(st.sessions(p.name))
+            held = st.clearances(p.name)
     except HingecoachError as e:
         fail(e)
     out.print(f"{p.name}: {n} session(s), since {p.created_at[:10]}", highlight=False)
@@ -255,6 +326,9 @@ def person(
     for k, v in sorted(p.thresholds.items()):
         who = f" by {v['set_by']}" if v.get("set_by") else ""
         out.print(f"  {k} = {v['value']} (set{who} on {str(v.get('set_at', ''))[:10]})", highlight=False)
+    for c in held:
+        why = f": {c.note}" if c.note else ""
+        out.print(f"  red flag {c.flag} cleared by {c.set_by} on {c.cleared_at[:10]}{why}", highlight=False)
 
 
 def reanalyze(

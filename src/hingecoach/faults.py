@@ -12,19 +12,26 @@ import math
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
+from typing import Protocol
 
 import numpy as np
 
 from hingecoach.core.conventions import PLACEMENT_SCALE
 from hingecoach.core.errors import ParameterError
 from hingecoach.core.timeseries import TimeSeries
+from hingecoach.core.vocabulary import CAMERA, DEFAULT_EXERCISE, EXERCISES, Exercise
 from hingecoach.reps import Rep
 
-EXERCISES = ("hinge", "deadlift", "swing")
+__all__ = ["EXERCISES", "FAULT_IDS", "FAULT_RULES", "MAX_FLEXION_SHARE", "MESSAGES", "TOO_FAST_S",
+           "FaultRule", "RepMetrics", "ThresholdSettings", "Thresholds", "default_thresholds",
+           "evaluate", "rep_metrics", "thresholds_for"]
 
 
 @dataclass(frozen=True)
 class RepMetrics:
+    """One repetition's times (s, recording time), peak angles (deg) and derived measures,
+    with the ids of the fault rules it breaks."""
+
     index: int
     start_s: float
     bottom_s: float
@@ -57,6 +64,7 @@ class RepMetrics:
                      for v in (getattr(self, f.name) for f in fields(self)))
 
     def as_dict(self) -> dict[str, object]:
+        """Every field by name (``faults`` as a list), for JSON."""
         d = asdict(self)
         d["faults"] = list(self.faults)
         return d
@@ -64,6 +72,9 @@ class RepMetrics:
 
 @dataclass(frozen=True)
 class Thresholds:
+    """The limits the fault rules compare with (degrees, seconds or ratios; None: the rule
+    is off), and where the lumbar_rounding limit came from (``sources`` names them all)."""
+
     lumbar_rounding_deg: float
     lumbar_rounding_source: str
     top_overextension_deg: float  # extension beyond this (a negative angle) at the top
@@ -73,20 +84,48 @@ class Thresholds:
     squat_knee_hip_ratio: float | None = None  # camera only
     neck_extension_deg: float | None = None  # camera only
 
+    @property
+    def sources(self) -> dict[str, str]:
+        """Each threshold's origin, by field name: the one recorded for lumbar_rounding,
+        the fault rule's documented default for the others, or "off"."""
+        out = {"lumbar_rounding_deg": self.lumbar_rounding_source}
+        for rule in FAULT_RULES:
+            if rule.threshold != "lumbar_rounding_deg":
+                out[rule.threshold] = rule.source if getattr(self, rule.threshold) is not None else "off"
+        return out
+
+
+class ThresholdSettings(Protocol):
+    """What the thresholds depend on besides the placement (``AnalysisSettings`` has it)."""
+
+    @property
+    def exercise(self) -> str:
+        """One of EXERCISES."""
+    @property
+    def share_of_max(self) -> float:
+        """lumbar_rounding as this share of the calibrated maximum flexion (0.2-1.0)."""
+    @property
+    def lumbar_rounding_deg(self) -> float | None:
+        """A threshold set by hand (deg), or None."""
+    @property
+    def too_fast_s(self) -> float | None:
+        """The shortest controlled 10-90 % descent (s), or None (off)."""
+
 
 # Defaults at L1/T12, scaled by placement (core.conventions.PLACEMENT_SCALE):
 #  - lumbar_rounding 20 deg: about half the ~40 deg lumbar forward-bending range
-#    (lumbopelvic rhythm, BRIEF), well above the 5-12 deg of a neutral hinge.
+#    (docs/references.md#lumbopelvic-rhythm), well above the 5-12 deg of a neutral hinge.
 #  - with a maximum-flexion calibration: 60 % of the person's maximum (research systems
-#    beep at 60-70 %, Michaud et al. 2021 use 70 %).
-#  - top_overextension 8 deg of lumbar extension at the top (issue #2 default): leaning
-#    back beyond standing instead of finishing tall.
+#    beep at 60-70 %, docs/references.md#michaud-2021 use 70 %).
+#  - top_overextension 8 deg of lumbar extension at the top: leaning back beyond standing
+#    instead of finishing tall (docs/references.md#hinge-faults).
 #  - too_fast: a controlled descent takes >= 1 s (tempo prescriptions use 2-3 s); the
 #    10-90 % span of a smooth (minimum-jerk) movement is 53 % of its duration, so 0.6 s
 #    of 10-90 % is about a 1.1 s descent. Off for swings, which are ballistic.
 #  - shallow_hinge: lumbar share of the bend above 0.5 at L1/T12 (healthy full forward
-#    bending is about 40/(40+70) = 0.36 lumbar; a hinge should be far lower), 0.6 at T8,
-#    0.7 at the neck (the whole spine's share), for bends of at least 30 deg.
+#    bending is about 40/(40+70) = 0.36 lumbar, docs/references.md#lumbopelvic-rhythm; a
+#    hinge should be far lower), 0.6 at T8, 0.7 at the neck (the whole spine's share), for
+#    bends of at least 30 deg.
 LUMBAR_ROUNDING_DEG = 20.0
 MAX_FLEXION_SHARE = 0.60
 TOP_OVEREXTENSION_DEG = 8.0
@@ -99,43 +138,67 @@ SHALLOW_SHARE: dict[str, float | None] = {"L1": 0.5, "T12": 0.5, "T8": 0.6, "nec
 #  - neck_craning (camera): the head extended more than 30 deg against the trunk beyond
 #    standing. A neutral neck tips the head with the trunk; the usual cue "eyes on the
 #    floor 1-2 m ahead" allows 20-30 deg of extension at a 45-60 deg trunk inclination,
-#    and camera joint angles err by 4-17 deg (BRIEF): 30 deg is clear craning.
-#  - lumbar_rounding (camera): the virtual dowel's own criterion (pose.dowel): the back's
-#    bow from the hip-shoulder line beyond twice its standing value, passed in as
-#    ``camera_rounding_deg``; the IMU degrees do not apply to it.
+#    and camera joint angles err by 4-17 deg (docs/references.md#camera-angle-error):
+#    30 deg is clear craning.
+#  - lumbar_rounding (camera): the virtual dowel's own criterion (pose.dowel,
+#    docs/references.md#dowel-check): the back's bow from the hip-shoulder line beyond
+#    twice its standing value, passed in as ``camera_rounding_deg``; the IMU degrees do not
+#    apply to it.
 SQUAT_KNEE_HIP_RATIO = 1.0
 NECK_EXTENSION_DEG = 30.0
 
 
+def _rounding(placement: str, max_flexion_deg: float | None, share_of_max: float,
+              lumbar_rounding_deg: float | None, camera_rounding_deg: float | None) -> tuple[float, str]:
+    """The lumbar_rounding threshold (deg) and its source, in order of precedence: set by
+    hand, the camera's own criterion, a share of the calibrated maximum, the default."""
+    if lumbar_rounding_deg is not None:
+        return lumbar_rounding_deg, "set by hand"
+    if placement == CAMERA and camera_rounding_deg is not None:
+        return (camera_rounding_deg,
+                "camera: the back bows beyond twice its standing distance from the hip-shoulder line")
+    if max_flexion_deg is not None and max_flexion_deg > 10.0:
+        return (share_of_max * max_flexion_deg,
+                f"{share_of_max:.0%} of the calibrated maximum flexion {max_flexion_deg:.0f} deg")
+    return LUMBAR_ROUNDING_DEG * PLACEMENT_SCALE[placement], f"default for the {placement} placement"
+
+
 def default_thresholds(placement: str, *, max_flexion_deg: float | None = None,
-                       exercise: str = "hinge", share_of_max: float = MAX_FLEXION_SHARE,
+                       exercise: str = DEFAULT_EXERCISE, share_of_max: float = MAX_FLEXION_SHARE,
                        too_fast_s: float | None = TOO_FAST_S,
                        lumbar_rounding_deg: float | None = None,
                        camera_rounding_deg: float | None = None) -> Thresholds:
+    """The thresholds for an upper sensor at ``placement`` (a key of PLACEMENTS) doing
+    ``exercise``: the defaults scaled by placement, with lumbar_rounding set by hand
+    (``lumbar_rounding_deg``), by the camera's criterion (``camera_rounding_deg``) or as
+    ``share_of_max`` of the calibrated ``max_flexion_deg``. Raises ParameterError for an
+    unknown exercise or a share outside 0.2-1.0."""
     if exercise not in EXERCISES:
         raise ParameterError("exercise", f"one of {', '.join(EXERCISES)}", exercise)
     if not 0.2 <= share_of_max <= 1.0:
         raise ParameterError("share of maximum flexion", "0.2 to 1.0", share_of_max)
     scale = PLACEMENT_SCALE[placement]
-    if lumbar_rounding_deg is not None:
-        rounding, src = lumbar_rounding_deg, "set by hand"
-    elif placement == "camera" and camera_rounding_deg is not None:
-        rounding = camera_rounding_deg
-        src = "camera: the back bows beyond twice its standing distance from the hip-shoulder line"
-    elif max_flexion_deg is not None and max_flexion_deg > 10.0:
-        rounding = share_of_max * max_flexion_deg
-        src = f"{share_of_max:.0%} of the calibrated maximum flexion {max_flexion_deg:.0f} deg"
-    else:
-        rounding = LUMBAR_ROUNDING_DEG * scale
-        src = f"default for the {placement} placement"
+    rounding, src = _rounding(placement, max_flexion_deg, share_of_max, lumbar_rounding_deg,
+                              camera_rounding_deg)
     return Thresholds(
         lumbar_rounding_deg=rounding, lumbar_rounding_source=src,
         top_overextension_deg=TOP_OVEREXTENSION_DEG * scale,
-        too_fast_s=None if exercise == "swing" else too_fast_s,
+        too_fast_s=None if exercise == Exercise.swing else too_fast_s,
         shallow_share=SHALLOW_SHARE[placement],
-        squat_knee_hip_ratio=SQUAT_KNEE_HIP_RATIO if placement == "camera" else None,
-        neck_extension_deg=NECK_EXTENSION_DEG if placement == "camera" else None,
+        squat_knee_hip_ratio=SQUAT_KNEE_HIP_RATIO if placement == CAMERA else None,
+        neck_extension_deg=NECK_EXTENSION_DEG if placement == CAMERA else None,
     )
+
+
+def thresholds_for(placement: str, settings: ThresholdSettings, *, max_flexion_deg: float | None = None,
+                   camera_rounding_deg: float | None = None) -> Thresholds:
+    """The thresholds for this placement and these settings (exercise, share of maximum,
+    a hand-set lumbar_rounding, too_fast): the one constructor the offline analysis, the
+    live session and the store share."""
+    return default_thresholds(placement, max_flexion_deg=max_flexion_deg, exercise=settings.exercise,
+                              share_of_max=settings.share_of_max, too_fast_s=settings.too_fast_s,
+                              lumbar_rounding_deg=settings.lumbar_rounding_deg,
+                              camera_rounding_deg=camera_rounding_deg)
 
 
 OPS: dict[str, Callable[[float, float], bool]] = {">": operator.gt, "<": operator.lt}
@@ -143,64 +206,66 @@ OPS: dict[str, Callable[[float, float], bool]] = {">": operator.gt, "<": operato
 
 @dataclass(frozen=True)
 class FaultRule:
+    """One form fault: ``metric`` (a RepMetrics field) compared by ``op`` with the
+    ``threshold`` (a Thresholds field; None there turns the rule off), only when the
+    optional ``guard`` (metric, op, Thresholds field) holds."""
+
     id: str
     channels: tuple[str, ...]
-    metric: str  # a RepMetrics field
+    metric: str
     op: str  # ">" or "<"
-    threshold: Callable[[Thresholds], float | None]  # None: the rule is off
+    threshold: str
     message: str
-    guard: tuple[str, str, Callable[[Thresholds], float]] | None = None
-    source: str = ""
+    source: str = ""  # where the default comes from
+    guard: tuple[str, str, str] | None = None
 
     def applies(self, m: RepMetrics, th: Thresholds) -> bool:
-        limit = self.threshold(th)
+        """Whether the rep ``m`` breaks this rule under ``th``."""
+        limit = getattr(th, self.threshold)
         if limit is None:
             return False
         if self.guard is not None:
             g_metric, g_op, g_limit = self.guard
-            if not OPS[g_op](getattr(m, g_metric), g_limit(th)):
+            if not OPS[g_op](getattr(m, g_metric), getattr(th, g_limit)):
                 return False
         value = float(getattr(m, self.metric))
         return bool(np.isfinite(value)) and OPS[self.op](value, limit)
 
 
+# The common mistakes of the hinge: docs/references.md#hinge-faults
 FAULT_RULES: tuple[FaultRule, ...] = (
-    FaultRule("lumbar_rounding", ("lumbar_flexion_deg",), "peak_lumbar_flexion_deg", ">",
-              lambda th: th.lumbar_rounding_deg,
+    FaultRule("lumbar_rounding", ("lumbar_flexion_deg",), "peak_lumbar_flexion_deg", ">", "lumbar_rounding_deg",
               "Your lower back rounded. Keep it flat: push the hips back and bend less far.",
-              source="20 deg at L1/T12, or 60 % of calibrated maximum flexion"),
-    FaultRule("top_overextension", ("lumbar_flexion_deg",), "top_extension_deg", ">",
-              lambda th: th.top_overextension_deg,
+              "20 deg at L1/T12, or 60 % of calibrated maximum flexion"),
+    FaultRule("top_overextension", ("lumbar_flexion_deg",), "top_extension_deg", ">", "top_overextension_deg",
               "You leaned back at the top. Finish tall: squeeze the glutes, ribs down.",
-              source="8 deg of lumbar extension at L1/T12"),
-    FaultRule("too_fast", ("trunk_inclination_deg",), "descent_s", "<",
-              lambda th: th.too_fast_s,
+              "8 deg of lumbar extension at L1/T12"),
+    FaultRule("too_fast", ("trunk_inclination_deg",), "descent_s", "<", "too_fast_s",
               "That was fast. Lower with control, about two seconds down.",
-              source="descent 10-90 % under 0.6 s (about 1 s in all); off for swings"),
-    FaultRule("shallow_hinge", ("pelvis_tilt_deg", "trunk_inclination_deg"), "lumbar_share", ">",
-              lambda th: th.shallow_share,
+              "descent 10-90 % under 0.6 s (about 1 s in all); off for swings"),
+    FaultRule("shallow_hinge", ("pelvis_tilt_deg", "trunk_inclination_deg"), "lumbar_share", ">", "shallow_share",
               "The bend came from your back, not your hips. Push the hips back first.",
-              guard=("peak_trunk_inclination_deg", ">", lambda th: th.min_bend_for_share_deg),
-              source="lumbar share of the bend above 0.5 at L1/T12"),
-    FaultRule("squatting", ("knee_flexion_deg", "hip_flexion_deg"), "knee_hip_ratio", ">",
-              lambda th: th.squat_knee_hip_ratio,
+              "lumbar share of the bend above 0.5 at L1/T12",
+     guard=("peak_trunk_inclination_deg", ">", "min_bend_for_share_deg")),
+    FaultRule("squatting", ("knee_flexion_deg", "hip_flexion_deg"), "knee_hip_ratio", ">", "squat_knee_hip_ratio",
               "That was a squat, not a hinge. Keep the shins nearly vertical and push the hips back.",
-              source="camera: knee flexion at least equal to hip flexion at the bottom"),
-    FaultRule("neck_craning", ("neck_flexion_deg",), "peak_neck_extension_deg", ">",
-              lambda th: th.neck_extension_deg,
+              "camera: knee flexion at least equal to hip flexion at the bottom"),
+    FaultRule("neck_craning", ("neck_flexion_deg",), "peak_neck_extension_deg", ">", "neck_extension_deg",
               "You craned your neck. Keep the head in line with the back: eyes to the floor ahead.",
-              source="camera: head extended over 30 deg against the trunk"),
+              "camera: head extended over 30 deg against the trunk"),
 )
 FAULT_IDS = tuple(r.id for r in FAULT_RULES)
 MESSAGES = {r.id: r.message for r in FAULT_RULES}
 
 
 def _crossing_time(t: np.ndarray, x: np.ndarray, level: float) -> float:
+    """The first time ``x`` reaches ``level`` (the last time when it never does)."""
     k = np.flatnonzero(x >= level)
     return float(t[k[0]]) if k.size else float(t[-1])
 
 
 def _channel(angles: TimeSeries, name: str) -> np.ndarray:
+    """The channel, or NaN throughout when the sensor does not measure it."""
     return angles[name] if name in angles else np.full(len(angles), np.nan)
 
 

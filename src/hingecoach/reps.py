@@ -25,6 +25,9 @@ from hingecoach.core.timeseries import FloatArray, TimeSeries
 
 @dataclass(frozen=True)
 class RepSettings:
+    """Where a bend starts and ends (deg of the rep signal), how it is smoothed, and which
+    channel is the rep signal (IMU: trunk inclination; camera: hip flexion)."""
+
     # A hinge, deadlift or swing bottom tips the trunk 45-90 deg forward; standing sway,
     # walking and stairs stay under 30 deg at L1/T12 (simulated walking +-5 deg; the
     # SpineWise stairs lean 20-25 deg even at the neck). A neck sensor also moves with
@@ -40,13 +43,16 @@ class RepSettings:
     # Camera: the rep signal is hip flexion (trunk against thigh), because a squat-like
     # lift barely tips the trunk (15-22 deg in the sample clips) yet flexes the hips
     # 90 deg or more; a hinge, deadlift or swing flexes them 70-130 deg. Walking flexes
-    # the hips up to ~30 deg (normal gait), and keypoint angles err by 4-17 deg (BRIEF), so
-    # a bend starts above 45 deg and ends back below 20 deg.
+    # the hips up to ~30 deg (normal gait), and keypoint angles err by 4-17 deg
+    # (docs/references.md#camera-angle-error), so a bend starts above 45 deg and ends back
+    # below 20 deg.
     camera_channel: str = "hip_flexion_deg"
     camera_enter_deg: float = 45.0
     camera_standing_deg: float = 20.0
 
     def for_placement(self, placement: str) -> RepSettings:
+        """These settings as they apply at ``placement`` (the camera's channel and limits, the
+        neck's higher entry)."""
         if placement == "camera":
             return replace(self, channel=self.camera_channel, enter_deg=self.camera_enter_deg,
                            standing_deg=self.camera_standing_deg)
@@ -55,6 +61,8 @@ class RepSettings:
 
 @dataclass(frozen=True)
 class Rep:
+    """One repetition: times (s) and sample indices of its start, bottom and end."""
+
     index: int  # 1-based among complete reps (0 for an incomplete one)
     start_s: float
     bottom_s: float
@@ -106,6 +114,7 @@ def _bend_spans(s: FloatArray, enter: float, standing: float) -> list[tuple[int,
 
 def _finish(t: FloatArray, raw: FloatArray, s: FloatArray, i_in: int, i_out: int | None,
             prev_end: int, st: RepSettings) -> tuple[int, int, int]:
+    """Start, bottom and end indices of the bend entered at ``i_in`` (left at ``i_out``)."""
     stop = len(s) if i_out is None else i_out + 1
     bottom = i_in + int(np.argmax(raw[i_in:stop]))
     prev_end = max(prev_end, int(np.searchsorted(t, t[i_in] - st.lookback_s)))

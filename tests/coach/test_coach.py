@@ -172,7 +172,8 @@ def test_pain_now_above_5_means_no_exercise_and_twice_means_referral(store, tmp_
 def test_a_red_flag_means_no_exercise_urgent_care_and_it_is_recorded(store, tmp_path):
     flags = dict(NO_FLAGS, leg_weakness=True)
     out, text = run_session(store, "lou", {"screen": flags, "pain_now": 2, "sets": clean_sets(1)}, tmp_path)
-    assert out.outcome == "red_flags" and out.message == URGENT_CARE and out.sets == 0
+    assert out.outcome == "red_flags" and out.message.startswith(URGENT_CARE) and out.sets == 0
+    assert "emergency department" in out.message and out.urgency == "emergency"
     assert "pain_now" not in [k for k in text.splitlines() if k.startswith("How much")]
     rec = store.session(out.session_id)
     (ev,) = rec.events

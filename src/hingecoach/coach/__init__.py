@@ -5,7 +5,8 @@ regression as a table of rules, and the pain rule.
 ``ProgrammeSession(store, person).run()`` is the session as a dialogue of prompts;
 ``drive`` runs it from the keyboard or a script (``hingecoach train``); the web app
 drives the same dialogue. ``history.load`` and ``history.plan`` tell where a person is
-(``hingecoach plan``). Exercise guidance, not a diagnosis.
+(``hingecoach plan``). ``screen`` decides which red-flag questions a session asks and
+records a clinician's clearance (``clear_red_flag``). Exercise guidance, not a diagnosis.
 """
 
 from hingecoach.coach.history import PersonProgramme, load, plan, plan_lines
@@ -22,6 +23,7 @@ from hingecoach.coach.rules import (
     Stop,
 )
 from hingecoach.coach.safety import RED_FLAGS, pain_zone
+from hingecoach.coach.screen import clear_red_flag, unclear_red_flag
 from hingecoach.coach.session import Calibration, Outcome, ProgrammeSession, Prompt, SetRun, record_plan
 from hingecoach.coach.stages import DEFAULT_SETTINGS, STAGES, ProgrammeSettings
 
@@ -46,9 +48,11 @@ __all__ = [
     "SetOutcome",
     "SetRun",
     "Stop",
+    "clear_red_flag",
     "load",
     "pain_zone",
     "plan",
     "plan_lines",
     "record_plan",
+    "unclear_red_flag",
 ]

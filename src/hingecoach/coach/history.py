@@ -3,18 +3,23 @@
 Each programme session keeps, in its ``extra["programme"]``, the state before and
 after it, the pain at its start, whether it had pain, its sets and the rules that
 applied. The person's current state is the last such session's; nothing else holds
-it, so export, import and ``forget`` carry it with the sessions.
+it, so export, import and ``forget`` carry it with the sessions. A clinician's
+clearances of red flags are the exception: they belong to the person, not to a session,
+and live in the store's ``red_flag_clearances`` table (``forget`` removes them; a
+session export does not carry them).
 """
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
 from hingecoach.coach.rules import ProgrammeState
+from hingecoach.coach.safety import FLAG_BY_ID, most_urgent
 from hingecoach.coach.stages import DEFAULT_SETTINGS, STAGE_BY_NUMBER, ProgrammeSettings, fmt_distance
 from hingecoach.faults import MAX_FLEXION_SHARE, default_thresholds
-from hingecoach.store import Person, SessionSummary, Store
+from hingecoach.store import Clearance, Person, SessionSummary, Store
 
 KEY = "programme"  # the key in a session's extra
 CALIBRATION_SETTER = "maximum-flexion calibration"  # set_by of a threshold the coach derived
@@ -64,6 +69,7 @@ class PersonProgramme:
     threshold_deg: float
     threshold_source: str
     placement: str
+    clearances: tuple[Clearance, ...] = ()  # clinicians' clearances of red flags that hold
 
     @property
     def last(self) -> SessionEntry | None:
@@ -107,7 +113,7 @@ def load(store: Store | None, name: str, settings: ProgrammeSettings = DEFAULT_S
             state = ProgrammeState.from_json(p["state"])
             break
     th, src, placement = threshold(person, state)
-    return PersonProgramme(person.name, state, history, th, src, placement)
+    return PersonProgramme(person.name, state, history, th, src, placement, tuple(store.clearances(person.name)))
 
 
 def _replace_next_morning(e: SessionEntry, value: int) -> SessionEntry:
@@ -145,25 +151,48 @@ def plan(pp: PersonProgramme, settings: ProgrammeSettings = DEFAULT_SETTINGS) ->
     st = pp.state
     stage = STAGE_BY_NUMBER[st.stage]
     d = st.distance(settings)
-    blocked = None
-    if st.red_flags:
-        blocked = ("no exercise: warning signs were reported (" + ", ".join(st.red_flags)
-                   + "); see a doctor urgently; the screen is asked again before any exercise")
-    elif st.referral:
-        blocked = ("before the next session: see a doctor or physical therapist (" + st.referral.rstrip(".")
-                   + ")")
+    cleared = {c.flag for c in pp.clearances}
+    blocked = _blocked(st, pp.person, cleared)
+    reason = st.reason
+    if st.red_flags and set(st.red_flags) <= cleared:
+        reason = (f"a clinician cleared the warning signs reported ({', '.join(st.red_flags)}); the next "
+                  "screen asks whether anything changed since")
     last = pp.last
     return {
         "person": pp.person, "stage": stage.number, "stage_id": stage.id, "stage_name": stage.name,
         "exercise": stage.exercise, "wall_distance_cm": d,
         "wall_distance": fmt_distance(d) if stage.wall else "away from the wall",
         "threshold_deg": round(pp.threshold_deg, 1), "threshold_source": pp.threshold_source,
-        "placement": pp.placement, "reason": st.reason, "rule": st.rule, "blocked": blocked,
+        "placement": pp.placement, "reason": reason, "rule": st.rule, "blocked": blocked,
         "screened": st.screened, "sessions": len([h for h in pp.history if h.outcome != "plan"]),
         "last_session": None if last is None else {"id": last.id, "started_at": last.started_at,
                                                    "outcome": last.outcome},
         "state": st.to_json(),
+        "red_flags": [{"id": f, "urgency": FLAG_BY_ID[f].urgency} for f in st.red_flags if f in FLAG_BY_ID],
+        "clearances": [c.to_json() for c in pp.clearances],
     }
+
+
+def _blocked(st: ProgrammeState, person: str, cleared: set[str]) -> str | None:
+    """Why the next session cannot exercise yet, by the most urgent red flag not cleared
+    since (or a referral)."""
+    pending = [f for f in st.red_flags if f not in cleared]
+    urgency = most_urgent(pending)
+    flags = ", ".join(pending)
+    person = shlex.quote(person)
+    if urgency == "emergency":
+        return (f"no exercise: warning signs that need emergency care were reported ({flags}); the screen "
+                "is asked again before any exercise")
+    if urgency == "soon":
+        return (f"no exercise: warning signs that a doctor should assess soon were reported ({flags}); the "
+                "screen is asked again before any exercise, and a doctor who has seen the person can clear "
+                f"them: hingecoach person {person} --clear-red-flag ID --set-by WHO")
+    if urgency == "review":
+        return (f"waiting for a doctor's review before exercise ({flags}); when they agree: hingecoach "
+                f"person {person} --clear-red-flag ID --set-by WHO")
+    if st.referral:
+        return "before the next session: see a doctor or physical therapist (" + st.referral.rstrip(".") + ")"
+    return None
 
 
 def plan_lines(p: dict[str, Any]) -> list[str]:
@@ -179,4 +208,8 @@ def plan_lines(p: dict[str, Any]) -> list[str]:
         lines.append("  no programme session yet: the first one starts with a short safety screen")
     if p["blocked"]:
         lines.append(f"  {p['blocked']}")
+    for c in p.get("clearances", []):
+        note = f": {c['note']}" if c["note"] else ""
+        lines.append(f"  red flag {c['flag']} cleared by {c['set_by']} on {c['cleared_at'][:10]}{note} "
+                     "(the screen asks whether anything changed since)")
     return lines

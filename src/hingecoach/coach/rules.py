@@ -52,6 +52,7 @@ class ProgrammeState:
     faulty_sets: int = 0  # mostly faulty sets in a row at this step
     screened: bool = False  # the red-flag screen was answered, all no
     red_flags: tuple[str, ...] = ()  # yes answers of the last screen
+    cleared: tuple[str, ...] = ()  # flags a clinician's clearance covered at the last screen
     referral: str | None = None  # why a doctor or physical therapist should be seen first
     max_flexion_deg: float | None = None  # from the last maximum-flexion calibration
     max_flexion_session: int | None = None
@@ -68,6 +69,7 @@ class ProgrammeState:
         """The state as JSON-ready values (as a session's ``extra`` stores it)."""
         d = asdict(self)
         d["red_flags"] = list(self.red_flags)
+        d["cleared"] = list(self.cleared)
         return d
 
     @classmethod
@@ -77,8 +79,9 @@ class ProgrammeState:
             return cls()
         names = {f for f in cls.__dataclass_fields__}
         kw = {k: v for k, v in d.items() if k in names}
-        if "red_flags" in kw:
-            kw["red_flags"] = tuple(kw["red_flags"] or ())
+        for k in ("red_flags", "cleared"):
+            if k in kw:
+                kw[k] = tuple(kw[k] or ())
         st = cls(**kw)
         if st.stage not in STAGE_BY_NUMBER:
             st = replace(st, stage=1)

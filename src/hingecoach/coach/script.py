@@ -12,19 +12,21 @@ table), then ``[screen]``, ``[plan]`` and the ``[[sets]]``::
     max_flexion_deg = 34.0   # its result, when no live source measures it
     pain_after = 2           # at the session's end
 
-    [screen]                 # the red-flag screen (first use, and again after a yes)
-    saddle_numbness = false
-    bladder_bowel = false
+    [screen]                 # the red-flag screen (first use, again after a yes, and at
+    saddle_numbness = false  #   every session once a clinician cleared a flag); an answer
+    bladder_bowel = false    #   to a question that is not asked is ignored
     leg_weakness = false
     recent_trauma = false
     fever_weight_loss = false
     cancer_history = false
+    changed_since_clearance = false  # asked instead of the flags a clinician cleared
 
     [plan]                   # a clinician's plan, recorded before the session (optional;
     stage = 2                #   a file with only [plan] prepares the next session and stops)
     wall_distance_cm = 18
     clear_referral = false
-    set_by = "PT Lee"
+    clear_red_flags = ["cancer_history"]  # a clinician's clearance (soon or review flags);
+    set_by = "PT Lee"                     #   stage may be left out when only clearing
 
     [[sets]]                 # one table per set, in order; the session asks for another
     reps = 5                 #   set while tables remain. reps: a count of reps without
@@ -46,15 +48,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hingecoach.coach.safety import RED_FLAG_IDS, check_pain
-from hingecoach.coach.session import Calibration, Prompt, SetRun
-from hingecoach.core.errors import InputError, ParameterError
+from hingecoach.coach.safety import CHANGED_SINCE_CLEARANCE, RED_FLAG_IDS, check_pain
+from hingecoach.coach.screen import clear_red_flag
+from hingecoach.coach.session import Calibration, Prompt, SetRun, record_plan
+from hingecoach.core.errors import HingecoachError, InputError, ParameterError
 from hingecoach.faults import FAULT_IDS
+from hingecoach.store import Store
 
 TOP_KEYS = ("person", "sensor", "source", "referral_cleared", "next_morning", "pain_now", "max_flexion",
             "max_flexion_deg", "pain_after", "screen", "plan", "sets")
 SET_KEYS = ("reps", "pain", "pain_during", "ended_by")
-PLAN_KEYS = ("stage", "wall_distance_cm", "clear_referral", "set_by", "note")
+PLAN_KEYS = ("stage", "wall_distance_cm", "clear_referral", "clear_red_flags", "set_by", "note")
+SCREEN_KEYS = (*RED_FLAG_IDS, CHANGED_SINCE_CLEARANCE)
 
 
 def _unknown(path: Path, where: str, keys: Any, known: tuple[str, ...]) -> None:
@@ -86,7 +91,7 @@ class Script:
         _unknown(path, "", doc, TOP_KEYS)
         if not isinstance(doc.get("screen", {}), dict):
             raise InputError(path, "a [screen] table", type(doc["screen"]).__name__, column="screen")
-        _unknown(path, "screen.", doc.get("screen", {}), RED_FLAG_IDS)
+        _unknown(path, "screen.", doc.get("screen", {}), SCREEN_KEYS)
         if not isinstance(doc.get("plan", {}), dict):
             raise InputError(path, "a [plan] table", type(doc["plan"]).__name__, column="plan")
         _unknown(path, "plan.", doc.get("plan", {}), PLAN_KEYS)
@@ -209,3 +214,28 @@ class Script:
         """The [plan] table, or None when the file has none."""
         p = self.doc.get("plan")
         return dict(p) if p else None
+
+    def apply_plan(self, store: Store, person: str) -> list[str]:
+        """Record the [plan] table's clearances and stage (a stage is optional when the
+        table only clears red flags); returns what was recorded, one line each. An
+        error names the file and the table."""
+        p = self.plan()
+        if p is None:
+            return []
+        flags = p.get("clear_red_flags", [])
+        flags = [flags] if isinstance(flags, str) else flags
+        if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags):
+            raise InputError(self.path, "a list of red flag ids", repr(flags), column="plan.clear_red_flags")
+        set_by, note = str(p.get("set_by", "")), str(p.get("note", ""))
+        lines = []
+        try:
+            for f in flags:
+                c = clear_red_flag(store, person, f, set_by=set_by, note=note)
+                lines.append(f"red flag {c.flag} cleared for {person} by {c.set_by}")
+            if "stage" in p or not flags:
+                sid = record_plan(store, person, stage=p.get("stage", 0), wall_distance_cm=p.get("wall_distance_cm"),
+                                  clear_referral=bool(p.get("clear_referral", False)), set_by=set_by, note=note)
+                lines.append(f"plan recorded for {person} (session {sid})")
+        except ParameterError as e:
+            raise HingecoachError(f"{self.path}, [plan]: {e}") from None
+        return lines

@@ -29,7 +29,17 @@ from hingecoach.coach.rules import (
     decide,
     session_had_pain,
 )
-from hingecoach.coach.safety import PAIN_ZONES, RED_FLAGS, SEE_CLINICIAN, URGENT_CARE, check_pain
+from hingecoach.coach.safety import (
+    CHANGED_QUESTION,
+    CHANGED_SINCE_CLEARANCE,
+    FLAG_BY_ID,
+    PAIN_ZONES,
+    SEE_CLINICIAN,
+    check_pain,
+    most_urgent,
+    screen_message,
+)
+from hingecoach.coach.screen import held_clearances, judge, plan_screen
 from hingecoach.coach.stages import (
     DEFAULT_SETTINGS,
     MAX_FLEXION_CALIBRATION,
@@ -117,9 +127,15 @@ class Outcome:
     decisions: list[Decision]
     sets: int
 
+    @property
+    def urgency(self) -> str | None:
+        """How urgent the red flags that ended the session are (emergency, soon, review), else None."""
+        return most_urgent(self.state.red_flags) if self.outcome == "red_flags" else None
+
     def to_json(self) -> dict[str, Any]:
         """The outcome as JSON for the web API, with the disclaimer."""
         return {"outcome": self.outcome, "message": self.message, "session_id": self.session_id,
+                "urgency": self.urgency,
                 "stage": self.state.stage, "state": self.state.to_json(), "sets": self.sets,
                 "decisions": [d.to_json() for d in self.decisions], "disclaimer": DISCLAIMER}
 
@@ -333,22 +349,40 @@ class ProgrammeSession:
         return (yield from self._finish(decision))
 
     def _screen(self) -> Step:
-        """The red-flag screen: on first use, and again after any yes
-        (docs/references.md#red-flags)."""
+        """The red-flag screen (docs/references.md#red-flag-urgency): on first use, again
+        after any yes, and at every session of a person with a clinician's clearance; see
+        ``coach.screen`` for which questions each asks."""
         st = self.state
-        if st.screened and not st.red_flags:
+        cleared = held_clearances(self.store, self.person)
+        sp = plan_screen(st, cleared)
+        if sp.empty:
             return None
+        n = len(sp.ask) + sp.ask_changed
+        intro = ("First, a short safety screen: answer yes if any of these is true now.",)
         answers: dict[str, bool] = {}
-        for k, flag in enumerate(RED_FLAGS):
-            intro = ("First, a short safety screen: answer yes if any of these is true now.",) if k == 0 else ()
-            answers[flag.id] = yield Prompt(f"screen.{flag.id}", "yes_no", flag.question, intro,
-                                            data={"n": k + 1, "of": len(RED_FLAGS)})
-        yes = [k for k, v in answers.items() if v]
-        self.rec.event("red_flag_screen", None, answers=answers, red_flags=yes)
+        for k, flag in enumerate(sp.ask):
+            answers[flag.id] = yield Prompt(f"screen.{flag.id}", "yes_no", flag.question, intro if k == 0 else (),
+                                            data={"n": k + 1, "of": n, "urgency": flag.urgency})
+        changed = False
+        if sp.ask_changed:
+            who = "; ".join(f"{FLAG_BY_ID[f].question.rstrip('?')}: cleared by {cleared[f].set_by} on "
+                            f"{cleared[f].cleared_at[:10]}" for f in sp.cleared)
+            changed = yield Prompt(f"screen.{CHANGED_SINCE_CLEARANCE}", "yes_no", CHANGED_QUESTION,
+                                   (intro if not sp.ask else ()) + (who,),
+                                   data={"n": n, "of": n, "cleared": list(sp.cleared)})
+        yes = judge(sp, answers, changed)
+        self.rec.event("red_flag_screen", None, answers=answers, red_flags=list(yes),
+                       urgency=most_urgent(yes), cleared=list(sp.cleared), pending=list(sp.pending_review),
+                       **({CHANGED_SINCE_CLEARANCE: changed} if sp.ask_changed else {}))
+        if changed:  # the flags count again: their clearances no longer hold
+            for f in sp.cleared:
+                self.store.revoke_clearance(self.person, f, by=self.person,
+                                            reason="something new or worse was reported at the screen")
         if yes:
-            self.state = replace(st, screened=False, red_flags=tuple(yes), reason=URGENT_CARE, rule="red_flags")
-            return self._end("red_flags", URGENT_CARE)
-        self.state = replace(st, screened=True, red_flags=())
+            message = screen_message(yes)
+            self.state = replace(st, screened=False, red_flags=yes, cleared=(), reason=message, rule="red_flags")
+            return self._end("red_flags", message)
+        self.state = replace(st, screened=True, red_flags=(), cleared=sp.cleared)
         return None
 
     def _referral(self) -> Step:

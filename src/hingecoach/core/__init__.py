@@ -1,1 +1,2 @@
-"""Types, units, conventions and errors shared by every stage."""
+"""Types, units, conventions, the shared vocabulary, errors and JSON number helpers
+shared by every stage."""

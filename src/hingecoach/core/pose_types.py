@@ -43,4 +43,5 @@ class PoseFrame:
     other_people: int | None = None  # people in view besides this one, when checked
 
     def point(self, index: int) -> FloatArray:
+        """Landmark ``index`` as an (x, y) pixel position."""
         return np.asarray(self.xy[index])

@@ -89,14 +89,17 @@ class TimeSeries:
     # -- access ---------------------------------------------------------------------
     @property
     def time_s(self) -> FloatArray:
+        """Sample times in seconds (read-only, strictly increasing)."""
         return self._time
 
     @property
     def data(self) -> Mapping[str, FloatArray]:
+        """Channel name -> read-only array, axis 0 is time."""
         return self._data
 
     @property
     def channels(self) -> list[str]:
+        """The channel names, in order."""
         return list(self._data)
 
     def __getitem__(self, name: str) -> FloatArray:
@@ -117,6 +120,7 @@ class TimeSeries:
 
     @property
     def duration_s(self) -> float:
+        """Last minus first sample time (s); 0 with fewer than two samples."""
         return float(self._time[-1] - self._time[0]) if len(self) > 1 else 0.0
 
     @property
@@ -136,6 +140,7 @@ class TimeSeries:
         info: Mapping[str, ChannelInfo] | None = None,
         meta: Mapping[str, Any] | None = None,
     ) -> TimeSeries:
+        """A new series with the given parts replaced (checked again)."""
         return TimeSeries(
             self._time if time_s is None else time_s,
             self._data if data is None else data,
@@ -153,6 +158,7 @@ class TimeSeries:
         return self.replace(data=new_data, info=new_info)
 
     def select(self, names: Iterable[str]) -> TimeSeries:
+        """A copy with only the named channels (ParameterError for a missing one)."""
         names = list(names)
         for n in names:
             self[n]  # raises a clear error for a missing channel
@@ -161,13 +167,12 @@ class TimeSeries:
             info={n: i for n, i in self.info.items() if n in names},
         )
 
-    def with_events(self, events: Iterable[Event]) -> TimeSeries:
-        return self.replace(events=(*self.events, *events))
-
     def with_meta(self, **meta: Any) -> TimeSeries:
+        """A copy with recording-level facts added or replaced."""
         return self.replace(meta={**self.meta, **meta})
 
     def slice_index(self, start: int, stop: int) -> TimeSeries:
+        """Samples ``start`` to ``stop`` (exclusive), with the events inside their span."""
         t = self._time[start:stop]
         evs = [e for e in self.events if t.size and t[0] <= e.time_s <= t[-1]]
         return self.replace(
@@ -180,6 +185,7 @@ class TimeSeries:
         return self.slice_index(int(i0), int(i1))
 
     def shift_time(self, offset_s: float) -> TimeSeries:
+        """A copy with every time (samples and events) moved by ``offset_s`` seconds."""
         evs = [
             Event(e.name, e.time_s + offset_s, e.duration_s, e.data) for e in self.events
         ]

@@ -25,6 +25,7 @@ from hingecoach.live.stream import ImuStream, Row
 from hingecoach.sources.live import (
     BadInput,
     LineParser,
+    PairTransport,
     ReplayTransport,
     SerialTransport,
     SourceSpec,
@@ -124,6 +125,8 @@ def _loop(session: LiveSession, spec: SourceSpec, transport: Transport, placemen
     session._emit({"type": "status", "state": "waiting", "source": session.source,
                    "message": f"waiting for data from {transport.name}"})
     reason = _pump(session, transport, stream, parser, lambda: angles.calibrated)
+    if reason == "source ended" and meta.get("end_reason"):  # e.g. a phone that stopped answering
+        session._emit({"type": "warning", "kind": "source", "message": str(meta["end_reason"])})
     stream.finish()
     angles.finish()
     coach = state["coach"]
@@ -207,4 +210,25 @@ def _open_transport(session: LiveSession, spec: SourceSpec, placement: str | Non
         from hingecoach.sources.ble import BleTransport
 
         return BleTransport(spec.target)
+    if spec.kind == "pair":
+        return open_pair(spec)
     raise ParameterError("--source", "an IMU source", str(spec))
+
+
+def open_pair(spec: SourceSpec, **phone_kw: Any) -> PairTransport:
+    """Each sensor's own transport (a phone, or a UDP sender of one sensor), as one;
+    ``phone_kw`` goes to each ``PhyphoxTransport`` (the tests' clock)."""
+    from hingecoach.sources.phyphox_live import PhyphoxTransport
+
+    parts: dict[str, Transport] = {}
+    try:
+        for role, part in spec.parts:
+            if part.kind == "phyphox":
+                parts[role] = PhyphoxTransport(part.target, role, **phone_kw)
+            else:
+                parts[role] = UdpTransport(part.target, part.port)
+    except BaseException:
+        for tr in parts.values():
+            tr.close()
+        raise
+    return PairTransport(parts)

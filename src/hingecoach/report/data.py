@@ -5,15 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hingecoach.analysis import DISCLAIMER, Analysis
-from hingecoach.store import Person, SessionRecord, SessionSummary, Store
+from hingecoach.store import Clearance, Person, SessionRecord, SessionSummary, Store
 
 PAIN_ADVICE = ("Pain 0-3 of 10 is usually safe, 4-5 acceptable, above 5 not acceptable: stop "
                "and check form, make the exercise easier (smaller range, the wall drill). If "
                "pain continues, or is worse the next morning, stop and see a doctor or physical "
                "therapist before trying again.")
-RED_FLAGS = ("Red flags - numbness in the saddle area, new bladder or bowel trouble, "
-             "progressive leg weakness, recent trauma, fever, unexplained weight loss, a "
-             "history of cancer - mean no exercise and urgent medical care.")
+# docs/references.md#red-flag-urgency: each warning sign with its urgency
+RED_FLAGS = ("Red flags mean no exercise until they are dealt with: numbness in the saddle area, "
+             "new bladder or bowel trouble or progressive leg weakness need emergency care now; "
+             "back pain after a fall, accident or blow, a fever or unexplained weight loss need a "
+             "doctor's assessment soon; a history of cancer needs a doctor's review before an "
+             "exercise programme.")
 
 
 @dataclass
@@ -25,6 +28,17 @@ class ReportData:
     person: Person | None
     progress: list[SessionSummary]  # the person's sessions (or this one alone)
     disclaimer: str = DISCLAIMER
+    clearances: tuple[Clearance, ...] = ()  # the person's red-flag clearances, revoked ones too
+
+    def clearance_lines(self) -> list[str]:
+        """One sentence per red-flag clearance: who cleared which flag when, and whether it holds."""
+        out = []
+        for c in self.clearances:
+            note = f" ({c.note})" if c.note else ""
+            state = "holds" if c.active else (f"revoked on {(c.revoked_at or '')[:10]} by {c.revoked_by}"
+                                              + (f": {c.revoke_reason}" if c.revoke_reason else ""))
+            out.append(f"Red flag {c.flag} cleared by {c.set_by} on {c.cleared_at[:10]}{note}; {state}.")
+        return out
 
     @property
     def summary(self) -> SessionSummary:
@@ -39,4 +53,5 @@ def gather(store: Store, session_id: int) -> ReportData:
     name = rec.summary.person
     person = store.person(name) if name else None
     progress = store.sessions(name) if name else [rec.summary]
-    return ReportData(rec, a, person, progress)
+    clearances = tuple(store.clearances(name, active_only=False)) if name else ()
+    return ReportData(rec, a, person, progress, clearances=clearances)

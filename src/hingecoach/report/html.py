@@ -199,6 +199,10 @@ def _pain(d: ReportData) -> list[str]:
     else:
         out.append("<p>No pain ratings were recorded for this session.</p>")
     out.append(f'<p class="small">{escape(PAIN_ADVICE)}</p>')
+    if d.clearances:  # a clinician's word on the safety screen belongs next to the pain
+        out.append("<h2>Safety screen: clearances</h2><ul>")
+        out += [f"<li>{escape(line)}</li>" for line in d.clearance_lines()]
+        out.append("</ul>")
     return out
 
 

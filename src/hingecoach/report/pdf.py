@@ -92,6 +92,8 @@ def write_pdf(d: ReportData, path: str | Path) -> None:
         if not rec.pain:
             tp.line("No pain ratings were recorded for this session.", 10)
         tp.line(PAIN_ADVICE, 9, gap=0.01)
+        for line in d.clearance_lines():
+            tp.line(line, 10)
         for note in rec.notes:
             tp.line(f"Note ({note.author or 'note'}, {note.recorded_at[:10]}): {note.text}", 10)
         tp.line(d.disclaimer, 9, True)

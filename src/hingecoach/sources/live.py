@@ -166,19 +166,26 @@ class LineParser:
 
 # -- source specs ---------------------------------------------------------------------
 SPEC_FORMS = ("udp:HOST:PORT (or udp:PORT)", "serial:DEVICE[@BAUD]", "ble:ADDRESS",
-              "replay:FILE", "webcam:N")
+              "replay:FILE", "webcam:N", "phyphox:lower=http://HOST:PORT,upper=http://HOST:PORT",
+              "lower=SOURCE,upper=SOURCE")
+# what can carry one sensor of a pair: a phone, or a sender of the UDP datagrams above
+PAIR_PART_KINDS = ("phyphox", "udp")
 
 
 @dataclass(frozen=True)
 class SourceSpec:
     """A parsed ``--source``: its kind and where (see ``parse_source``)."""
 
-    kind: str  # udp, serial, ble, replay, webcam
-    target: str  # host, device, address(es), file, or the camera index
+    kind: str  # udp, serial, ble, replay, webcam, phyphox, pair
+    target: str  # host, device, address(es), file, the camera index, or the phone's URL
     port: int = 0
     baud: int = DEFAULT_BAUD
+    # kind "pair": each sensor's own source, ("lower", spec), ("upper", spec)
+    parts: tuple[tuple[str, SourceSpec], ...] = ()
 
     def __str__(self) -> str:
+        if self.kind == "pair":
+            return ",".join(f"{role}={part}" for role, part in self.parts)
         if self.kind == "udp":
             return f"udp:{self.target}:{self.port}"
         if self.kind == "serial" and self.baud != DEFAULT_BAUD:
@@ -188,7 +195,53 @@ class SourceSpec:
 
 def parse_source(spec: str) -> SourceSpec:
     """``udp:127.0.0.1:9000``, ``serial:/dev/ttyUSB0@115200``, ``ble:AA:BB:..``,
-    ``replay:walk.csv``, ``webcam:0`` -> SourceSpec; anything else is a ParameterError."""
+    ``replay:walk.csv``, ``webcam:0`` -> SourceSpec; anything else is a ParameterError.
+
+    Two sources, one per sensor, each with its own clock (kind ``pair``):
+    ``lower=SOURCE,upper=SOURCE`` where each SOURCE is ``phyphox:http://HOST:PORT`` (a
+    phone) or ``udp:HOST:PORT`` (a sender of one sensor's datagrams); two phones are
+    also ``phyphox:lower=http://A:8080,upper=http://B:8080``. A phone is one sensor, so
+    ``phyphox:URL`` alone is an error that says so."""
+    if spec.startswith(("lower=", "upper=")):
+        return _parse_pair(spec, "")
+    if spec.startswith(("phyphox:lower=", "phyphox:upper=")):
+        return _parse_pair(spec.removeprefix("phyphox:"), "phyphox:")
+    one = _parse_one(spec)
+    if one.kind == "phyphox":
+        raise ParameterError("--source phyphox", "a phone for each sensor, with its role: "
+                             "phyphox:lower=http://A:8080,upper=http://B:8080 (or lower=phyphox:URL,"
+                             "upper=udp:PORT for a phone and a UDP sensor); a phone is one sensor", spec)
+    return one
+
+
+def phyphox_url(spec: str) -> str:
+    """``http://HOST:PORT`` (with or without ``phyphox:``) checked, without a trailing slash."""
+    url = spec.removeprefix("phyphox:").rstrip("/")
+    if not url.startswith("http://") or ":" not in url[len("http://"):]:
+        raise ParameterError("--source phyphox", "phyphox:http://HOST:PORT (the address phyphox "
+                             "shows under 'Allow remote access')", spec)
+    return url
+
+
+def _parse_pair(spec: str, prefix: str) -> SourceSpec:
+    """``lower=SOURCE,upper=SOURCE`` (each SOURCE after ``prefix``) -> a ``pair`` SourceSpec."""
+    parts: dict[str, SourceSpec] = {}
+    for item in spec.split(","):
+        role, eq, sub = item.strip().partition("=")
+        if role not in SENSORS or not eq or role in parts:
+            raise ParameterError("--source", "lower=SOURCE,upper=SOURCE, each sensor once", spec)
+        part = _parse_one(prefix + sub.strip())
+        if part.kind not in PAIR_PART_KINDS:
+            raise ParameterError(f"--source {role}=", "phyphox:http://HOST:PORT or udp:HOST:PORT "
+                                 "(a source of one sensor)", sub)
+        parts[role] = part
+    if set(parts) != set(SENSORS):
+        raise ParameterError("--source", "both sensors: lower=SOURCE,upper=SOURCE", spec)
+    return SourceSpec("pair", "", parts=tuple((r, parts[r]) for r in SENSORS))
+
+
+def _parse_one(spec: str) -> SourceSpec:
+    """One source of the forms in ``parse_source`` (a lone phone included)."""
     kind, sep, rest = spec.partition(":")
     bad = ParameterError("--source", "one of " + ", ".join(SPEC_FORMS), spec)
     if not sep or not rest:
@@ -214,6 +267,8 @@ def parse_source(spec: str) -> SourceSpec:
         if not rest.isdigit():
             raise ParameterError("--source webcam", "webcam:N with a camera index N", spec)
         return SourceSpec("webcam", rest)
+    if kind == "phyphox":
+        return SourceSpec("phyphox", phyphox_url(spec))
     raise bad
 
 
@@ -415,6 +470,56 @@ class ReplayTransport:
     def close(self) -> None:
         """Stop sending."""
         self._i = self._n
+
+
+class PairTransport:
+    """Two sources, one sensor each (``lower=...,upper=...``), as one: every datagram of a
+    part becomes its role's sample whatever sensor it names; each part keeps its own
+    clock (the live loop aligns them). The pair ends when either part ends (one sensor
+    cannot make angles), with that part's reason."""
+
+    kind = "datagram"
+    shared_clock = False
+
+    def __init__(self, parts: dict[str, Transport]) -> None:
+        self.parts = parts
+        self.name = ",".join(f"{role}={tr.name}" for role, tr in parts.items())
+        self.meta: dict[str, Any] = {"warnings": [w for tr in parts.values() for w in tr.meta.get("warnings", [])]}
+
+    @property
+    def ended(self) -> bool:
+        """Either part has ended (its reason is in ``meta["end_reason"]``)."""
+        for role, tr in self.parts.items():
+            if tr.ended:
+                self.meta.setdefault("end_reason", f"the {role} sensor's source ended: "
+                                     + str(tr.meta.get("end_reason", tr.name)))
+                return True
+        return False
+
+    def receive(self, timeout_s: float) -> list[tuple[Any, float]]:
+        """Both parts' datagrams of the next ``timeout_s`` (s, shared between them), relabelled."""
+        out: list[tuple[Any, float]] = []
+        share = max(0.0, timeout_s) / len(self.parts)
+        for role, tr in self.parts.items():
+            out.extend((_relabel(payload, role), at) for payload, at in tr.receive(share))
+        return out
+
+    def close(self) -> None:
+        """Close both parts."""
+        for tr in self.parts.values():
+            tr.close()
+
+
+def _relabel(payload: Any, role: str) -> Any:
+    """A datagram made ``role``'s (bad ones are passed on for the decoder to flag)."""
+    try:
+        obj = json.loads(payload)
+    except (ValueError, UnicodeDecodeError, TypeError):
+        return payload
+    if not isinstance(obj, dict) or obj.get("sensor") == role:
+        return payload
+    obj["sensor"] = role
+    return json.dumps(obj, separators=(",", ":")).encode()
 
 
 @dataclass

@@ -6,7 +6,7 @@ extra). Offline analyses are saved whole (``Store.save_analysis``); live session
 appended as they go (``Store.writer`` -> ``SessionWriter``).
 
 Where things are: ``store`` (opening, checks, ``Store``), one query mixin per group of
-tables (``people``, ``sessions``, ``streams``, ``entries``, ``forget``), ``writer``
+tables (``people``, ``sessions``, ``streams``, ``entries``, ``clearances``, ``forget``), ``writer``
 (live sessions), ``backend`` (SQLite and PostgreSQL, error messages), ``migrations``
 (the schema), ``codec`` (sample chunks), ``convert`` (JSON columns), ``records`` (what
 is returned), ``exchange`` (export and import), ``paths`` (where the file lives).
@@ -24,6 +24,7 @@ from hingecoach.store.migrations import LATEST as SCHEMA_VERSION
 from hingecoach.store.paths import default_url, home_dir
 from hingecoach.store.records import (
     PAIN_MOMENTS,
+    Clearance,
     Cue,
     ForgetReport,
     Note,
@@ -40,6 +41,7 @@ __all__ = [
     "PAIN_MOMENTS",
     "PERSON_KEYS",
     "SCHEMA_VERSION",
+    "Clearance",
     "Cue",
     "ForgetReport",
     "Note",

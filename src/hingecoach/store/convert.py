@@ -152,6 +152,9 @@ PERSON_KEYS: dict[str, tuple[str, Any]] = {
     "too_fast_s": ("seconds of descent (10-90 %), 0.1 to 5", (0.1, 5.0)),
     "placement": (f"one of {', '.join(PLACEMENTS)}", None),
     "exercise": (f"one of {', '.join(EXERCISES)}", None),
+    # not a threshold: the body height scales a camera session's landmarks to metres
+    # (export --format trc/c3d)
+    "height_cm": ("the body height in cm, 50 to 250", (50.0, 250.0)),
 }
 DEFAULTS: dict[str, Any] = {"lumbar_rounding_deg": None, "share_of_max": MAX_FLEXION_SHARE,
                             "too_fast_s": TOO_FAST_S, "placement": None, "exercise": "hinge"}

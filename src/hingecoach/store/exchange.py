@@ -31,7 +31,7 @@ from hingecoach.store.backend import StoreError, require_extra
 from hingecoach.store.convert import REP_COLUMNS, dumps, loads, rep_row
 from hingecoach.store.migrations import update_summary
 from hingecoach.store.store import Store
-from hingecoach.store.streams import ANGLE_DTYPE, STREAMS
+from hingecoach.store.streams import STREAM_DTYPES, STREAMS
 
 FORMAT = "hingecoach-session"
 FORMAT_VERSION = 1
@@ -326,7 +326,7 @@ def import_bundle(store: Store, doc: dict[str, Any], origin: str = "") -> int:
             ts = TimeSeries(t_, data_, meta=st.get("meta") or {})
             db.execute("INSERT INTO streams (session_id, name, info, meta) VALUES (?, ?, ?, ?)",
                        (sid, name_, dumps(st.get("info") or {}), dumps(st.get("meta") or {})))
-            dtype = ANGLE_DTYPE if name_ == "angles" else np.float64
+            dtype = STREAM_DTYPES.get(name_, np.float64)
             arrays: dict[str, NDArray[Any]] = {"time_s": ts.time_s}
             arrays.update({k: v.astype(dtype) for k, v in ts.data.items()})
             store._write_chunks(sid, name_, arrays, 0)

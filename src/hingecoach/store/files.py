@@ -11,10 +11,11 @@ from hingecoach.sources.detect import read_recording
 from hingecoach.store.store import Store
 
 
-def save_file_analysis(store: Store, analysis: Analysis, path: str | Path, *,
+def save_file_analysis(store: Store, analysis: Analysis, path: str | Path | None, *,
                        calibration: str | Path | None = None, fmt: str = "auto",
                        settings: AnalysisSettings | None = None, person: str | None = None,
-                       device: str = "") -> int:
+                       device: str = "", lower: str | Path | None = None,
+                       upper: str | Path | None = None) -> int:
     """Store ``analysis`` of ``path`` with the raw recording (and calibration) read again
     exactly as the analysis read them, so the session can be re-analysed later. A
     source the IMU readers cannot read (a video) is saved without raw samples, with a
@@ -24,10 +25,11 @@ def save_file_analysis(store: Store, analysis: Analysis, path: str | Path, *,
     raw: TimeSeries | None
     cal: TimeSeries | None
     try:
-        raw = read_recording(path, fmt=fmt, placement=st.placement)
+        raw = read_recording(path, fmt=fmt, placement=st.placement, lower=lower, upper=upper)
         cal = read_recording(calibration, fmt="auto", placement=st.placement) if calibration else None
     except HingecoachError as e:
         raw = cal = None
         extra["raw_not_stored"] = str(e)
     return store.save_analysis(analysis, raw=raw, calibration=cal, person=person, settings=st,
-                               source=str(path), device=device, extra=extra)
+                               source=str(path) if path is not None else f"{lower} + {upper}",
+                               device=device, extra=extra)

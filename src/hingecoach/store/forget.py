@@ -35,10 +35,12 @@ class ForgetQueries(PeopleQueries):
             for t in _SESSION_TABLES:
                 self.db.execute(f"DELETE FROM {t} WHERE session_id IN ({sel})", (p.id,))
             self.db.execute("DELETE FROM sessions WHERE person_id = ?", (p.id,))
+            self.db.execute("DELETE FROM red_flag_clearances WHERE person_id = ?", (p.id,))
             self.db.execute("DELETE FROM people WHERE id = ?", (p.id,))
         if self.db.kind == "sqlite":
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         else:  # reclaim the dead rows now rather than at the next autovacuum
-            self.db.execute("VACUUM people, sessions, reps, pain, notes, cues, events, sets, streams, chunks")
+            self.db.execute("VACUUM people, red_flag_clearances, sessions, reps, pain, notes, cues, events, "
+                            "sets, streams, chunks")
         return ForgetReport(p.name, n_sessions, counts["reps"], counts["pain"], counts["notes"],
                             counts["cues"], counts["events"], nbytes)

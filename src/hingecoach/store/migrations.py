@@ -156,6 +156,25 @@ CREATE INDEX notes_session ON notes(session_id);
 """
 
 
+# v3: a clinician's clearance of a red flag of the safety screen, per person and flag,
+# with who cleared it and when; a revoked clearance keeps its row (who revoked it, when,
+# why), so the history of a person's clearances stays readable.
+V3 = """
+CREATE TABLE red_flag_clearances (
+    id {pk},
+    person_id {int} NOT NULL REFERENCES people(id),
+    flag TEXT NOT NULL,
+    set_by TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    cleared_at TEXT NOT NULL,
+    revoked_at TEXT,
+    revoked_by TEXT NOT NULL DEFAULT '',
+    revoke_reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX red_flag_clearances_person ON red_flag_clearances(person_id, flag);
+"""
+
+
 def summarise(rows: list[tuple[float | None, float | None, str]]) -> tuple[int, int, float | None,
                                                                           float | None]:
     """(reps, faulty reps, peak lumbar flexion, range of hinge) of a session from its
@@ -202,6 +221,7 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "people, sessions, reps, pain, notes, recordings", V1),
     Migration(2, "sets, cues, events; per-session summary", V2, _backfill_v2),
+    Migration(3, "clinicians' clearances of red flags", V3),
 )
 LATEST = MIGRATIONS[-1].version
 

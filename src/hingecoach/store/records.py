@@ -147,3 +147,27 @@ class ForgetReport:
         return (f"removed {self.person!r}: {self.sessions} session(s), {self.reps} rep(s), "
                 f"{self.pain_ratings} pain rating(s), {self.notes} note(s), {self.cues} cue(s), "
                 f"{self.events} event(s) and {mb:.1f} MB of recordings")
+
+
+@dataclass(frozen=True)
+class Clearance:
+    """A clinician's clearance of one red flag of the safety screen for one person."""
+
+    id: int
+    person: str
+    flag: str  # a red flag's id (coach.safety.RED_FLAG_IDS)
+    set_by: str  # who cleared it (a clinician's name or role)
+    note: str
+    cleared_at: str  # ISO time (UTC)
+    revoked_at: str | None = None  # None while the clearance holds
+    revoked_by: str = ""
+    revoke_reason: str = ""
+
+    @property
+    def active(self) -> bool:
+        """True while the clearance holds (not revoked)."""
+        return self.revoked_at is None
+
+    def to_json(self) -> dict[str, Any]:
+        """Every field, plus ``active``, as JSON-ready values."""
+        return asdict(self) | {"active": self.active}

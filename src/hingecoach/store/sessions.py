@@ -25,10 +25,11 @@ from hingecoach.store.convert import (
     thresholds_json,
 )
 from hingecoach.store.entries import EntryQueries
+from hingecoach.store.markers import landmark_series
 from hingecoach.store.migrations import update_summary
 from hingecoach.store.people import PeopleQueries
 from hingecoach.store.records import SessionRecord, SessionSummary
-from hingecoach.store.streams import ANGLE_DTYPE, StreamQueries, series_columns
+from hingecoach.store.streams import ANGLE_DTYPE, LANDMARK_DTYPE, StreamQueries, series_columns
 
 _SUMMARY_SQL = (
     "SELECT s.id, s.uid, p.name, s.started_at, s.kind, s.source, s.device, s.complete, "
@@ -78,8 +79,9 @@ class SessionQueries(PeopleQueries, StreamQueries, EntryQueries):
                       settings: AnalysisSettings | None = None, source: str | None = None,
                       device: str = "", started_at: str | None = None, kind: str = "offline",
                       extra: dict[str, Any] | None = None) -> int:
-        """Store a finished analysis (its reps, thresholds, angles) and, when given, the
-        raw recording and calibration it came from, in one transaction. Returns the id."""
+        """Store a finished analysis (its reps, thresholds, angles; a camera analysis's
+        landmarks) and, when given, the raw recording and calibration it came from, in one
+        transaction. Returns the id."""
         a = analysis
         with self.db.transaction():
             sid = self._new_session(
@@ -91,7 +93,8 @@ class SessionQueries(PeopleQueries, StreamQueries, EntryQueries):
                 info=a.info, warnings=a.warnings, complete=True, extra=extra)
             self._insert_reps(sid, [*a.reps, *a.incomplete])
             for name, ts, dtype in (("raw", raw, None), ("calibration", calibration, None),
-                                    ("angles", a.angles, ANGLE_DTYPE)):
+                                    ("angles", a.angles, ANGLE_DTYPE),
+                                    ("landmarks", landmark_series(a), LANDMARK_DTYPE)):
                 if ts is not None and len(ts):
                     self._stream_meta(sid, name, ts)
                     self._write_chunks(sid, name, series_columns(ts, dtype), 0)

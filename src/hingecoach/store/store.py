@@ -7,7 +7,7 @@ through a ``SessionWriter`` (every append commits, so a crash loses at most the 
 flush interval).
 
 The queries live with their tables, one mixin per group (``people``, ``sessions``,
-``streams``, ``entries``, ``forget``); this module opens, checks and closes the
+``streams``, ``entries``, ``clearances``, ``forget``); this module opens, checks and closes the
 database and starts live sessions.
 """
 
@@ -28,6 +28,7 @@ from hingecoach.store.backend import (
     StoreNotFoundError,
     check_sqlite_file,
 )
+from hingecoach.store.clearances import ClearanceQueries
 from hingecoach.store.forget import ForgetQueries
 from hingecoach.store.migrations import APPLICATION, LATEST, current_version, migrate
 from hingecoach.store.paths import default_url, home_dir, is_postgres, redact, sqlite_path
@@ -37,7 +38,7 @@ from hingecoach.store.writer import SessionWriter
 __all__ = ["SessionWriter", "Store", "open_store"]
 
 
-class Store(SessionQueries, ForgetQueries):
+class Store(SessionQueries, ClearanceQueries, ForgetQueries):
     """A hingecoach database (SQLite file or PostgreSQL). Not for sharing one object
     between processes; within a process, calls are serialised by a lock."""
 

@@ -1,7 +1,7 @@
 """Queries on ``streams`` and ``chunks``: a session's sample series, stored as blobs.
 
-A stream (``raw``, ``calibration``, ``angles``) is a row in ``streams`` (channel units,
-frames, the series' meta) and its samples, cut into compressed chunks (``codec``) of
+A stream (``raw``, ``calibration``, ``angles``, a camera session's ``landmarks``) is a
+row in ``streams`` (channel units, frames, the series' meta) and its samples, cut into compressed chunks (``codec``) of
 ``CHUNK_S`` seconds, in ``chunks``.
 """
 
@@ -21,7 +21,9 @@ from hingecoach.store.convert import dumps, loads
 
 CHUNK_S = 60.0  # seconds of samples per stored chunk (offline saves and compaction)
 ANGLE_DTYPE = np.float32  # derived angles: float32 is far finer than any sensor
-STREAMS = ("raw", "calibration", "angles")
+LANDMARK_DTYPE = np.float32  # pixels: float32 keeps 1/4000 px at 4000 px, far finer than a pose model
+STREAMS = ("raw", "calibration", "angles", "landmarks")
+STREAM_DTYPES: dict[str, Any] = {"angles": ANGLE_DTYPE, "landmarks": LANDMARK_DTYPE}  # others: as given
 
 
 def series_columns(ts: TimeSeries, dtype: Any = None) -> dict[str, NDArray[Any]]:
@@ -88,7 +90,7 @@ class StreamQueries(StoreBase):
             "SELECT DISTINCT stream FROM chunks WHERE session_id = ? ORDER BY stream", (sid,))]
 
     def stream(self, sid: int, name: str) -> TimeSeries | None:
-        """A stored sample stream (``raw``, ``calibration``, ``angles``) or None."""
+        """A stored sample stream (``raw``, ``calibration``, ``angles``, ``landmarks``) or None."""
         rows = list(self.db.execute("SELECT seq, payload FROM chunks WHERE session_id = ? AND "
                                     "stream = ? ORDER BY seq", (int(sid), name)))
         if not rows:

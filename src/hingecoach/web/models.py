@@ -132,3 +132,16 @@ class PlanIn(BaseModel):
         if any(ord(c) < 32 and c not in "\n\t" for c in v):
             raise ValueError("printable text")
         return v
+
+
+class ClearanceIn(BaseModel):
+    """A clinician clears a red flag for a person (or revokes the clearance): who, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+    set_by: str = Field(max_length=100, description="who clears it (e.g. the clinician)")
+    note: str = Field(default="", max_length=500)
+
+    @field_validator("set_by")
+    @classmethod
+    def _who(cls, v: str) -> str:
+        return check_name(v)

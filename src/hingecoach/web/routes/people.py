@@ -25,7 +25,8 @@ def programme() -> dict[str, Any]:
     """The programme's stages, the red-flag questions, the pain zones and the threshold keys."""
     return {"stages": [{"number": s.number, "id": s.id, "name": s.name, "exercise": s.exercise,
                         "wall": s.wall, "cues": list(s.cues)} for s in STAGES],
-            "red_flags": [{"id": f.id, "question": f.question} for f in RED_FLAGS],
+            "red_flags": [{"id": f.id, "question": f.question, "urgency": f.urgency, "clearable": f.clearable,
+                           "message": f.message} for f in RED_FLAGS],
             "pain_zones": PAIN_ZONES, "threshold_keys": {k: v[0] for k, v in PERSON_KEYS.items()},
             "exercises": list(EXERCISES)}
 
@@ -40,10 +41,12 @@ def people(s: Locked) -> list[dict[str, Any]]:
 @router.get("/api/people/{name}", tags=["people"], summary="A person: thresholds and the next session's plan")
 @serialised
 def person(s: Locked, name: str = Depends(person_name)) -> dict[str, Any]:
-    """A person's thresholds and next plan; a name not yet in the store gets the defaults."""
+    """A person's thresholds, next plan and red-flag clearances (every one, revoked ones too);
+    a name not yet in the store gets the defaults."""
     p = s.person(name)
     return {"name": name, "exists": p is not None, "thresholds": p.thresholds if p else {},
-            "plan": plan(load(s, name))}
+            "plan": plan(load(s, name)),
+            "clearances": [c.to_json() for c in s.clearances(name, active_only=False)] if p else []}
 
 
 @router.get("/api/people/{name}/history", tags=["people"],

@@ -167,7 +167,9 @@ const today = {
     const o = st.outcome;
     const b = this.$("outcome-banner");
     b.textContent = o.message;
-    b.className = ["red_flags", "referral"].includes(o.outcome) ? "banner stop" : "banner";
+    // a red flag that asks for a doctor's review (not urgent) gets the calm banner
+    const stop = ["red_flags", "referral"].includes(o.outcome) && o.urgency !== "review";
+    b.className = stop ? "banner stop" : "banner";
     this.$("outcome-decisions").replaceChildren(...o.decisions.map((d) => hc.el("li", {}, d.message)));
     const link = this.$("report-link");
     link.href = o.session_id ? `/sessions/${o.session_id}/report` : "#";

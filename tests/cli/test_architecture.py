@@ -7,7 +7,7 @@ from pathlib import Path
 
 def test_one_way_pipeline_contract():
     exe = shutil.which("lint-imports") or str(Path(sys.executable).with_name("lint-imports"))
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     r = subprocess.run([exe], cwd=root, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     contracts = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]

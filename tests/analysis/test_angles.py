@@ -107,3 +107,20 @@ def test_a_long_gap_restarts_the_filter_without_integrating_the_silence():
     after = a.angles.time_s > 8.0
     err = a.angles["lumbar_flexion_deg"][after] - truth["lumbar_flexion_deg"][keep][after]
     assert np.max(np.abs(err)) < 2.0
+
+
+def test_calibration_notices_carry_a_code_apart_from_their_text():
+    """A recording without bends of its own is flagged by code; with a calibration that has
+    bends it takes the calibration's axes and the flag is dropped (by its code)."""
+    from hingecoach.analysis import analyze_recording
+    from hingecoach.angles import NO_CLEAR_BEND
+
+    still, _, _ = simulate(SimSettings(pattern="good", reps=0, seed=7))
+    _, alone, _ = compute_angles(still)
+    [notice] = [n for n in alone.notices if n.code == NO_CLEAR_BEND]
+    assert notice.text.startswith("recording: no clear forward bend (upper sensor range ")
+    assert str(notice) == notice.text and alone.warnings == tuple(n.text for n in alone.notices)
+    assert notice.text in analyze_recording(still).to_json()["warnings"]  # the JSON keeps the words
+    cal, _, _ = simulate(SimSettings(pattern="good", reps=1, seed=4))
+    _, with_cal, _ = compute_angles(still, cal)
+    assert not any(n.code == NO_CLEAR_BEND for n in with_cal.notices)

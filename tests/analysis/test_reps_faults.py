@@ -97,3 +97,25 @@ def test_max_flexion_calibration_sets_the_threshold():
     assert a.max_flexion_deg is not None and 30 < a.max_flexion_deg < 50
     assert a.thresholds.lumbar_rounding_deg == pytest.approx(0.6 * a.max_flexion_deg)
     assert "60%" in a.thresholds.lumbar_rounding_source
+
+
+def test_thresholds_for_settings_equal_the_defaults_given_the_same_values():
+    from hingecoach.faults import thresholds_for
+
+    st = AnalysisSettings(exercise="swing", share_of_max=0.7, lumbar_rounding_deg=None, too_fast_s=0.5)
+    for placement in ("T12", "T8", "neck"):
+        assert thresholds_for(placement, st, max_flexion_deg=40.0) == default_thresholds(
+            placement, max_flexion_deg=40.0, exercise="swing", share_of_max=0.7, too_fast_s=0.5)
+    th = thresholds_for("camera", AnalysisSettings(), camera_rounding_deg=12.0)
+    assert th.lumbar_rounding_deg == 12.0 and th.lumbar_rounding_source.startswith("camera:")
+    assert thresholds_for("T12", AnalysisSettings(lumbar_rounding_deg=15.0)).lumbar_rounding_source == "set by hand"
+
+
+def test_every_threshold_names_its_source():
+    th = default_thresholds("T12", exercise="swing")
+    src = th.sources
+    assert src["lumbar_rounding_deg"] == "default for the T12 placement"
+    assert src["too_fast_s"] == "off" and src["squat_knee_hip_ratio"] == "off"  # swings; camera-only rule
+    assert src["top_overextension_deg"] == "8 deg of lumbar extension at L1/T12"
+    assert set(src) == {"lumbar_rounding_deg", "top_overextension_deg", "too_fast_s", "shallow_share",
+                        "squat_knee_hip_ratio", "neck_extension_deg"}
