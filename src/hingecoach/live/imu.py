@@ -145,6 +145,9 @@ class LiveAxis:
         return self.sign * math.degrees(math.atan2(s, c))
 
 
+MAX_UNSIGNED_HOLD_S = 30.0  # rows wait at most this long for the sign of the first bend
+
+
 @dataclass
 class ImuAngles:
     """Rows in; ``on_angles(t, {channel: deg}, row)`` out once calibrated."""
@@ -312,7 +315,9 @@ class ImuAngles:
                     ax["upper"].sign = -1.0
                 self._sign_lower(self._held)
                 self._flush_held()
-            elif abs(t_up) < ax["upper"].s.min_tilt_deg:
+            elif abs(t_up) < ax["upper"].s.min_tilt_deg or row.t - self._held[0][0].t > MAX_UNSIGNED_HOLD_S:
+                # (a long lean that never becomes a bend, at a desk say, must not hold
+                # rows without end: they go out with the sign as it stands)
                 delay = self.axis_settings.sign_delay_s
                 while self._held and self._held[0][0].t < row.t - delay:
                     r, lo, up = self._held.pop(0)
