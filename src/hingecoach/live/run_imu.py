@@ -42,6 +42,8 @@ IMU_CHANNELS = tuple(a.name for a in ANGLES)
 ANGLE_INFO = {a.name: ChannelInfo("deg", "sagittal", a.description) for a in ANGLES}
 
 
+MIN_WAIT_S = 0.0005  # the shortest sleep of the loop (a due time just passed: no busy loop)
+
 def run_imu(session: LiveSession, spec: SourceSpec) -> LiveSummary:
     """Run ``session`` on an IMU source until it ends, is stopped or times out."""
     store = session._open_store()
@@ -157,7 +159,12 @@ def _pump(session: LiveSession, transport: Transport, stream: ImuStream, parser:
             return "time limit"
         if transport.ended:
             return "source ended"
-        items = transport.receive(st.poll_s)
+        # wake when a held sample or a waiting row is due, not only every poll_s
+        timeout = st.poll_s
+        due = stream.next_due_s()
+        if due is not None:
+            timeout = min(timeout, max(MIN_WAIT_S, due - session._clock()))
+        items = transport.receive(timeout)
         for payload, arrival in items:
             was = calibrated()
             try:
