@@ -12,6 +12,7 @@ chunk repeated, numbers swapped for extreme ones); the tests use hypothesis, and
 
 from __future__ import annotations
 
+import contextlib
 import io
 import random
 import signal
@@ -21,8 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from hingecoach.core.errors import HingecoachError
 from hingecoach.sources.live import BadInput, LineAssembler, LineParser, decode_datagram, encode_datagram
@@ -134,20 +133,16 @@ def _datagram(data: bytes) -> None:
 def _serial(data: bytes) -> None:
     p = LineParser()
     for line in data.decode("utf-8", errors="replace").split("\n"):
-        try:
+        with contextlib.suppress(BadInput):  # a bad line is counted and skipped; the next must work
             p.parse(line, 0.0)
-        except BadInput:
-            pass  # one bad line is counted and skipped; the next one must still work
 
 
 def _ble(data: bytes) -> None:
     asm, p = LineAssembler(), LineParser()
     for k in range(0, len(data), 20):  # 20-byte notifications (the default BLE MTU)
         for line in asm.feed(data[k:k + 20]):
-            try:
+            with contextlib.suppress(BadInput):
                 p.parse(line, 0.0)
-            except BadInput:
-                pass
 
 
 def _cli(data: bytes) -> None:
@@ -299,4 +294,3 @@ def fuzz(target: Target, n: int, seed: int = 0, hang_s: float = HANG_S) -> dict[
 
 
 __all__ = ["HANG_S", "TARGETS", "Outcome", "Target", "fuzz", "mutate", "one_line", "run"]
-_ = np  # numpy is imported for the readers' sake (loaded once, not per input)
