@@ -1,11 +1,14 @@
 """Accuracy against simulator ground truth: prints a table and the targets it is held to.
 
 Random mountings, noise, gyroscope bias, 50 and 100 Hz, slow hinges, fast swings,
-walking, dropouts and clock jitter; 10 seeds per condition. Run: python benchmarks/accuracy.py
+walking, dropouts and clock jitter, each placement of the upper sensor; 10 seeds per
+condition (held out: the fusion settings were chosen on other seeds), the worst seed's
+RMSE shown. Run: nice python benchmarks/accuracy.py
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import time
 
@@ -17,13 +20,26 @@ from hingecoach.sources.simulator import SimSettings, simulate
 CONDITIONS = {
     "mixed 100 Hz, walk, dropouts, jitter": dict(pattern="mixed", reps=8, walk_s=6, dropouts=3,
                                                  clock_jitter=0.25),
+    "mixed 100 Hz": dict(pattern="mixed", reps=8),
     "mixed 50 Hz": dict(pattern="mixed", reps=8, sample_rate_hz=50),
     "slow hinges 50 Hz": dict(pattern="slow", reps=4, sample_rate_hz=50),
+    "slow hinges 100 Hz": dict(pattern="slow", reps=4),
     "fast hinges 100 Hz": dict(pattern="fast", reps=6),
+    "rounded 50 Hz": dict(pattern="rounded", reps=6, sample_rate_hz=50),
+    "over-extended 50 Hz": dict(pattern="overextended", reps=6, sample_rate_hz=50),
     "swings 100 Hz": dict(pattern="swing", reps=15),
     "swings 50 Hz": dict(pattern="swing", reps=15, sample_rate_hz=50),
     "gyro bias 3 deg/s": dict(pattern="mixed", reps=8, gyro_bias_dps=3.0),
+    "no gyro bias, no noise": dict(pattern="mixed", reps=8, gyro_bias_dps=0.0, noise=False),
+    "sensors square on the back": dict(pattern="mixed", reps=8, random_mounting=False),
+    "upper sensor at L1": dict(pattern="mixed", reps=8, placement="L1"),
+    "upper sensor at T8": dict(pattern="mixed", reps=8, placement="T8"),
+    "upper sensor at the neck": dict(pattern="mixed", reps=8, placement="neck"),
 }
+# Shown but outside the targets: samples lost in the middle of a kettlebell swing (200
+# deg/s, turning round in 0.1 s) cannot be bridged by integrating across the gap.
+BEYOND = {"swings 100 Hz with dropouts": dict(pattern="swing", reps=15, dropouts=3)}
+# The fusion settings were tuned on seeds 1-10; the table uses seeds never looked at then.
 SEEDS = range(100, 110)
 
 
@@ -31,7 +47,8 @@ def main() -> None:
     """Run every condition over the seeds; print its worst RMSEs and summed rep and flag counts (Markdown)."""
     rows = []
     t0 = time.perf_counter()
-    for name, kw in CONDITIONS.items():
+    c0 = time.process_time()
+    for name, kw in [*CONDITIONS.items(), *BEYOND.items()]:
         err = {k: [] for k in ("lumbar_flexion_deg", "pelvis_tilt_deg", "trunk_inclination_deg")}
         reps_true = reps_found = flagged_ok = flag_needed = false_flags = good_reps = extra = 0
         for seed in SEEDS:
@@ -56,7 +73,8 @@ def main() -> None:
                 bad = [f for f in m.faults if f in r.must_not_flag]
                 false_flags += bool(bad)
                 good_reps += 1
-        rows.append((name, *(max(v) for v in err.values()), f"{reps_found}/{reps_true}", str(extra),
+        rows.append((name + (" (beyond the targets)" if name in BEYOND else ""),
+                     *(max(v) for v in err.values()), f"{reps_found}/{reps_true}", str(extra),
                      f"{flagged_ok}/{flag_needed}", f"{false_flags}/{good_reps}"))
     print(f"accuracy against simulator ground truth, {len(SEEDS)} seeds per condition "
           f"({platform.processor() or platform.machine()}, {time.perf_counter() - t0:.0f} s)")
@@ -66,7 +84,8 @@ def main() -> None:
     print("|" + "---|" * len(hdr))
     for r in rows:
         print(f"| {r[0]} | {r[1]:.2f} | {r[2]:.2f} | {r[3]:.2f} | {r[4]} | {r[5]} | {r[6]} | {r[7]} |")
-    print("\ntargets: lumbar <= 1.0 deg, pelvis and trunk <= 1.5 deg, every rep found and no "
+    print(f"\nload average {os.getloadavg()[0]:.1f}, CPU {time.process_time() - c0:.0f} s")
+    print("targets: lumbar <= 0.5 deg, pelvis and trunk <= 0.7 deg, every rep found and no "
           "other, every required flag, no wrong flag")
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from hingecoach.core.conventions import normalise_placement
 from hingecoach.core.errors import InputError
 from hingecoach.core.notices import Notice
 from hingecoach.core.timeseries import ChannelInfo, FloatArray, TimeSeries
@@ -28,8 +29,9 @@ from hingecoach.orientation.calibration import (
     calibration_window,
     find_still_span,
     sensor_calibration,
+    window_was_given,
 )
-from hingecoach.orientation.fusion import FusionJob, FusionSettings, fuse_pair
+from hingecoach.orientation.fusion import LEVER_ARM_M, FusionJob, FusionSettings, fuse_pair, lever_arm
 from hingecoach.orientation.magnetometer import consistency, hard_iron
 from hingecoach.orientation.sagittal import (
     CONFIDENT_RATIO,
@@ -153,13 +155,25 @@ def _magnetic_notices(rec: TimeSeries, mags: dict[str, FloatArray] | None, fused
     return out
 
 
+def sensor_lever_arms(ups0: dict[str, FloatArray], placement: object, settings: FusionSettings
+                      ) -> dict[str, FloatArray | None]:
+    """Each sensor's position relative to the hips (m, sensor frame) for the fusion to
+    take its own acceleration out of the accelerometer; None when that is switched off."""
+    if not settings.compensate_lever_arm:
+        return {s: None for s in SIDES}
+    upper = normalise_placement(str(placement)) if placement else "T12"
+    return {"lower": lever_arm(ups0["lower"], LEVER_ARM_M["lower"]),
+            "upper": lever_arm(ups0["upper"], LEVER_ARM_M[upper])}
+
+
 def _fuse(rec: TimeSeries, biases: dict[str, FloatArray], ups0: dict[str, FloatArray],
           settings: AngleSettings, mags: dict[str, FloatArray] | None = None,
           mags0: dict[str, FloatArray] | None = None) -> Fused:
     rate = rec.sample_rate_hz
+    levers = sensor_lever_arms(ups0, rec.meta.get("placement"), settings.fusion)
     jobs = [FusionJob(rate, biases[s], ups0[s], settings.fusion, rec.time_s, rec[f"{s}_gyr"],
                       rec[f"{s}_acc"], None if mags is None else mags[s],
-                      None if mags0 is None else mags0[s]) for s in SIDES]
+                      None if mags0 is None else mags0[s], levers[s]) for s in SIDES]
     out = dict(zip(SIDES, fuse_pair(jobs), strict=True))
     quats = {s: out[s].quaternions for s in SIDES}
     return Fused({s: out[s].ups for s in SIDES},
@@ -235,7 +249,8 @@ def calibrate(rec: TimeSeries, settings: AngleSettings | None = None,
     st = settings or AngleSettings()
     source = str(rec.meta.get("source", "recording"))
     window, window_warnings = calibration_window(rec, st.calibration)
-    cals = {s: sensor_calibration(rec, s, window) for s in SIDES}
+    detected = not window_was_given(rec, window)
+    cals = {s: sensor_calibration(rec, s, window, detected) for s in SIDES}
     up0 = {s: cals[s].up for s in SIDES}
     bias = {s: cals[s].gyro_bias_rad_s for s in SIDES}
     mags = _magnetometer(rec, st)

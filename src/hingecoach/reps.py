@@ -16,6 +16,7 @@ vectorised form of the same state machine (offline) and the tests check they agr
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -160,7 +161,8 @@ class RepDetector:
     """The same state machine, one sample at a time. ``update`` returns a Rep when one
     completes (the centred low-pass needs (n-1)/2 samples of the future, so decisions
     come that much, 0.2 s, after the sample they are about); ``finish`` flushes the end
-    and returns the incomplete rep, if any. Memory is bounded by the longest rep."""
+    and returns the incomplete rep, if any. Memory is bounded by the longest rep (while
+    standing it holds ``lookback_s`` plus 10 s)."""
 
     def __init__(self, sample_rate_hz: float, placement: str = "T12",
                  settings: RepSettings | None = None) -> None:
@@ -175,6 +177,10 @@ class RepDetector:
         self._count = 0
         self._first: float | None = None
         self._window: list[float] = []
+        # trim while standing every so many samples (a batch: deleting from the front of
+        # a list moves it): memory stays under lookback_s + 2 * this many samples
+        self._trim_every = max(64, round(10.0 * sample_rate_hz))
+        self._trim_at = self._trim_every
 
     def update(self, t: float, value_deg: float) -> Rep | None:
         """One sample of the rep signal (``self.st.channel``)."""
@@ -197,6 +203,8 @@ class RepDetector:
         if self._in is None:
             if y > self.st.enter_deg and (prev is None or prev <= self.st.enter_deg):
                 self._in = k
+            elif k >= self._trim_at:
+                self._trim_idle(k)
             return None
         if y < self.st.standing_deg:
             i_in, self._in = self._in, None
@@ -233,6 +241,18 @@ class RepDetector:
         return Rep(self._count if complete else 0, float(t[start]), float(t[bottom]),
                    float(t[end]), complete, start + o, bottom + o, end + o)
 
+    def _trim_idle(self, k: int) -> None:
+        """Standing between reps: forget what the next rep's standing level cannot reach
+        (``lookback_s`` before any sample from now on), so hours without a lift cost no
+        memory. The offline search starts at the later of the previous rep's end and the
+        lookback, so this changes no rep."""
+        t_keep = self._t[k] - self.st.lookback_s - 1.0
+        cut = bisect.bisect_left(self._t, t_keep, 0, k)
+        if cut > 0:
+            self._drop_before(cut)
+        self._trim_at = len(self._s) - 1 + self._trim_every
+
     def _drop_before(self, k: int) -> None:
         self._t, self._raw, self._s = self._t[k:], self._raw[k:], self._s[k:]
         self._offset += k
+        self._trim_at = max(0, self._trim_at - k)

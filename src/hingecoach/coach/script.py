@@ -86,6 +86,8 @@ class Script:
             doc = tomllib.loads(path.read_text(encoding="utf-8"))
         except OSError as e:
             raise InputError(path, "a readable TOML file", e.strerror or str(e)) from None
+        except UnicodeDecodeError as e:
+            raise InputError(path, "a UTF-8 text file", f"byte {e.object[e.start]:#04x} at offset {e.start}") from None
         except tomllib.TOMLDecodeError as e:
             raise InputError(path, "TOML (key = value lines)", str(e)) from None
         _unknown(path, "", doc, TOP_KEYS)

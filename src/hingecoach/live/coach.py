@@ -23,6 +23,7 @@ import numpy as np
 from hingecoach.core.timeseries import TimeSeries
 from hingecoach.faults import MESSAGES, RepMetrics, Thresholds, evaluate, rep_metrics
 from hingecoach.feedback.cues import PHRASES, Cue, CueEngine, CueSettings
+from hingecoach.live.bounded import Reservoir
 from hingecoach.reps import Rep, RepDetector, RepSettings
 
 TOP_WINDOW_S = 1.5  # faults.rep_metrics' default top_window_s
@@ -80,7 +81,7 @@ class LiveCoach:
         self.reps: list[RepMetrics] = []
         self.incomplete: list[RepMetrics] = []
         self.cue_list: list[Cue] = []
-        self.cue_latency_s: list[float] = []
+        self.cue_latency_s = Reservoir(10_000)
         self._last_angles_t = -math.inf
         self._standing_t = -math.inf  # the last sample with the rep signal at standing level
         self._entry_standing_t = math.inf  # ...before the last bend began (its rep starts after)

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from hingecoach.angles import ANGLE_NAMES, AngleModel, AngleSettings
+from hingecoach.angles import ANGLE_NAMES, AngleModel, AngleSettings, sensor_lever_arms
 from hingecoach.core.timeseries import FloatArray, TimeSeries
 from hingecoach.live.stream import Row
 from hingecoach.orientation.calibration import find_still_span, sensor_calibration
@@ -145,6 +145,9 @@ class LiveAxis:
         return self.sign * math.degrees(math.atan2(s, c))
 
 
+MAX_UNSIGNED_HOLD_S = 30.0  # rows wait at most this long for the sign of the first bend
+
+
 @dataclass
 class ImuAngles:
     """Rows in; ``on_angles(t, {channel: deg}, row)`` out once calibrated."""
@@ -158,6 +161,7 @@ class ImuAngles:
     calibration: AngleModel | None = None  # from --calibration FILE
     axis_settings: LiveAxisSettings = field(default_factory=LiveAxisSettings)
     source: str = "live"
+    placement: str = "T12"  # where the upper sensor sits: its lever arm about the hips
 
     def __post_init__(self) -> None:
         self._rows: list[Row] = []
@@ -201,7 +205,7 @@ class ImuAngles:
         t0, t_last = rows[0].t, rows[-1].t
         if self.window_hint_s is not None:
             if t_last >= self.window_hint_s[1] and self.window_hint_s[1] - self.window_hint_s[0] >= cs.hard_min_still_s:
-                self._calibrate(self._series(), self.window_hint_s, [])
+                self._calibrate(self._series(), self.window_hint_s, [], detected=False)
             return
         ts = self._series()
         a, b = find_still_span(ts, cs)
@@ -233,7 +237,8 @@ class ImuAngles:
                        "message": f"no still standing in {cs.search_s:g} s: stand still and upright "
                                   f"for {cs.min_still_s:g} s to calibrate"})
 
-    def _calibrate(self, ts: TimeSeries, window: tuple[float, float] | None, warnings: list[str]) -> None:
+    def _calibrate(self, ts: TimeSeries, window: tuple[float, float] | None, warnings: list[str],
+                   detected: bool = True) -> None:
         rows = self._rows
         self.rate_hz = self.rate_hint_hz or ts.sample_rate_hz
         cal = self.calibration
@@ -245,12 +250,14 @@ class ImuAngles:
             bias = {s: models[s].gyro_bias_rad_s for s in SIDES}
             self.window_s = cal.window_s
         else:
-            cals = {s: sensor_calibration(ts, s, window) for s in SIDES}
+            cals = {s: sensor_calibration(ts, s, window, detected) for s in SIDES}
             up0 = {s: cals[s].up for s in SIDES}
             bias = {s: cals[s].gyro_bias_rad_s for s in SIDES}
             self.window_s = window
+        levers = sensor_lever_arms(up0, self.placement, self.settings.fusion)
         for s in SIDES:
-            self._fusion[s] = SensorFusion(self.rate_hz, bias[s], up0[s], self.settings.fusion)
+            self._fusion[s] = SensorFusion(self.rate_hz, bias[s], up0[s], self.settings.fusion,
+                                           lever_arm_m=levers[s])
             fixed = None
             if cal is not None:
                 fixed = (cal.lower if s == "lower" else cal.upper).axis
@@ -308,7 +315,9 @@ class ImuAngles:
                     ax["upper"].sign = -1.0
                 self._sign_lower(self._held)
                 self._flush_held()
-            elif abs(t_up) < ax["upper"].s.min_tilt_deg:
+            elif abs(t_up) < ax["upper"].s.min_tilt_deg or row.t - self._held[0][0].t > MAX_UNSIGNED_HOLD_S:
+                # (a long lean that never becomes a bend, at a desk say, must not hold
+                # rows without end: they go out with the sign as it stands)
                 delay = self.axis_settings.sign_delay_s
                 while self._held and self._held[0][0].t < row.t - delay:
                     r, lo, up = self._held.pop(0)

@@ -42,6 +42,8 @@ IMU_CHANNELS = tuple(a.name for a in ANGLES)
 ANGLE_INFO = {a.name: ChannelInfo("deg", "sagittal", a.description) for a in ANGLES}
 
 
+MIN_WAIT_S = 0.0005  # the shortest sleep of the loop (a due time just passed: no busy loop)
+
 def run_imu(session: LiveSession, spec: SourceSpec) -> LiveSummary:
     """Run ``session`` on an IMU source until it ends, is stopped or times out."""
     store = session._open_store()
@@ -118,7 +120,8 @@ def _loop(session: LiveSession, spec: SourceSpec, transport: Transport, placemen
     angles = ImuAngles(a.angles, on_angles, on_calibrated, session._emit,
                        rate_hint_hz=meta.get("sample_rate_hz"),
                        window_hint_s=tuple(window_hint) if window_hint else None,
-                       calibration=cal_model, axis_settings=st.axes, source=session.source)
+                       calibration=cal_model, axis_settings=st.axes, source=session.source,
+                       placement=placement)
     stream = ImuStream(st.stream, transport.shared_clock, on_row, session._emit)
     parser = LineParser() if transport.kind == "line" else None
     session._emit({"type": "status", "state": "waiting", "source": session.source,
@@ -156,7 +159,12 @@ def _pump(session: LiveSession, transport: Transport, stream: ImuStream, parser:
             return "time limit"
         if transport.ended:
             return "source ended"
-        items = transport.receive(st.poll_s)
+        # wake when a held sample or a waiting row is due, not only every poll_s
+        timeout = st.poll_s
+        due = stream.next_due_s()
+        if due is not None:
+            timeout = min(timeout, max(MIN_WAIT_S, due - session._clock()))
+        items = transport.receive(timeout)
         for payload, arrival in items:
             was = calibrated()
             try:

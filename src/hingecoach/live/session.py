@@ -32,6 +32,7 @@ from hingecoach.core.errors import HingecoachError, ParameterError
 from hingecoach.faults import RepMetrics, Thresholds
 from hingecoach.feedback.audio import AudioOut, AudioSettings
 from hingecoach.feedback.cues import Cue, CueSettings
+from hingecoach.live.bounded import Messages, Reservoir
 from hingecoach.live.coach import LiveCoach
 from hingecoach.live.imu import LiveAxisSettings
 from hingecoach.live.run_camera import is_camera_source, run_camera
@@ -98,6 +99,8 @@ class LiveSummary:
     # through the filters (datagrams that arrive meanwhile wait for it)
     calibration_ms: float | None = None
     audio_onset_ms: list[float] = field(default_factory=list)
+    # rows measured when row_latency_ms holds a uniform sample of them (a long session)
+    row_latency_n: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The summary as the "ended" event carries it: counts, stats and latency percentiles."""
@@ -105,17 +108,18 @@ class LiveSummary:
                 "placement": self.placement, "reps": len(self.reps),
                 "faulty_reps": sum(1 for m in self.reps if m.faults), "cues": len(self.cues),
                 "duration_s": round(self.duration_s, 3), "stats": self.stats, "warnings": self.warnings,
-                "latency_ms": {"cue": _pct(self.cue_latency_ms), "row": _pct(self.row_latency_ms),
+                "latency_ms": {"cue": _pct(self.cue_latency_ms), "row": _pct(self.row_latency_ms, self.row_latency_n),
                                "calibration": None if self.calibration_ms is None else round(self.calibration_ms, 3),
                                "audio_onset": _pct(self.audio_onset_ms)}}
 
 
-def _pct(xs: list[float]) -> dict[str, Any]:
-    """n, median, 99th percentile and maximum of latencies (ms)."""
+def _pct(xs: list[float], n: int | None = None) -> dict[str, Any]:
+    """n, median, 99th percentile and maximum of latencies (ms); ``n``: how many there
+    were, when ``xs`` is a uniform sample of them."""
     if not xs:
         return {"n": 0}
     a = np.asarray(xs)
-    return {"n": int(a.size), "p50": round(float(np.percentile(a, 50)), 3),
+    return {"n": int(a.size) if n is None else n, "p50": round(float(np.percentile(a, 50)), 3),
             "p99": round(float(np.percentile(a, 99)), 3), "max": round(float(a.max()), 3)}
 
 
@@ -141,11 +145,11 @@ class LiveSession:
         self._pose_model = pose_model
         self._bad: dict[str, int] = {}
         self._bad_reported: dict[str, float] = {}
-        self._warnings: list[str] = []
+        self._warnings = Messages()
         self._sink: StoreSink | None = None
         self._audio: AudioOut | None = None
         self._coach: LiveCoach | None = None
-        self._row_latency: list[float] = []
+        self._row_latency = Reservoir()
         self._calibration_latency: float | None = None
         self._first_t: float | None = None
         self._last_t: float | None = None
@@ -215,8 +219,7 @@ class LiveSession:
                              duration_s=ev.get("duration_s"))
         elif kind == "warning":
             msg = str(ev.get("message", ""))
-            if msg not in self._warnings:
-                self._warnings.append(msg)
+            self._warnings.add(msg)
             if self._sink is not None:
                 self._sink.event("warning", None, what=ev.get("kind"), message=msg)
         for fn in ([self._on_event] if self._on_event is not None else []) + self._listeners:
@@ -226,7 +229,7 @@ class LiveSession:
                 if not self._consumer_failed:  # not end the session: it is said once and stored
                     self._consumer_failed = True
                     msg = f"an event consumer failed ({type(e).__name__}: {str(e)[:120]}); the session goes on"
-                    self._warnings.append(msg)
+                    self._warnings.add(msg)
                     if self._sink is not None:
                         self._sink.event("warning", None, what="consumer", message=msg)
 
@@ -328,10 +331,11 @@ class LiveSession:
         summary = LiveSummary(
             self._session_id, self.source, reason, placement, thresholds,
             list(coach.reps) if coach else [], list(coach.incomplete) if coach else [],
-            list(coach.cue_list) if coach else [], stats, list(self._warnings), duration,
+            list(coach.cue_list) if coach else [], stats, self._warnings.as_list(), duration,
             [x * 1000 for x in coach.cue_latency_s] if coach else [],
             [x * 1000 for x in self._row_latency], None if self._calibration_latency is None
-            else self._calibration_latency * 1000, list(self._audio.onsets_ms) if self._audio else [])
+            else self._calibration_latency * 1000, list(self._audio.onsets_ms) if self._audio else [],
+            row_latency_n=self._row_latency.n)
         info.update(duration_s=round(duration, 3))
         self._emit({"type": "status", "state": "ended", "reason": reason, "summary": summary.to_json(),
                     "message": f"ended ({reason}): {len(summary.reps)} reps, {len(summary.cues)} cues",
@@ -342,5 +346,5 @@ class LiveSession:
                              extra={"live": {"reason": reason, "stats": stats, "version": __version__}})
             if self._sink.errors:
                 self._warnings.extend(self._sink.errors)
-            summary.warnings = list(self._warnings)
+            summary.warnings = self._warnings.as_list()
         return summary

@@ -19,14 +19,14 @@ object with its own counters:
    follows its predecessor (``seq`` + 1, or within 1.5 periods) goes out at once, so an
    in-order link adds no delay. After a hole (a lost or overtaken sample) the buffer
    waits for the missing one at most as long as reordering on this link has needed
-   (twice the largest recent reorder delay), capped at ``max_hold_s`` (50 ms): on a link
+   (twice the largest recent reorder delay), capped at ``max_hold_s`` (8 ms): on a link
    that never reorders, a loss costs no waiting. Duplicates are dropped, samples older
    than what was already released are counted as late and dropped (the fusion has moved
    on), and a clock that jumps back by more than ``reset_back_s`` is a restarted sensor.
 4. ``Pairer``: rows at the lower sensor's sample instants, with the upper sensor's
    values at that instant (its own sample when the times coincide, as in a file, else
    interpolated between the two samples around it). A row waits for the upper sample
-   after it at most ``pair_wait_s``; then it takes the last upper sample if that is
+   after it at most ``pair_wait_s`` plus 1.2 upper periods; then it takes the last upper sample if that is
    within ``hold_max_s`` (the row is marked held), else the row is dropped: no angle is
    made up while a sensor is silent. A sensor silent for more than ``gap_s`` is a gap,
    reported when it starts and when it ends.
@@ -48,15 +48,18 @@ from hingecoach.sources.live import SENSORS, Packet
 class StreamSettings:
     """Timing of the live IMU stream: jitter buffer, pairing, gaps and clock fits (times in seconds)."""
 
-    # The longest a sample waits for a missing predecessor. Reordering on a LAN or
-    # Bluetooth link is a few ms to tens of ms; 50 ms keeps the worst added latency far
-    # below the 100 ms that a cue may take to be heard.
-    max_hold_s: float = 0.05
-    # A row waits this long, plus 1.5 of the upper sensor's sample periods, for the upper
-    # sample after it (it may be held in its own jitter buffer for up to max_hold_s; a
-    # BLE connection interval is 7.5-50 ms). In order, the upper sample comes within a
-    # period and nothing waits this long.
-    pair_wait_s: float = 0.05
+    # The longest a sample waits for a missing predecessor. A cue must be out within
+    # 20 ms of its sample's arrival (p99) on a link that loses and reorders; a sample
+    # given up for lost costs the fusion one step over two periods (a few hundredths of
+    # a degree in a hinge), while waiting delays every row behind it. So the buffer
+    # waits at most 8 ms (twice the largest recent reorder delay, if less): reordering
+    # within a BLE connection event or a LAN's few ms is still put back in order, a
+    # sample later than that is dropped as late.
+    max_hold_s: float = 0.008
+    # A row waits this long, plus PAIR_WAIT_PERIODS of the upper sensor's periods, for the
+    # upper sample after it; then it takes the last upper sample (held). In order, the
+    # upper sample comes within a period and nothing waits this long.
+    pair_wait_s: float = 0.002
     # The partner's last sample may be this old and still complete a row (one or two
     # lost samples at 25-100 Hz); older: no row, rather than an angle made up.
     hold_max_s: float = 0.1
@@ -266,6 +269,14 @@ class JitterBuffer:
         self._held.insert(i, (p.t, self._n, p))
         return self.poll(p.arrival_s)
 
+    def due_s(self) -> float | None:
+        """When (monotonic s) the first held packet goes out if nothing else comes; None
+        when nothing waits."""
+        if not self._held:
+            return None
+        head = self._held[0][2]
+        return head.arrival_s if self._contiguous(head) else head.arrival_s + self.hold_s
+
     def poll(self, now_s: float) -> list[Packet]:
         """The held packets whose wait is over at ``now_s`` (monotonic s)."""
         out: list[Packet] = []
@@ -392,6 +403,15 @@ class ImuStream:
                            "end_s": None, "duration_s": None,
                            "message": f"no data from the {k} sensor"})
 
+    def next_due_s(self) -> float | None:
+        """The earliest time (monotonic s) something held or waiting is released if no
+        other packet arrives (the loop sleeps no longer than that); None: nothing waits."""
+        dues = [d for b in self.buffers.values() if (d := b.due_s()) is not None]
+        if self._lower:
+            period = self.buffers["upper"].period or 0.0
+            dues.append(self._lower[0].arrival_s + self.settings.pair_wait_s + PAIR_WAIT_PERIODS * period)
+        return min(dues) if dues else None
+
     def finish(self) -> None:
         """The end of the stream: everything held goes out as rows where it can."""
         for k in SENSORS:
@@ -469,7 +489,7 @@ class ImuStream:
                 else:
                     self.dropped_rows += 1
             else:
-                if now_s - lo.arrival_s < s.pair_wait_s + 1.5 * period:
+                if now_s - lo.arrival_s < s.pair_wait_s + PAIR_WAIT_PERIODS * period:
                     break  # wait for the upper sample after T
                 if prv is not None and T - prv.t <= s.hold_max_s:
                     row = self._row(lo, prv.p.acc, prv.p.gyr, lo.arrival_s, held=True)
@@ -504,6 +524,10 @@ class ImuStream:
 
 
 SNAP_SHARE = 0.05
+# A row waits for the upper sample after its instant this many upper periods (plus
+# pair_wait_s): the next sample of an in-order link comes one period later, so a lost
+# upper sample costs 1.2 periods of waiting, not the sensor's silence.
+PAIR_WAIT_PERIODS = 1.2
 
 
 def _lerp(a: list[float], b: list[float], w: float) -> list[float]:

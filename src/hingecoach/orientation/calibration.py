@@ -3,8 +3,8 @@
 A recording starts with the person standing still in neutral. The still span is found
 from the data (both sensors quiet), or given (the SpineWise ``kalibratie`` rows). Its
 mean accelerometer direction is each sensor's neutral "up" (the zero of every angle),
-and its mean gyroscope reading is the gyroscope bias, removed before fusion (imufusion
-corrects no bias while the person sways).
+and the gyroscope bias is fitted over it (``fit_gyro_bias``), removed before fusion
+(imufusion corrects no bias while the person sways).
 """
 
 from __future__ import annotations
@@ -16,6 +16,11 @@ import numpy as np
 from hingecoach.core.conventions import STANDARD_GRAVITY
 from hingecoach.core.errors import InputError
 from hingecoach.core.timeseries import FloatArray, TimeSeries
+
+# A hinge that starts smoothly (minimum jerk) moves less than the stillness test can see
+# for its first half second, but already tilts a degree and accelerates the upper sensor
+# (0.2 m/s^2: a degree of false tilt): a window found from the data loses its last 0.5 s.
+TRIM_END_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,12 @@ def find_still_span(rec: TimeSeries, settings: CalibrationSettings | None = None
     return best[0], min(best[1], best[0] + s.max_still_s)
 
 
+def window_was_given(rec: TimeSeries, window: tuple[float, float]) -> bool:
+    """True when ``window`` is the recording's own declared calibration span (not detected)."""
+    given = rec.meta.get("calibration_window_s")
+    return given is not None and (float(given[0]), float(given[1])) == (float(window[0]), float(window[1]))
+
+
 def calibration_window(rec: TimeSeries, settings: CalibrationSettings | None = None
                        ) -> tuple[tuple[float, float], list[str]]:
     """The neutral standing span (start, end) in seconds, and warnings."""
@@ -118,31 +129,70 @@ def calibration_window(rec: TimeSeries, settings: CalibrationSettings | None = N
     return (t0, t1), warnings
 
 
-def sensor_calibration(rec: TimeSeries, side: str, window: tuple[float, float]) -> SensorCalibration:
-    """Neutral up and gyroscope bias over a still window.
+def sensor_calibration(rec: TimeSeries, side: str, window: tuple[float, float],
+                       detected: bool = False) -> SensorCalibration:
+    """Neutral up (the mean accelerometer direction) and gyroscope bias over a still window.
+
+    ``detected``: the window was found from the data and may end where a smooth bend
+    began; its last ``TRIM_END_S`` is left out (a given window is still throughout).
 
     Standing still still sways (about 1 deg/s), so the plain mean of the gyroscope over
-    a few seconds is off by the net sway rotation over the window. The accelerometer
-    measures that net tilt change (up at the window's end against its start), and it is
-    taken out: bias = mean(gyro) - tilt change / time. The heading component of sway is
-    not observable and stays in the estimate (it cannot move a gravity-referenced tilt).
+    a few seconds is off by the net sway rotation over the window: the bias is fitted
+    instead (``fit_gyro_bias``) so that the integrated gyroscope follows the tilts the
+    accelerometer sees at every sample.
     """
     t = rec.time_s
-    sel = np.flatnonzero((t >= window[0]) & (t <= window[1]))
+    end = window[1]
+    if detected and window[1] - window[0] >= 3 * TRIM_END_S:
+        end -= TRIM_END_S
+    sel = np.flatnonzero((t >= window[0]) & (t <= end))
     acc = rec[f"{side}_acc"][sel]
     gyr = rec[f"{side}_gyr"][sel]
     up = np.mean(acc, axis=0)
     up = up / np.linalg.norm(up)
-    n = sel.size
-    k = max(1, n // 6)  # average the ends over a sixth of the window each
-    if n >= 12:
-        u0 = np.mean(acc[:k], axis=0)
-        u1 = np.mean(acc[-k:], axis=0)
-        u0, u1 = u0 / np.linalg.norm(u0), u1 / np.linalg.norm(u1)
-        c0, c1 = k // 2, n - k + k // 2
-        span = float(t[sel[c1]] - t[sel[c0]])
-        rotation = np.cross(u1, u0)  # net body rotation (tilt part), small-angle
-        bias = np.mean(gyr[c0:c1], axis=0) - rotation / span
-    else:
-        bias = np.mean(gyr, axis=0)
-    return SensorCalibration(up=up, gyro_bias_rad_s=bias)
+    return SensorCalibration(up=up, gyro_bias_rad_s=fit_gyro_bias(t[sel], gyr, acc))
+
+
+def fit_gyro_bias(time_s: FloatArray, gyr_rad_s: FloatArray, acc_m_s2: FloatArray) -> FloatArray:
+    """Gyroscope bias (rad/s, sensor frame) from a still (swaying) stretch.
+
+    Gravity seen in the sensor frame turns opposite to the body: du/dt = u x (w - b).
+    Integrating from the start with u taken from the accelerometer,
+
+        u(t) = u(0) + int u x w dt - (int [u]x dt) b,
+
+    is linear in the unknowns u(0) and b, fitted by least squares over every sample. Sway
+    is then part of the model, not of the bias (a mean of the gyroscope, or a
+    small-angle end-to-end tilt change, leaves 0.02-0.07 deg/s of sway in the bias:
+    1-3 deg after a minute of gyroscope-led motion). The component of b along up (the
+    heading rate) does not move the tilt: it is the mean of the gyroscope along up.
+    Fewer than 12 samples: the plain mean.
+    """
+    t = np.asarray(time_s, dtype=np.float64)
+    g = np.asarray(gyr_rad_s, dtype=np.float64)
+    a = np.asarray(acc_m_s2, dtype=np.float64)
+    n = len(t)
+    if n < 12:
+        return np.asarray(np.mean(g, axis=0), dtype=np.float64)
+    u = a / np.linalg.norm(a, axis=1, keepdims=True)
+    dt = np.diff(t)[:, None]
+    ux_w = np.cross(u, g)
+    i1 = np.zeros((n, 3))
+    i1[1:] = np.cumsum(0.5 * (ux_w[1:] + ux_w[:-1]) * dt, axis=0)
+    # int [u]x dt as a (n, 3, 3) stack: [u]x b = u x b
+    iu = np.zeros((n, 3))
+    iu[1:] = np.cumsum(0.5 * (u[1:] + u[:-1]) * dt, axis=0)
+    skew = np.zeros((n, 3, 3))
+    skew[:, 0, 1], skew[:, 0, 2] = -iu[:, 2], iu[:, 1]
+    skew[:, 1, 0], skew[:, 1, 2] = iu[:, 2], -iu[:, 0]
+    skew[:, 2, 0], skew[:, 2, 1] = -iu[:, 1], iu[:, 0]
+    design = np.concatenate([np.broadcast_to(np.eye(3), (n, 3, 3)), -skew], axis=2).reshape(3 * n, 6)
+    rhs = (u - i1).reshape(3 * n)
+    up = np.mean(u, axis=0)
+    up = up / np.linalg.norm(up)
+    # the unobservable heading component: pinned to the gyroscope's mean along up
+    weight = float(np.sqrt(n)) * max(float(t[-1] - t[0]), 1e-3)
+    design = np.vstack([design, np.concatenate([np.zeros(3), weight * up])])
+    rhs = np.append(rhs, weight * float(np.mean(g, axis=0) @ up))
+    sol, *_ = np.linalg.lstsq(design, rhs, rcond=None)
+    return np.asarray(sol[3:], dtype=np.float64)
