@@ -18,6 +18,7 @@ import numpy as np
 
 from hingecoach import __version__
 from hingecoach.angles import ANGLE_NAMES, TWIST_NAME, AngleModel, AngleSettings, compute_angles
+from hingecoach.core.angle_defs import CAMERA_CHANNELS
 from hingecoach.core.notices import texts
 from hingecoach.core.numbers import round_or_none
 from hingecoach.core.recording import CameraInfo, RecordingInfo
@@ -42,7 +43,7 @@ from hingecoach.faults import (
     rep_metrics,
     thresholds_for,
 )
-from hingecoach.pose.camera import CAMERA_CHANNELS, CameraResult, CameraSettings, video_angles
+from hingecoach.pose.camera import CameraResult, CameraSettings, video_angles
 from hingecoach.pose.dowel import rounding_threshold_deg
 from hingecoach.pose.estimator import PoseModel
 from hingecoach.pose.judgement import CAMERA_TOO_FAST_S, ClipVerdict, clip_back_reference, clip_verdict, judge_reps

@@ -15,11 +15,11 @@ stays within a degree.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from hingecoach.core.angle_defs import ANGLES
 from hingecoach.core.conventions import normalise_placement
 from hingecoach.core.errors import InputError
 from hingecoach.core.notices import Notice
@@ -53,24 +53,6 @@ OFF_PLANE_BENDS = "off_plane_bends"  # the upper sensor's bends are not in one p
 MAGNETOMETER_DISTURBED = "magnetometer_disturbed"  # 9-axis: the field is not the earth's alone
 
 
-@dataclass(frozen=True)
-class AngleDef:
-    """One angle channel: its name, what it measures, and how the two tilts make it."""
-
-    name: str
-    description: str
-    combine: Callable[[FloatArray, FloatArray], FloatArray]  # (lower tilt, upper tilt)
-
-
-ANGLES: tuple[AngleDef, ...] = (
-    AngleDef("lumbar_flexion_deg",
-             "sagittal angle of the upper sensor's segment relative to the sacrum, flexion +",
-             lambda lo, up: up - lo),
-    AngleDef("pelvis_tilt_deg", "sagittal tilt of the sacrum, forward +: the hip hinge itself",
-             lambda lo, up: lo),
-    AngleDef("trunk_inclination_deg", "sagittal tilt of the upper segment, forward +",
-             lambda lo, up: up),
-)
 ANGLE_NAMES = tuple(a.name for a in ANGLES)
 
 

@@ -49,7 +49,10 @@ def test_the_accelerometer_is_trusted_again_after_the_recovery_time():
     st = FusionSettings(compensate_lever_arm=False)
     f = SensorFusion(100.0, np.zeros(3), np.array([0.0, np.sin(np.deg2rad(8)), np.cos(np.deg2rad(8))]), st)
     up = np.zeros(3)
-    for _ in range(int(100 * (st.recovery_trigger_s + 4))):
+    # after the recovery time the accelerometer pulls the filter back with a time constant
+    # of about 1/gain seconds: five of them leave under 1 deg (with the timeout read as
+    # samples, 500 s here, it would still be 8 deg off)
+    for _ in range(int(100 * (st.recovery_trigger_s + 5.0 / st.gain))):
         up = f.update(0.01, np.zeros(3), np.array([0.0, 0.0, 9.81]))
     assert np.rad2deg(np.arccos(np.clip(up[2], -1, 1))) < 1.0
 

@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from hingecoach.core.angle_defs import CAMERA_CHANNELS
 from hingecoach.core.pose_types import PoseFrame
-from hingecoach.pose.camera import CAMERA_CHANNELS, CameraMeasurer, CameraSettings, FrameMeasure, standing_window
+from hingecoach.pose.camera import CameraMeasurer, CameraSettings, FrameMeasure, standing_window
 from hingecoach.pose.dowel import bow_angle_deg, rounding_threshold_deg
 from hingecoach.pose.estimator import PoseModel
 from hingecoach.pose.filters import OneEuroFilter

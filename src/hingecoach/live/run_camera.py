@@ -14,13 +14,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hingecoach.core.angle_defs import CAMERA_CHANNELS
 from hingecoach.core.conventions import PLACEMENTS
 from hingecoach.core.errors import InputError
 from hingecoach.core.timeseries import ChannelInfo
 from hingecoach.faults import default_thresholds
 from hingecoach.live.camera import CameraAngles
 from hingecoach.live.coach import LiveCoach
-from hingecoach.pose.camera import CAMERA_CHANNELS
 from hingecoach.sources.live import SourceSpec
 from hingecoach.store.convert import thresholds_json
 

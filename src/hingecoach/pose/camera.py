@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from hingecoach.core.angle_defs import CAMERA_CHANNELS
 from hingecoach.core.errors import InputError
 from hingecoach.core.pose_types import HIP, SHOULDER, PoseFrame
 from hingecoach.core.timeseries import ChannelInfo, FloatArray, TimeSeries
@@ -39,15 +40,6 @@ from hingecoach.pose.keypoints import (
     missing_points,
     side_view_ratio,
 )
-
-CAMERA_CHANNELS: dict[str, str] = {
-    "trunk_inclination_deg": "hip->shoulder line from vertical, forward +",
-    "hip_flexion_deg": "trunk against thigh, 0 standing tall",
-    "knee_flexion_deg": "thigh against shank, 0 with a straight leg",
-    "neck_flexion_deg": "head (shoulder->ear) against trunk, forward/down +, zero standing",
-    "back_curvature_deg": "the back's bow from the hip-shoulder line beyond standing, as the angle between its halves",
-    "lumbar_flexion_deg": "the camera's estimate: back_curvature_deg (virtual dowel), rounding +",
-}
 
 
 @dataclass(frozen=True)
