@@ -156,7 +156,8 @@ def _cli(data: bytes) -> None:
     args = [a for a in text.replace("\x00", " ").split() if a][:12]
     if args and args[0] in ("serve", "train", "live", "demo"):  # long-running: not fuzzed here
         args[0] = "plan"
-    with tempfile.TemporaryDirectory(prefix="hc-fuzz-") as tmp:
+    # in a throw-away folder: a fuzzed command may write files by relative names (simulate out.csv)
+    with tempfile.TemporaryDirectory(prefix="hc-fuzz-") as tmp, contextlib.chdir(tmp):
         res = CliRunner().invoke(app, args, env={"HINGECOACH_HOME": tmp, "HINGECOACH_DB": f"sqlite:///{tmp}/db"},
                                  catch_exceptions=True)
     if res.exception is not None and not isinstance(res.exception, SystemExit):
