@@ -22,8 +22,9 @@ from hingecoach.batch.output import FAULT_COLUMNS, REP_KEYS, write_angles
 from hingecoach.batch.plan import Job
 from hingecoach.core.errors import HingecoachError
 from hingecoach.core.timeseries import TimeSeries
-from hingecoach.sources.detect import detect_format, read_recording
+from hingecoach.sources.detect import detect_format
 from hingecoach.store.convert import resolve_settings
+from hingecoach.store.files import raw_for_saving
 
 _CHUNK = 1 << 20
 
@@ -179,12 +180,5 @@ def _analyse(job: Job, opts: WorkerOptions, digest: str, cal_digest: str | None,
 def _save_payload(job: Job, a: Analysis, st: AnalysisSettings) -> SavePayload:
     """The raw recording read again exactly as the analysis read it (as ``analyze --save``
     does), so the stored session can be re-analysed; a video is stored without it."""
-    extra: dict[str, Any] = {}
-    raw = cal = None
-    try:
-        raw = read_recording(job.path, fmt="auto", placement=st.placement)
-        cal = read_recording(job.calibration, fmt="auto", placement=st.placement) if job.calibration else None
-    except HingecoachError as e:
-        raw = cal = None
-        extra["raw_not_stored"] = str(e)
+    raw, cal, extra = raw_for_saving(job.path, calibration=job.calibration, placement=st.placement)
     return SavePayload(a, raw, cal, st, extra)

@@ -21,15 +21,23 @@ def save_file_analysis(store: Store, analysis: Analysis, path: str | Path | None
     source the IMU readers cannot read (a video) is saved without raw samples, with a
     warning in the session."""
     st = settings or AnalysisSettings()
-    extra: dict[str, object] = {}
-    raw: TimeSeries | None
-    cal: TimeSeries | None
-    try:
-        raw = read_recording(path, fmt=fmt, placement=st.placement, lower=lower, upper=upper)
-        cal = read_recording(calibration, fmt="auto", placement=st.placement) if calibration else None
-    except HingecoachError as e:
-        raw = cal = None
-        extra["raw_not_stored"] = str(e)
+    raw, cal, extra = raw_for_saving(path, calibration=calibration, fmt=fmt, placement=st.placement,
+                                     lower=lower, upper=upper)
     return store.save_analysis(analysis, raw=raw, calibration=cal, person=person, settings=st,
                                source=str(path) if path is not None else f"{lower} + {upper}",
                                device=device, extra=extra)
+
+
+def raw_for_saving(path: str | Path | None, *, calibration: str | Path | None = None, fmt: str = "auto",
+                   placement: str | None = None, lower: str | Path | None = None,
+                   upper: str | Path | None = None
+                   ) -> tuple[TimeSeries | None, TimeSeries | None, dict[str, object]]:
+    """The raw recording and calibration read again exactly as the analysis read them, and
+    the session's ``extra``: a source the IMU readers cannot read (a video) gives no raw
+    samples and says why under ``raw_not_stored``."""
+    try:
+        raw = read_recording(path, fmt=fmt, placement=placement, lower=lower, upper=upper)
+        cal = read_recording(calibration, fmt="auto", placement=placement) if calibration else None
+    except HingecoachError as e:
+        return None, None, {"raw_not_stored": str(e)}
+    return raw, cal, {}
