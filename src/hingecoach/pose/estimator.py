@@ -19,16 +19,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from hingecoach.core.errors import HingecoachError
+from hingecoach.core.extras import require
 from hingecoach.core.pose_types import N_LANDMARKS, PoseFrame
-
-CAMERA_EXTRA_HINT = ("camera analysis needs the 'camera' extra: pip install -e '.[camera]' && "
-                     "pip install --no-deps mediapipe==0.10.21  (or: make camera)")
-
-
-class CameraExtraMissing(HingecoachError):
-    def __init__(self, what: str) -> None:
-        super().__init__(f"{what} is not installed; {CAMERA_EXTRA_HINT}")
-
 
 #: ``--pose-model`` names -> MediaPipe's model_complexity.
 POSE_MODELS = {"lite": 0, "full": 1, "heavy": 2}
@@ -64,11 +56,7 @@ class PoseModel(Protocol):
 def import_mediapipe() -> Any:
     os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging: errors only
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        import mediapipe as mp
-    except ImportError:
-        raise CameraExtraMissing("mediapipe") from None
-    return mp
+    return require("camera", "mediapipe", "camera analysis needs the 'camera' extra")
 
 
 @contextlib.contextmanager

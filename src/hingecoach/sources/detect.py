@@ -11,13 +11,13 @@ from hingecoach.core.timeseries import TimeSeries
 from hingecoach.sources import metamotion, movella, movesense, phyphox, qsense, sensorlogger, spinewise
 from hingecoach.sources.devices import DeviceRecording, is_zip, join_devices, listing
 from hingecoach.sources.imu_csv import read_imu_csv
+from hingecoach.sources.video import VIDEO_SUFFIXES
 
 # one sensor per export (file, zip or folder), each on its own clock: two make a recording
 DEVICE_READERS = {"movella": movella.read_device, "movesense": movesense.read_device,
                   "metamotion": metamotion.read_device, "phyphox": phyphox.read_device,
                   "sensorlogger": sensorlogger.read_device}
 FORMATS = ("auto", "hingecoach", "spinewise", "qsense", *DEVICE_READERS)
-VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".webm", ".mkv")
 
 
 def detect_format(path: Path) -> str:

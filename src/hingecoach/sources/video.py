@@ -21,19 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from hingecoach.core.errors import HingecoachError, InputError
+from hingecoach.core.errors import InputError
+from hingecoach.core.extras import require
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".webm", ".mkv", ".m4v")
-CAMERA_HINT = ("pip install -e '.[camera]' && pip install --no-deps mediapipe==0.10.21  "
-               "(or: make camera)")
 
 
 def _import_av() -> Any:
-    try:
-        import av
-    except ImportError:
-        raise HingecoachError(f"reading video needs PyAV from the 'camera' extra: {CAMERA_HINT}") from None
-    return av
+    return require("camera", "av", "reading video needs PyAV from the 'camera' extra")
 
 
 @dataclass(frozen=True)
@@ -150,11 +145,7 @@ def iter_webcam(index: int, *, max_s: float | None = None,
     fake in tests; capture ends after ``max_s`` or when ``stop`` is set (the CLI sets it on
     Ctrl-C, so what was filmed is still analysed)."""
     if opener is None:
-        try:
-            import cv2
-        except ImportError:
-            raise HingecoachError(f"the webcam needs OpenCV from the 'camera' extra: {CAMERA_HINT}") from None
-        opener = cv2.VideoCapture
+        opener = require("camera", "cv2", "the webcam needs OpenCV from the 'camera' extra").VideoCapture
     cap = opener(index)
     if not cap.isOpened():
         raise InputError(f"webcam:{index}", "a camera that opens", f"no camera at index {index}")
