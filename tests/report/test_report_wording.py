@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import matplotlib.text
@@ -230,3 +231,26 @@ def test_rep_table_never_cuts_a_fault_name_at_80_columns(source):
 def test_fault_abbreviations_are_unique():
     short = _fault_abbreviations(["too_fast", "top_overextension", "two_feet", "squatting", "shallow_hinge"])
     assert len(set(short.values())) == 5 and short["too_fast"] == "TF" and short["two_feet"] == "TF2"
+
+
+@pytest.mark.camera
+def test_history_page_of_a_filmed_person_has_no_sensor_words(camera):
+    """The History page's plan line, in headless Debian chromium (skipped without it)."""
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("no /usr/bin/chromium (apt-get install chromium)")
+    pw = pytest.importorskip("playwright.sync_api")
+    from hingecoach.web.app import create_app
+
+    db, _, _ = camera
+    with LiveServer(create_app(str(db))) as srv, pw.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                    args=["--headless", "--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            page.goto(f"{srv.url}/history?person={CAMERA_PERSON}")
+            page.locator("#plan", has_text="next session").wait_for(timeout=60_000)
+            text = page.inner_text("#plan")
+        finally:
+            browser.close()
+    assert "Lumbar rounding cue from the camera" in text
+    assert not SENSOR_WORDS.search(text), text
