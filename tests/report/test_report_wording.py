@@ -75,6 +75,14 @@ def _hip_median(a: Analysis) -> float:
     return float(np.median([np.nanmax(hip[(t >= m.start_s) & (t <= m.end_s)]) for m in a.reps]))
 
 
+def _standing_share(a: Analysis) -> float:
+    """The standing person's nose-to-lowest-foot span over the 640 px frame height, from the
+    pose frames themselves (BlazePose indices: nose 0, ankles 27-28, heels 29-30, toes 31-32)."""
+    w0, w1 = a.info["calibration_window_s"]
+    spans = [np.nanmax(f.xy[27:33, 1]) - f.xy[0, 1] for f in a.camera.frames if w0 <= f.time_s <= w1]
+    return float(np.median(spans)) / 640
+
+
 def _figure_strings(fig: Figure) -> list[str]:
     """Every string drawn in a matplotlib figure (titles, labels, ticks, legends, texts)."""
     return [t.get_text() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
@@ -89,6 +97,9 @@ def test_camera_html_report_has_no_sensor_words(camera):
     assert not SENSOR_WORDS.search(words), SENSOR_WORDS.findall(words)
     assert "Camera session (video): side view" in words and "pose model BlazePose full" in words
     assert "480×640 px, 30 frames/s" in words
+    # the standing person's size in the frame, from the stored landmarks (nose to feet)
+    m = re.search(r"standing, nose to feet about (\d+) % of the frame height", words)
+    assert m is not None and int(m.group(1)) == round(100 * _standing_share(a))
     m = re.search(r"<b>(\d+)°</b><span>range of hinge \(median peak hip flexion\)</span>", words)
     assert m is not None and int(m.group(1)) == round(_hip_median(a))
     assert "back bow (°)</th>" in words and "hip flexion (°)</th>" in words  # the camera's rep table
@@ -254,3 +265,18 @@ def test_history_page_of_a_filmed_person_has_no_sensor_words(camera):
             browser.close()
     assert "Lumbar rounding cue from the camera" in text
     assert not SENSOR_WORDS.search(text), text
+
+
+def test_person_share_needs_landmarks_and_the_frame_height():
+    from hingecoach.core.timeseries import TimeSeries
+    from hingecoach.report.wording import person_share
+
+    t = np.arange(0, 3, 0.5)
+    ts = TimeSeries(t, {"nose": np.column_stack([t * 0, np.full(t.size, 100.0)]),
+                        "left_heel": np.column_stack([t * 0, np.full(t.size, 420.0)]),
+                        "right_heel": np.column_stack([t * 0, np.full(t.size, np.nan)])},
+                    meta={"image_height": 640})
+    assert person_share(ts, (0.0, 1.0)) == pytest.approx(0.5)
+    assert person_share(None, (0.0, 1.0)) is None  # an IMU session, or no landmarks stored
+    assert person_share(ts.with_meta(image_height=None), (0.0, 1.0)) is None  # a webcam: no frame size kept
+    assert person_share(ts, (10.0, 11.0)) is None  # no standing frame

@@ -6,7 +6,14 @@ from dataclasses import dataclass, replace
 
 from hingecoach.analysis import DISCLAIMER, Analysis
 from hingecoach.core.vocabulary import CAMERA
-from hingecoach.report.wording import HingeRange, camera_hinge_deg, hinge_range, is_camera, source_sentence
+from hingecoach.report.wording import (
+    HingeRange,
+    camera_hinge_deg,
+    hinge_range,
+    is_camera,
+    person_share,
+    source_sentence,
+)
 from hingecoach.store import Clearance, Person, SessionRecord, SessionSummary, Store
 
 PAIN_ADVICE = ("Pain 0-3 of 10 is usually safe, 4-5 acceptable, above 5 not acceptable: stop "
@@ -33,6 +40,7 @@ class ReportData:
     clearances: tuple[Clearance, ...] = ()  # the person's red-flag clearances, revoked ones too
     # how the progress rows' hinge_range_deg was measured (a camera report shows its own)
     hinge_measure: str = "median peak pelvis tilt"
+    person_share: float | None = None  # a camera's standing person, nose to feet, over the frame height
 
     def clearance_lines(self) -> list[str]:
         """One sentence per red-flag clearance: who cleared which flag when, and whether it holds."""
@@ -57,7 +65,7 @@ class ReportData:
     def source_sentence(self) -> str:
         """What recorded the session, in the source's own words (camera or sensors)."""
         return source_sentence(self.analysis, self.record.settings,
-                               self.record.extra.get("camera_verdict", {}).get("verdict"))
+                               self.record.extra.get("camera_verdict", {}).get("verdict"), self.person_share)
 
 
 def gather(store: Store, session_id: int) -> ReportData:
@@ -73,7 +81,9 @@ def gather(store: Store, session_id: int) -> ReportData:
     hinge = hinge_range(a, None)
     rows = [replace(g, hinge_range_deg=hinge.value) if g.id == session_id else _camera_hinge(store, g)
             for g in progress]
-    return ReportData(rec, a, person, rows, clearances=clearances, hinge_measure=hinge.measure)
+    share = person_share(store.stream(session_id, "landmarks"), a.info.get("calibration_window_s"))
+    return ReportData(rec, a, person, rows, clearances=clearances, hinge_measure=hinge.measure,
+                      person_share=share)
 
 
 def _camera_hinge(store: Store, s: SessionSummary) -> SessionSummary:

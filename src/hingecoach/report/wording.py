@@ -10,13 +10,14 @@ median peak hip flexion of its reps; an IMU session keeps its sensor wording.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from hingecoach.analysis import Analysis
+from hingecoach.core.timeseries import TimeSeries
 from hingecoach.core.vocabulary import CAMERA, WEBCAM_FORMAT
 from hingecoach.faults import RepMetrics
 
@@ -25,6 +26,7 @@ PELVIS = "pelvis_tilt_deg"
 #: Channels a camera does not measure: never drawn nor tabled for a camera session.
 NOT_CAMERA = frozenset({PELVIS})
 CAMERA_LUMBAR_LABEL = "back bow (virtual dowel)"
+FEET = ("left_heel", "right_heel", "left_ankle", "right_ankle", "left_foot_index", "right_foot_index")
 
 
 def is_camera(a: Analysis) -> bool:
@@ -103,9 +105,28 @@ def rep_peak(a: Analysis, channel: str, rep: RepMetrics) -> float | None:
     return float(np.max(seg)) if seg.size else None
 
 
-def source_sentence(a: Analysis, settings: Mapping[str, Any], verdict: Mapping[str, Any] | None) -> str:
+def person_share(landmarks: TimeSeries | None, window_s: Sequence[float] | None) -> float | None:
+    """How tall the standing person appears: the median over the frames of the standing
+    window (s) of the nose-to-lowest-foot-point span over the image height (0-1), from a
+    camera session's stored landmarks; None without landmarks, image height or standing frames."""
+    if landmarks is None or not landmarks.meta.get("image_height") or not window_s or len(window_s) != 2:
+        return None
+    t = landmarks.time_s
+    inside = (t >= window_s[0]) & (t <= window_s[1])
+    feet = [landmarks[n][inside, 1] for n in FEET if n in landmarks.data]
+    if not inside.any() or not feet or "nose" not in landmarks.data:
+        return None
+    with np.errstate(all="ignore"):
+        span = np.nanmax(np.column_stack(feet), axis=1) - landmarks["nose"][inside, 1]
+    span = span[np.isfinite(span)]
+    return float(np.median(span)) / float(landmarks.meta["image_height"]) if span.size else None
+
+
+def source_sentence(a: Analysis, settings: Mapping[str, Any], verdict: Mapping[str, Any] | None,
+                    share: float | None = None) -> str:
     """One sentence on what recorded the session: for a camera its view (and the side
-    turned to it), frames, frame size and rate, and pose model; for IMUs where the upper
+    turned to it), how tall the standing person appears in the frame (``share``, 0-1,
+    nose to feet), frames, frame size and rate, and pose model; for IMUs where the upper
     sensor sat (empty when unknown)."""
     info = a.info
     if not is_camera(a):
@@ -118,6 +139,8 @@ def source_sentence(a: Analysis, settings: Mapping[str, Any], verdict: Mapping[s
                                                "length; 0 is exactly side-on)" if ratio is not None else ""))
     if info.get("side_facing_camera"):
         parts.append(f"the person's {info['side_facing_camera']} side to the camera")
+    if share is not None:
+        parts.append(f"standing, nose to feet about {100 * share:.0f} % of the frame height")
     frames = f"{info['frames_used']} of {info['frames']} frames used" if "frames" in info else ""
     video = info.get("video") or {}
     size = f"{video['width']}×{video['height']} px, " if video.get("width") else ""
