@@ -280,3 +280,18 @@ def test_person_share_needs_landmarks_and_the_frame_height():
     assert person_share(None, (0.0, 1.0)) is None  # an IMU session, or no landmarks stored
     assert person_share(ts.with_meta(image_height=None), (0.0, 1.0)) is None  # a webcam: no frame size kept
     assert person_share(ts, (10.0, 11.0)) is None  # no standing frame
+
+
+@pytest.mark.camera
+def test_source_sentence_names_the_kind_of_camera(camera):
+    from hingecoach.report.wording import source_sentence
+
+    _, _, a = camera
+    settings = {"camera": {"pose_model": "heavy"}}
+    webcam = replace(a, info={**a.info, "format": "webcam"})
+    live = replace(a, info={"placement": "camera", "format": "live-webcam", "sample_rate_hz": 29.8})
+    assert source_sentence(webcam, settings, None).startswith("Camera session (webcam): the person's")
+    assert (source_sentence(live, settings, None)
+            == "Camera session (live webcam): 30 frames/s; pose model BlazePose heavy.")
+    imu = replace(a, info={**a.info, "placement": "T8"})
+    assert source_sentence(imu, settings, None) == "Upper sensor at T8."

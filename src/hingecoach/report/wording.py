@@ -149,5 +149,7 @@ def source_sentence(a: Analysis, settings: Mapping[str, Any], verdict: Mapping[s
     model = (settings.get("camera") or {}).get("pose_model")
     if model:
         parts.append(f"pose model BlazePose {model}")
-    what = WEBCAM_FORMAT if info.get("format") == WEBCAM_FORMAT else "video"
+    fmt = str(info.get("format") or "")
+    what = f"live {fmt.removeprefix('live-')}" if fmt.startswith("live-") else (
+        WEBCAM_FORMAT if fmt == WEBCAM_FORMAT else "video")
     return f"Camera session ({what}): " + "; ".join(p for p in parts if p) + "."
