@@ -172,7 +172,7 @@ def _print_analysis(a: Analysis) -> None:
         for reason in v.reasons:
             out.print(f"  - {escape(reason)}", highlight=False)
     for part in _rep_tables(a, out):
-        out.print(part, highlight=False)
+        out.print(part)
     if a.incomplete:
         out.print(f"{len(a.incomplete)} incomplete rep (did not return to standing) not counted")
     seen = sorted({f for m in a.reps for f in m.faults})
