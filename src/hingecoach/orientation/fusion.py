@@ -82,6 +82,12 @@ class FusionSettings:
     # Take the sensor's own acceleration about the hips out of the accelerometer
     # (``_own_acceleration_g``, from the lever arms in ``LEVER_ARM_M``).
     compensate_lever_arm: bool = True
+    # Gyroscope bias learnt again in still moments (``SensorFusion._learn_bias``): the
+    # integral term of a PI filter whose proportional term is Fusion's gain, 1/s^2; 0 off.
+    bias_gain: float = 0.04
+    still_rate_dps: float = 10.0  # a still moment: the gyroscope turns slower than this...
+    still_acc_g: float = 0.02  # ...and the accelerometer reads 1 g to within this
+    still_error_deg: float = 1.0  # ...and the filter's gravity is this close to it
 
 
 @dataclass(frozen=True)
@@ -211,6 +217,9 @@ class SensorFusion:
         self._span = max(1, round(RATE_CHANGE_SPAN_S * self.rate))
         self._hist: deque[tuple[float, FloatArray]] = deque(maxlen=self._span)
         self._clock_s = 0.0
+        # deg/s, learnt in still moments and taken from the gyroscope on top of the bias
+        self.bias_change_dps = np.zeros(3)
+        self._learn_max_sin2 = float(np.sin(np.deg2rad(s.still_error_deg))) ** 2
         self.restart(self._initial_up, initial_mag)
 
     def restart(self, up: FloatArray, mag: FloatArray | None = None, settle: bool = False) -> None:
@@ -250,6 +259,8 @@ class SensorFusion:
             dt_s = self.period
         g = np.rad2deg(gyr_rad_s) - self.bias_dps
         mean = g if self._prev_gyr is None else 0.5 * (g + self._prev_gyr)
+        raw_acc_g = acc_g
+        still = bool(self._still(g[None, :], acc_g[None, :])[0]) and dt_s <= LONG_STEP_PERIODS * self.period
         self._clock_s += dt_s
         if self.lever_arm_m is not None:
             if self._hist:
@@ -261,13 +272,42 @@ class SensorFusion:
         self._hist.append((self._clock_s, g))
         self._prev_gyr = g
         mag = None if not nine else np.asarray(mag_ut, dtype=np.float64)
+        mean = mean - self.bias_change_dps
         if dt_s > LONG_STEP_PERIODS * self.period:
             self._long_step(dt_s, mean, acc_g, mag)
         elif mag is not None:
             self._ahrs.update(mean * (dt_s / self.period), acc_g, mag)
         else:
             self._ahrs.update_no_magnetometer(mean * (dt_s / self.period), acc_g)
-        return np.asarray(self._ahrs.get_gravity())
+        up = np.asarray(self._ahrs.get_gravity())
+        if still:
+            self._learn_bias(raw_acc_g, up, dt_s)
+        return up
+
+    def _still(self, g_dps: FloatArray, acc_g: FloatArray) -> npt.NDArray[np.bool_]:
+        """(n,) True where a sample is a still moment: the gyroscope (bias removed) turns
+        slower than ``still_rate_dps`` and the accelerometer reads 1 g to ``still_acc_g``;
+        all False when the bias is not learnt."""
+        s = self.settings
+        if s.bias_gain <= 0.0:
+            return np.zeros(len(g_dps), dtype=bool)
+        rate = np.sqrt(np.einsum("ij,ij->i", g_dps, g_dps))
+        norm = np.sqrt(np.einsum("ij,ij->i", acc_g, acc_g))
+        return np.asarray((rate < s.still_rate_dps) & (np.abs(norm - 1.0) < s.still_acc_g))
+
+    def _learn_bias(self, acc_g: FloatArray, up: FloatArray, dt_s: float) -> None:
+        """The integral term: in a still moment the accelerometer's direction is gravity, and
+        the part of the filter's tilt error that remains (Fusion's gain corrects the rest)
+        is what a bias left in the gyroscope holds it at. Fusion turns the filter by
+        ``gain * (a x up)`` (rad/s); the bias change integrates ``bias_gain * (a x up)``."""
+        ax, ay, az = (float(v) for v in acc_g)
+        n = (ax * ax + ay * ay + az * az) ** 0.5
+        ux, uy, uz = (float(v) for v in up)
+        ex, ey, ez = (ay * uz - az * uy) / n, (az * ux - ax * uz) / n, (ax * uy - ay * ux) / n
+        if ex * ex + ey * ey + ez * ez > self._learn_max_sin2:
+            return  # a filter this far off was thrown by something else than a bias
+        k = float(np.rad2deg(self.settings.bias_gain)) * dt_s
+        self.bias_change_dps = self.bias_change_dps - k * np.array([ex, ey, ez])
 
     def _own_acceleration_run(self, g: FloatArray, dt: FloatArray, resets: IntArray) -> FloatArray:
         """``_own_acceleration_g`` over a run, with ``update``'s rate change: the rate now
@@ -306,6 +346,39 @@ class SensorFusion:
             self._ahrs.update(gyr_dps, acc_g, mag)
         self._ahrs.set_sample_period(self.period)
 
+    def _drive(self, r: _Run, a: int, b: int) -> None:
+        """Samples a..b (no restart or long step inside): a still moment one by one (the
+        bias learns from it), the samples between in blocks driven from C."""
+        grav = self._ahrs.get_gravity
+        quat = self._ahrs.get_quaternion
+        i = a
+        while i < b:
+            if r.still[i]:
+                gyr = ((r.mean[i] - self.bias_change_dps) * r.scale[i]).astype(np.float32)
+                if r.mag32 is None:
+                    self._ahrs.update_no_magnetometer(gyr, r.acc32[i])
+                else:
+                    self._ahrs.update(gyr, r.acc32[i], r.mag32[i])
+                r.ups[i] = grav()
+                if r.quats is not None:
+                    r.quats[i] = quat()
+                self._learn_bias(r.raw_acc_g[i], r.ups[i], float(r.dt[i]))
+                i += 1
+                continue
+            # blocks of samples: the small arrays Fusion returns are freed block by
+            # block and their memory reused (an hour's worth at once costs page faults)
+            j = min(int(r.next_still[i]), b, i + _BLOCK)
+            gyr_b = ((r.mean[i:j] - self.bias_change_dps) * r.scale[i:j, None]).astype(np.float32)
+            if r.mag32 is None or r.quats is None:
+                # map() drives the updates from C; the list only collects each gravity
+                g_i = [grav() for _ in map(self._ahrs.update_no_magnetometer, gyr_b, r.acc32[i:j])]
+                r.ups[i:j] = np.concatenate(g_i).reshape(-1, 3)
+            else:
+                both = [(grav(), quat()) for _ in map(self._ahrs.update, gyr_b, r.acc32[i:j], r.mag32[i:j])]
+                r.ups[i:j] = np.array([u for u, _ in both])
+                r.quats[i:j] = np.array([q for _, q in both])
+            i = j
+
     def run(self, time_s: FloatArray, gyr_rad_s: FloatArray, acc_m_s2: FloatArray,
             mag_ut: FloatArray | None = None) -> FloatArray:
         """The same maths as ``update`` over all samples, vectorised where it can be:
@@ -319,23 +392,24 @@ class SensorFusion:
         dt = np.empty(n)
         dt[0] = self.period
         dt[1:] = np.diff(time_s)
-        acc_g = acc_m_s2 / STANDARD_GRAVITY
+        raw_acc_g = acc_m_s2 / STANDARD_GRAVITY
         g = np.rad2deg(gyr_rad_s) - self.bias_dps
         resets = np.flatnonzero(dt > self.settings.reset_gap_s)
-        acc_g = acc_g - self._own_acceleration_run(g, dt, resets)
+        acc_g = raw_acc_g - self._own_acceleration_run(g, dt, resets)
         mean = g.copy()
         mean[1:] = 0.5 * (g[1:] + g[:-1])
         mean[resets] = g[resets]  # a restart forgets the previous sample...
         dt[resets] = self.period  # ...and does not integrate the silence before it
         if self._prev_gyr is not None and 0 not in resets:
             mean[0] = 0.5 * (g[0] + self._prev_gyr)
-        # Fusion computes in single precision: handing it float32 rows is the same cast
-        # it would make itself, done once for all samples instead of once per call (it
-        # halves the time of the loop).
         long_steps = np.flatnonzero(dt > LONG_STEP_PERIODS * self.period)
         scale = dt / self.period
         scale[long_steps] = 1.0  # these run alone with their own sample period
-        gyr = (mean * scale[:, None]).astype(np.float32)
+        still = self._still(g, raw_acc_g)
+        still[long_steps] = False
+        # Fusion computes in single precision: handing it float32 rows is the same cast
+        # it would make itself, done once for a block instead of once per call (it
+        # halves the time of the loop).
         acc32 = acc_g.astype(np.float32)
         mag32 = None
         if self.settings.magnetometer:
@@ -347,31 +421,39 @@ class SensorFusion:
         bounds = sorted({0, n, *resets.tolist(), *long_steps.tolist(), *(long_steps + 1).tolist()})
         reset_set = set(resets.tolist())
         long_set = set(long_steps.tolist())
-        grav = self._ahrs.get_gravity
-        quat = self._ahrs.get_quaternion
+        # the next still moment at or after each sample (n: none)
+        nxt = np.where(still, np.arange(n), n)
+        nxt = np.minimum.accumulate(nxt[::-1])[::-1]
+        run = _Run(mean, scale, acc32, mag32, raw_acc_g, dt, still, nxt, ups, quats)
         for a, b in itertools.pairwise(bounds):
             if a in reset_set:
                 self.restart(acc_g[a], None if mag32 is None else mag32[a], settle=True)
             if a in long_set:
-                self._long_step(float(dt[a]), gyr[a], acc32[a], None if mag32 is None else mag32[a])
-                ups[a] = grav()
+                gyr = (mean[a] - self.bias_change_dps).astype(np.float32)
+                self._long_step(float(dt[a]), gyr, acc32[a], None if mag32 is None else mag32[a])
+                ups[a] = self._ahrs.get_gravity()
                 if quats is not None:
-                    quats[a] = quat()
+                    quats[a] = self._ahrs.get_quaternion()
                 continue
-            # blocks of samples: the small arrays Fusion returns are freed block by
-            # block and their memory reused (an hour's worth at once costs page faults)
-            for i in range(a, b, _BLOCK):
-                j = min(i + _BLOCK, b)
-                if mag32 is None or quats is None:
-                    # map() drives the updates from C; the list only collects each gravity
-                    g_i = [grav() for _ in map(self._ahrs.update_no_magnetometer, gyr[i:j], acc32[i:j])]
-                    ups[i:j] = np.concatenate(g_i).reshape(-1, 3)
-                    continue
-                both = [(grav(), quat()) for _ in map(self._ahrs.update, gyr[i:j], acc32[i:j], mag32[i:j])]
-                ups[i:j] = np.array([u for u, _ in both])
-                quats[i:j] = np.array([q for _, q in both])
+            self._drive(run, a, b)
         self._prev_gyr = g[-1]
         return FusionOutput(ups, quats)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What ``SensorFusion.run_full`` hands its driver: per-sample inputs and outputs."""
+
+    mean: FloatArray  # (n, 3) deg/s, trapezoidal mean, bias removed
+    scale: FloatArray  # (n,) the step over the nominal period
+    acc32: npt.NDArray[np.float32]  # (n, 3) g, less the own acceleration
+    mag32: npt.NDArray[np.float32] | None
+    raw_acc_g: FloatArray  # (n, 3) g, as measured
+    dt: FloatArray  # (n,) s
+    still: npt.NDArray[np.bool_]
+    next_still: npt.NDArray[np.int64]
+    ups: FloatArray
+    quats: FloatArray | None
 
 
 def _run_one(job: FusionJob) -> FusionOutput:
