@@ -220,6 +220,11 @@ class SensorFusion:
         # deg/s, learnt in still moments and taken from the gyroscope on top of the bias
         self.bias_change_dps = np.zeros(3)
         self._learn_max_sin2 = float(np.sin(np.deg2rad(s.still_error_deg))) ** 2
+        # After a restart or a step over lost samples the filter is off by what the gap
+        # hid, not by a bias: the bias learns nothing until the proportional loop has
+        # taken that out (two of its time constants, 2 / gain seconds), counted in samples.
+        self._pause_n = round(2.0 / s.gain * self.rate) if s.gain > 0 else 0
+        self._quiet = 0  # samples left before the bias learns again
         self.restart(self._initial_up, initial_mag)
 
     def restart(self, up: FloatArray, mag: FloatArray | None = None, settle: bool = False) -> None:
@@ -252,7 +257,8 @@ class SensorFusion:
         nine = self.settings.magnetometer
         if nine and mag_ut is None:
             raise ParameterError("mag_ut", "a magnetometer sample (9-axis)", None)
-        if dt_s > self.settings.reset_gap_s:
+        restarted = dt_s > self.settings.reset_gap_s
+        if restarted:
             # the filter starts again from this sample's gravity: the silence before it is
             # not integrated (one nominal period is, as for a first sample)
             self.restart(acc_g, mag_ut, settle=True)
@@ -260,7 +266,9 @@ class SensorFusion:
         g = np.rad2deg(gyr_rad_s) - self.bias_dps
         mean = g if self._prev_gyr is None else 0.5 * (g + self._prev_gyr)
         raw_acc_g = acc_g
-        still = bool(self._still(g[None, :], acc_g[None, :])[0]) and dt_s <= LONG_STEP_PERIODS * self.period
+        long_step = dt_s > LONG_STEP_PERIODS * self.period
+        self._quiet = self._pause_n if restarted or long_step else max(self._quiet - 1, 0)
+        still = bool(self._still(g[None, :], acc_g[None, :])[0]) and self._quiet == 0
         self._clock_s += dt_s
         if self.lever_arm_m is not None:
             if self._hist:
@@ -273,7 +281,7 @@ class SensorFusion:
         self._prev_gyr = g
         mag = None if not nine else np.asarray(mag_ut, dtype=np.float64)
         mean = mean - self.bias_change_dps
-        if dt_s > LONG_STEP_PERIODS * self.period:
+        if long_step:
             self._long_step(dt_s, mean, acc_g, mag)
         elif mag is not None:
             self._ahrs.update(mean * (dt_s / self.period), acc_g, mag)
@@ -294,6 +302,19 @@ class SensorFusion:
         rate = np.sqrt(np.einsum("ij,ij->i", g_dps, g_dps))
         norm = np.sqrt(np.einsum("ij,ij->i", acc_g, acc_g))
         return np.asarray((rate < s.still_rate_dps) & (np.abs(norm - 1.0) < s.still_acc_g))
+
+    def _quiet_run(self, n: int, events: IntArray) -> IntArray:
+        """``update``'s count of samples left before the bias learns again, for a run of
+        ``n`` samples with restarts or long steps at ``events``; carried on after it."""
+        i = np.arange(n)
+        last = np.full(n, -1, dtype=np.int64)
+        last[events] = events
+        last = np.maximum.accumulate(last)
+        quiet = np.where(last >= 0, self._pause_n - (i - last), self._quiet - (i + 1))
+        quiet = np.maximum(quiet, 0)
+        if n:
+            self._quiet = int(quiet[-1])
+        return quiet
 
     def _learn_bias(self, acc_g: FloatArray, up: FloatArray, dt_s: float) -> None:
         """The integral term: in a still moment the accelerometer's direction is gravity, and
@@ -405,8 +426,7 @@ class SensorFusion:
         long_steps = np.flatnonzero(dt > LONG_STEP_PERIODS * self.period)
         scale = dt / self.period
         scale[long_steps] = 1.0  # these run alone with their own sample period
-        still = self._still(g, raw_acc_g)
-        still[long_steps] = False
+        still = self._still(g, raw_acc_g) & (self._quiet_run(n, np.union1d(resets, long_steps)) == 0)
         # Fusion computes in single precision: handing it float32 rows is the same cast
         # it would make itself, done once for a block instead of once per call (it
         # halves the time of the loop).
