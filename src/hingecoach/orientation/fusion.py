@@ -62,12 +62,16 @@ class FusionSettings:
 
     # The gyroscope leads and the accelerometer, less the sensor's own acceleration about
     # the hips, corrects its drift where it agrees with the gyroscope's gravity to 3 deg.
-    # Chosen on both kinds of ground truth at once: on the simulator alone
-    # (benchmarks/accuracy.py, seeds 1-10) gain 1 was best (worst lumbar RMSE 0.42 deg)
-    # but on real human motion (virtual IMUs on the Xsens box lifts, benchmarks/bvh.py) it
-    # made the worst lumbar RMSE 0.96 deg; gain 0.2 with 3 deg gives 0.68 deg there and
-    # 0.30-0.68 deg on the simulator (Fusion's own defaults: 0.5 and 10 deg). Real motion
-    # weighs more than the simulator.
+    # Why gain 0.2 and not more: with perfect sensors (no noise, no bias) on real lifting
+    # motion (virtual IMUs on the Xsens box lifts, benchmarks/bvh.py) the gyroscope alone
+    # is exact and every degree of fusion error comes from the accelerometer: the hips
+    # themselves move in a lift (squatting, stepping, 0.1-0.15 g), which the lever arms
+    # about fixed hips cannot take out; gain 1 lets 0.7 deg of it into the pelvis, 0.2
+    # under 0.2 deg. Why the low gain used to cost accuracy on the simulator (50 Hz, the
+    # neck): the bias fitted on the 2-3 s stance is off by 0.04-0.09 deg/s (sensor noise,
+    # sway), which a gain of 0.2 holds at 0.2-0.5 deg; with the true bias the error was
+    # under 0.25 deg. So the bias is learnt again in still moments (``bias_gain``).
+    # Fusion's own defaults: 0.5 and 10 deg.
     gain: float = 0.2
     gyroscope_range_dps: float = 2000.0  # deg/s; readings near it trigger overrange recovery
     acceleration_rejection_deg: float = 3.0
@@ -83,7 +87,10 @@ class FusionSettings:
     # (``_own_acceleration_g``, from the lever arms in ``LEVER_ARM_M``).
     compensate_lever_arm: bool = True
     # Gyroscope bias learnt again in still moments (``SensorFusion._learn_bias``): the
-    # integral term of a PI filter whose proportional term is Fusion's gain, 1/s^2; 0 off.
+    # integral term (1/s^2; 0: off) of a PI filter whose proportional term is Fusion's
+    # gain Kp. The loop's damping is Kp / (2 sqrt(Ki)): 0.5 at Ki = Kp^2 = 0.04 if it
+    # learnt all the time, about 0.7 as it learns only in still moments, about half of
+    # a session (damping 0.7: the usual compromise between speed and overshoot).
     bias_gain: float = 0.04
     still_rate_dps: float = 10.0  # a still moment: the gyroscope turns slower than this...
     still_acc_g: float = 0.02  # ...and the accelerometer reads 1 g to within this
@@ -224,8 +231,8 @@ class SensorFusion:
         # hid, not by a bias: the bias learns nothing until the proportional loop has
         # taken that out (two of its time constants, 2 / gain seconds), counted in samples.
         self._pause_n = round(2.0 / s.gain * self.rate) if s.gain > 0 else 0
-        self._quiet = 0  # samples left before the bias learns again
         self.restart(self._initial_up, initial_mag)
+        self._quiet = 0  # samples left before the bias learns again: none at the start
 
     def restart(self, up: FloatArray, mag: FloatArray | None = None, settle: bool = False) -> None:
         """Restart the filter from ``up`` (sensor frame) and, 9-axis, the field ``mag`` (uT).
@@ -244,6 +251,7 @@ class SensorFusion:
             self._ahrs.set_quaternion(_quat_from_up(up))
         self._prev_gyr = None
         self._hist.clear()
+        self._quiet = self._pause_n  # what the filter knew before is gone (see __init__)
 
     @property
     def quaternion(self) -> FloatArray:
@@ -427,6 +435,7 @@ class SensorFusion:
         scale = dt / self.period
         scale[long_steps] = 1.0  # these run alone with their own sample period
         still = self._still(g, raw_acc_g) & (self._quiet_run(n, np.union1d(resets, long_steps)) == 0)
+        quiet_end = self._quiet  # (the restarts below set it again)
         # Fusion computes in single precision: handing it float32 rows is the same cast
         # it would make itself, done once for a block instead of once per call (it
         # halves the time of the loop).
@@ -457,6 +466,7 @@ class SensorFusion:
                 continue
             self._drive(run, a, b)
         self._prev_gyr = g[-1]
+        self._quiet = quiet_end
         return FusionOutput(ups, quats)
 
 
