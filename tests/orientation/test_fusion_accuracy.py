@@ -181,3 +181,22 @@ def test_the_bias_learns_nothing_just_after_lost_samples():
     for _ in range(50):
         f.update(0.01, np.zeros(3), acc)
     assert np.any(f.bias_change_dps != before)
+
+
+def test_just_after_lost_samples_the_accelerometer_is_not_rejected():
+    """Standing still, 0.3 s lost while the gyroscope said 60 deg/s (a bad last sample):
+    the filter comes out 9 deg off (the trapezoid of 0 and 60 deg/s), past the 3 deg
+    rejection angle. The accelerometer
+    pulls it back at once (with Fusion's gain), instead of being rejected for the
+    recovery time (5 s) against the wrong estimate."""
+    st = FusionSettings(compensate_lever_arm=False)
+    f = SensorFusion(100.0, np.zeros(3), np.array([0.0, 0.0, 1.0]), st)
+    acc = np.array([0.0, 0.0, 9.80665])
+    f.update(0.01, np.zeros(3), acc)
+    up = f.update(0.3, np.deg2rad([60.0, 0.0, 0.0]), acc)
+    off0 = np.rad2deg(np.arccos(np.clip(up[2], -1, 1)))
+    assert off0 > 2 * st.acceleration_rejection_deg
+    for _ in range(300):  # 3 s, under the recovery time
+        up = f.update(0.01, np.zeros(3), acc)
+    off = np.rad2deg(np.arccos(np.clip(up[2], -1, 1)))
+    assert off < off0 * np.exp(-3.0 * st.gain) * 1.1

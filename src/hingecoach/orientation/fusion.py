@@ -209,12 +209,8 @@ class SensorFusion:
         self.period = 1.0 / self.rate
         self.bias_dps = np.rad2deg(np.asarray(gyro_bias_rad_s, dtype=np.float64))
         self._ahrs = imufusion.Ahrs()
-        self._ahrs.set_settings(imufusion.AhrsSettings(
-            sample_rate=self.rate, convention=imufusion.CONVENTION_NWU, gain=s.gain,
-            gyroscope_range=s.gyroscope_range_dps,
-            acceleration_rejection=s.acceleration_rejection_deg,
-            magnetic_rejection=s.magnetic_rejection_deg if s.magnetometer else 0.0,
-            rejection_timeout=s.recovery_trigger_s))  # seconds (imufusion 1.3)
+        self._lenient = True
+        self._set_lenient(False)
         if s.magnetometer and initial_mag is None:
             raise ParameterError("initial_mag", "the magnetic field at the start (9-axis)", None)
         self._initial_up = np.asarray(initial_up, dtype=np.float64)
@@ -253,6 +249,23 @@ class SensorFusion:
         self._hist.clear()
         self._quiet = self._pause_n  # what the filter knew before is gone (see __init__)
 
+    def _set_lenient(self, lenient: bool) -> None:
+        """Fusion's settings; ``lenient``: no acceleration rejection. Just after lost
+        samples the filter is off by what the gap hid (1-2 deg in a step of walking,
+        more in a swing), often past the rejection angle: rejecting the accelerometer
+        against such an estimate keeps it wrong until the recovery time has passed.
+        Lenient for as long as the bias learns nothing (``_quiet``, 2 / gain seconds)."""
+        if lenient == self._lenient:
+            return
+        self._lenient = lenient
+        s = self.settings
+        self._ahrs.set_settings(imufusion.AhrsSettings(
+            sample_rate=self.rate, convention=imufusion.CONVENTION_NWU, gain=s.gain,
+            gyroscope_range=s.gyroscope_range_dps,
+            acceleration_rejection=0.0 if lenient else s.acceleration_rejection_deg,  # 0: none
+            magnetic_rejection=s.magnetic_rejection_deg if s.magnetometer else 0.0,
+            rejection_timeout=s.recovery_trigger_s))  # seconds (imufusion 1.3)
+
     @property
     def quaternion(self) -> FloatArray:
         """The filter's orientation now: (w, x, y, z), sensor to earth (NWU)."""
@@ -276,6 +289,7 @@ class SensorFusion:
         raw_acc_g = acc_g
         long_step = dt_s > LONG_STEP_PERIODS * self.period
         self._quiet = self._pause_n if restarted or long_step else max(self._quiet - 1, 0)
+        self._set_lenient(self._quiet > 0)
         still = bool(self._still(g[None, :], acc_g[None, :])[0]) and self._quiet == 0
         self._clock_s += dt_s
         if self.lever_arm_m is not None:
@@ -434,7 +448,9 @@ class SensorFusion:
         long_steps = np.flatnonzero(dt > LONG_STEP_PERIODS * self.period)
         scale = dt / self.period
         scale[long_steps] = 1.0  # these run alone with their own sample period
-        still = self._still(g, raw_acc_g) & (self._quiet_run(n, np.union1d(resets, long_steps)) == 0)
+        quiet = self._quiet_run(n, np.union1d(resets, long_steps))
+        still = self._still(g, raw_acc_g) & (quiet == 0)
+        lenient = quiet > 0
         quiet_end = self._quiet  # (the restarts below set it again)
         # Fusion computes in single precision: handing it float32 rows is the same cast
         # it would make itself, done once for a block instead of once per call (it
@@ -447,7 +463,9 @@ class SensorFusion:
             mag32 = np.asarray(mag_ut, dtype=np.float32)
         ups = np.empty((n, 3))
         quats = np.empty((n, 4)) if mag32 is not None else None
-        bounds = sorted({0, n, *resets.tolist(), *long_steps.tolist(), *(long_steps + 1).tolist()})
+        turns = np.flatnonzero(lenient[1:] != lenient[:-1]) + 1
+        bounds = sorted({0, n, *resets.tolist(), *long_steps.tolist(), *(long_steps + 1).tolist(),
+                         *turns.tolist()})
         reset_set = set(resets.tolist())
         long_set = set(long_steps.tolist())
         # the next still moment at or after each sample (n: none)
@@ -457,6 +475,7 @@ class SensorFusion:
         for a, b in itertools.pairwise(bounds):
             if a in reset_set:
                 self.restart(acc_g[a], None if mag32 is None else mag32[a], settle=True)
+            self._set_lenient(bool(lenient[a]))
             if a in long_set:
                 gyr = (mean[a] - self.bias_change_dps).astype(np.float32)
                 self._long_step(float(dt[a]), gyr, acc32[a], None if mag32 is None else mag32[a])
