@@ -223,6 +223,9 @@ class SensorFusion:
         # deg/s, learnt in still moments and taken from the gyroscope on top of the bias
         self.bias_change_dps = np.zeros(3)
         self._learn_max_sin2 = float(np.sin(np.deg2rad(s.still_error_deg))) ** 2
+        self._learn_every = max(1, round(1.0 * self.rate))
+        self._err_sum = np.zeros(3)  # rad s, since the bias last changed
+        self._count = 0  # still samples since then
         # After a restart or a step over lost samples the filter is off by what the gap
         # hid, not by a bias: the bias learns nothing until the proportional loop has
         # taken that out (two of its time constants, 2 / gain seconds), counted in samples.
@@ -311,7 +314,7 @@ class SensorFusion:
             self._ahrs.update_no_magnetometer(mean * (dt_s / self.period), acc_g)
         up = np.asarray(self._ahrs.get_gravity())
         if still:
-            self._learn_bias(raw_acc_g, up, dt_s)
+            self._learn_bias(raw_acc_g[None, :], up[None, :], np.array([dt_s]))
         return up
 
     def _still(self, g_dps: FloatArray, acc_g: FloatArray) -> npt.NDArray[np.bool_]:
@@ -338,19 +341,25 @@ class SensorFusion:
             self._quiet = int(quiet[-1])
         return quiet
 
-    def _learn_bias(self, acc_g: FloatArray, up: FloatArray, dt_s: float) -> None:
-        """The integral term: in a still moment the accelerometer's direction is gravity, and
+    def _learn_bias(self, acc_g: FloatArray, up: FloatArray, dt: FloatArray) -> None:
+        """The integral term, over still samples (rows of ``acc_g`` in g, ``up``, and their
+        steps ``dt`` in s). In a still moment the accelerometer's direction is gravity, and
         the part of the filter's tilt error that remains (Fusion's gain corrects the rest)
         is what a bias left in the gyroscope holds it at. Fusion turns the filter by
-        ``gain * (a x up)`` (rad/s); the bias change integrates ``bias_gain * (a x up)``."""
-        ax, ay, az = (float(v) for v in acc_g)
-        n = (ax * ax + ay * ay + az * az) ** 0.5
-        ux, uy, uz = (float(v) for v in up)
-        ex, ey, ez = (ay * uz - az * uy) / n, (az * ux - ax * uz) / n, (ax * uy - ay * ux) / n
-        if ex * ex + ey * ey + ez * ez > self._learn_max_sin2:
-            return  # a filter this far off was thrown by something else than a bias
-        k = float(np.rad2deg(self.settings.bias_gain)) * dt_s
-        self.bias_change_dps = self.bias_change_dps - k * np.array([ex, ey, ez])
+        ``gain * (a x up)`` (rad/s); the bias change integrates ``bias_gain * (a x up)``,
+        summed and applied once every ``_learn_every`` still samples (1 s: a hold far
+        shorter than the loop's time constants, and a block of samples driven from C in
+        between)."""
+        a, u = acc_g.T, up.T
+        e = np.array([a[1] * u[2] - a[2] * u[1], a[2] * u[0] - a[0] * u[2], a[0] * u[1] - a[1] * u[0]])
+        e /= np.sqrt(a[0] * a[0] + a[1] * a[1] + a[2] * a[2])
+        ok = e[0] * e[0] + e[1] * e[1] + e[2] * e[2] <= self._learn_max_sin2  # further off: no bias
+        self._err_sum = self._err_sum + e @ np.where(ok, dt, 0.0)
+        self._count += len(dt)
+        if self._count >= self._learn_every:
+            self.bias_change_dps = self.bias_change_dps - np.rad2deg(self.settings.bias_gain) * self._err_sum
+            self._err_sum = np.zeros(3)
+            self._count = 0
 
     def _own_acceleration_run(self, g: FloatArray, dt: FloatArray, resets: IntArray) -> FloatArray:
         """``_own_acceleration_g`` over a run, with ``update``'s rate change: the rate now
@@ -390,27 +399,14 @@ class SensorFusion:
         self._ahrs.set_sample_period(self.period)
 
     def _drive(self, r: _Run, a: int, b: int) -> None:
-        """Samples a..b (no restart or long step inside): a still moment one by one (the
-        bias learns from it), the samples between in blocks driven from C."""
+        """Samples a..b (no restart, long step or change of the bias inside) in blocks
+        driven from C; then the bias learns from the still samples among them."""
         grav = self._ahrs.get_gravity
         quat = self._ahrs.get_quaternion
-        i = a
-        while i < b:
-            if r.still[i]:
-                gyr = ((r.mean[i] - self.bias_change_dps) * r.scale[i]).astype(np.float32)
-                if r.mag32 is None:
-                    self._ahrs.update_no_magnetometer(gyr, r.acc32[i])
-                else:
-                    self._ahrs.update(gyr, r.acc32[i], r.mag32[i])
-                r.ups[i] = grav()
-                if r.quats is not None:
-                    r.quats[i] = quat()
-                self._learn_bias(r.raw_acc_g[i], r.ups[i], float(r.dt[i]))
-                i += 1
-                continue
+        for i in range(a, b, _BLOCK):
             # blocks of samples: the small arrays Fusion returns are freed block by
             # block and their memory reused (an hour's worth at once costs page faults)
-            j = min(int(r.next_still[i]), b, i + _BLOCK)
+            j = min(i + _BLOCK, b)
             gyr_b = ((r.mean[i:j] - self.bias_change_dps) * r.scale[i:j, None]).astype(np.float32)
             if r.mag32 is None or r.quats is None:
                 # map() drives the updates from C; the list only collects each gravity
@@ -420,7 +416,9 @@ class SensorFusion:
                 both = [(grav(), quat()) for _ in map(self._ahrs.update, gyr_b, r.acc32[i:j], r.mag32[i:j])]
                 r.ups[i:j] = np.array([u for u, _ in both])
                 r.quats[i:j] = np.array([q for _, q in both])
-            i = j
+        sel = np.flatnonzero(r.still[a:b]) + a
+        if sel.size:
+            self._learn_bias(r.raw_acc_g[sel], r.ups[sel], r.dt[sel])
 
     def run(self, time_s: FloatArray, gyr_rad_s: FloatArray, acc_m_s2: FloatArray,
             mag_ut: FloatArray | None = None) -> FloatArray:
@@ -468,10 +466,12 @@ class SensorFusion:
                          *turns.tolist()})
         reset_set = set(resets.tolist())
         long_set = set(long_steps.tolist())
-        # the next still moment at or after each sample (n: none)
-        nxt = np.where(still, np.arange(n), n)
-        nxt = np.minimum.accumulate(nxt[::-1])[::-1]
-        run = _Run(mean, scale, acc32, mag32, raw_acc_g, dt, still, nxt, ups, quats)
+        # the bias changes after every _learn_every-th still sample (counting on from
+        # the samples before this run): a block ends there
+        still_at = np.flatnonzero(still)
+        changes = still_at[self._learn_every - self._count - 1::self._learn_every] + 1
+        bounds = sorted({*bounds, *changes.tolist()})
+        run = _Run(mean, scale, acc32, mag32, raw_acc_g, dt, still, ups, quats)
         for a, b in itertools.pairwise(bounds):
             if a in reset_set:
                 self.restart(acc_g[a], None if mag32 is None else mag32[a], settle=True)
@@ -500,7 +500,6 @@ class _Run:
     raw_acc_g: FloatArray  # (n, 3) g, as measured
     dt: FloatArray  # (n,) s
     still: npt.NDArray[np.bool_]
-    next_still: npt.NDArray[np.int64]
     ups: FloatArray
     quats: FloatArray | None
 
