@@ -28,7 +28,7 @@ FILES = ("S01_T01", "S01_T02", "S01_T03")
 SEEDS = range(5)
 CONDITIONS = (("T12", 100.0), ("T12", 60.0), ("T8", 100.0))
 ANGLES = ("lumbar_flexion_deg", "pelvis_tilt_deg", "trunk_inclination_deg")
-TARGETS = (1.0, 1.5, 1.5)
+TARGETS = (0.7, 1.5, 1.5)  # lumbar: the two-IMU target on real motion
 
 
 def rmse(a: np.ndarray, b: np.ndarray) -> float:
@@ -81,7 +81,7 @@ def main() -> None:
         print("| " + " | ".join(str(v) if not isinstance(v, bool) else ("yes" if v else "NO")
                                 for v in r) + " |")
     print("\nRMSE in deg, the largest over the seeds; 'real': the clip's own frames, 'all': with the "
-          "prepended stance and synthetic descent. targets: lumbar <= 1.0, pelvis and trunk <= 1.5")
+          "prepended stance and synthetic descent. targets: lumbar <= 0.7, pelvis and trunk <= 1.5")
 
 
 if __name__ == "__main__":
