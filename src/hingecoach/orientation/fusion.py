@@ -87,10 +87,11 @@ class FusionSettings:
     # (``_own_acceleration_g``, from the lever arms in ``LEVER_ARM_M``).
     compensate_lever_arm: bool = True
     # Gyroscope bias learnt again in still moments (``SensorFusion._learn_bias``): the
-    # integral term (1/s^2; 0: off) of a PI filter whose proportional term is Fusion's
-    # gain Kp. The loop's damping is Kp / (2 sqrt(Ki)): 0.5 at Ki = Kp^2 = 0.04 if it
-    # learnt all the time, about 0.7 as it learns only in still moments, about half of
-    # a session (damping 0.7: the usual compromise between speed and overshoot).
+    # integral term Ki (1/s^2; 0: off) of a PI filter whose proportional term Kp is
+    # Fusion's gain (docs/references.md#complementary-filter-bias). The loop's damping
+    # is Kp / (2 sqrt(Ki)): 0.5 at Ki = Kp^2 = 0.04 if it learnt all the time, about 0.7
+    # as it learns only in still moments, about half of a session (damping 0.7: the
+    # usual compromise between speed and overshoot).
     bias_gain: float = 0.04
     still_rate_dps: float = 10.0  # a still moment: the gyroscope turns slower than this...
     still_acc_g: float = 0.02  # ...and the accelerometer reads 1 g to within this
