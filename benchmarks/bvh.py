@@ -12,6 +12,7 @@ Run: python benchmarks/bvh.py [SHARED_DATA_DIR]   (default: ../shared/data besid
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
 import time
@@ -71,7 +72,8 @@ def main() -> None:
                          *(f"{v:.2f}" for v in r_max), *(f"{v:.2f}" for v in a_max),
                          f"{max(gap):.1f}", bool(np.all(r_max <= TARGETS))))
     print(f"virtual IMUs on real box lifts (Xsens BVH, 60 Hz), {len(SEEDS)} seeds each: random "
-          f"mountings, noise, gyroscope bias ({platform.machine()}, {time.perf_counter() - t0:.0f} s)")
+          f"mountings, noise, gyroscope bias ({platform.machine()}, {time.perf_counter() - t0:.0f} s, "
+          f"load average {os.getloadavg()[0]:.1f})")
     hdr = ("file", "upper", "rate Hz", "clip s", "recording s", "reps in truth", "reps found",
            "lumbar RMSE real", "pelvis RMSE real", "trunk RMSE real", "lumbar all", "pelvis all",
            "trunk all", "lumbar: gravity vs joint, max deg", "targets met")
