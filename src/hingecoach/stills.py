@@ -15,6 +15,7 @@ once the whole clip is analysed, and holding every frame until then costs hundre
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -191,3 +192,16 @@ def write_stills(stills: Sequence[RepStill], folder: str | Path) -> list[Path]:
     except OSError as e:
         raise HingecoachError(f"{folder}: cannot write the rep stills: {e.strerror or e}") from None
     return paths
+
+
+def check_folder(folder: str | Path) -> Path:
+    """``folder`` made ready for ``write_stills`` before a long analysis (created if
+    missing); a HingecoachError names it when it cannot be written."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise HingecoachError(f"--stills {folder}: cannot write there: {e.strerror or e}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise HingecoachError(f"--stills {folder}: cannot write there: permission denied")
+    return folder

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hingecoach.analysis import DISCLAIMER, Analysis
+from hingecoach.core.stills import RepStill
 from hingecoach.store import Clearance, Person, SessionRecord, SessionSummary, Store
 
 PAIN_ADVICE = ("Pain 0-3 of 10 is usually safe, 4-5 acceptable, above 5 not acceptable: stop "
@@ -29,6 +30,7 @@ class ReportData:
     progress: list[SessionSummary]  # the person's sessions (or this one alone)
     disclaimer: str = DISCLAIMER
     clearances: tuple[Clearance, ...] = ()  # the person's red-flag clearances, revoked ones too
+    stills: tuple[RepStill, ...] = ()  # a camera session's rep stills, in rep order
 
     def clearance_lines(self) -> list[str]:
         """One sentence per red-flag clearance: who cleared which flag when, and whether it holds."""
@@ -54,4 +56,4 @@ def gather(store: Store, session_id: int) -> ReportData:
     person = store.person(name) if name else None
     progress = store.sessions(name) if name else [rec.summary]
     clearances = tuple(store.clearances(name, active_only=False)) if name else ()
-    return ReportData(rec, a, person, progress, clearances=clearances)
+    return ReportData(rec, a, person, progress, clearances=clearances, stills=tuple(store.stills(session_id)))

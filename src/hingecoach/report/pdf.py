@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from hingecoach.report.data import PAIN_ADVICE, RED_FLAGS, ReportData
 from hingecoach.report.explain import explain
 from hingecoach.report.figures import angle_plots, progress_plot
+from hingecoach.report.stills import pair_on_page, save_pages
 
 A4 = (8.27, 11.69)
 ROWS_PER_PAGE = 40
@@ -61,6 +62,7 @@ def write_pdf(d: ReportData, path: str | Path) -> None:
         tp.line(f"Hip hinge session {s.id}", 18, True, 0.01)
         tp.line(f"{s.person or 'no person recorded'} · {s.started_at[:16].replace('T', ' ')} UTC · {s.kind} · "
                 f"source {s.source or '-'} · hingecoach {rec.software_version}", 9, gap=0.015)
+        tp.y -= pair_on_page(tp.fig, tp.y, d)
         if not s.complete:
             tp.line("Incomplete session: the recording stopped before the session was closed; "
                     "everything stored up to that moment is shown.", 10, True, 0.01)
@@ -122,6 +124,7 @@ def write_pdf(d: ReportData, path: str | Path) -> None:
                 fig.text(0.06 + 0.0082 * len(cells), y, verdict, family="DejaVu Sans Mono", fontsize=8,
                          va="top", color="#d23c3c" if m.faults else "#2e9d4a")
             pdf.savefig(fig)
+        save_pages(pdf, d)
 
         plot = progress_plot(d.progress, s.id)
         if plot is not None:
