@@ -43,7 +43,7 @@ def still(sid: int, seq: int, s: Locked) -> Response:
     if x is None:
         s.summary(sid)  # no such session: its own 404
         raise NotFoundError(f"session {sid} has no rep still {seq}")
-    return Response(x.data, media_type=x.mime, headers={"Cache-Control": "private, max-age=3600"})
+    return Response(x.data, media_type=x.mime)
 
 
 @router.get("/sessions/{sid}/report", response_class=HTMLResponse, tags=["reports"],
