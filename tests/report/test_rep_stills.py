@@ -177,3 +177,16 @@ def test_the_pdf_report_draws_every_still(ten_reps, tmp_path):
     images = len(re.findall(rb"/Subtype\s*/Image", with_stills.read_bytes()))
     assert images - len(re.findall(rb"/Subtype\s*/Image", without.read_bytes())) == 12  # the pair and ten
     assert with_stills.stat().st_size < 4_000_000
+
+
+def test_a_batch_save_of_a_video_carries_its_stills(clip):
+    """``hingecoach batch --save`` stores a video as ``analyze --save`` does: with its stills."""
+    from hingecoach.analysis import AnalysisSettings
+    from hingecoach.batch.plan import Job
+    from hingecoach.batch.worker import _save_payload
+
+    a = analyse(*clip)
+    assert a.stills == []
+    payload = _save_payload(Job(path=str(clip[0]), recording_id="sim"), a, AnalysisSettings())
+    assert [s.verdict for s in payload.analysis.stills] == ["ok", "lumbar_rounding", "ok"]
+    assert payload.raw is None

@@ -37,6 +37,7 @@ class _TextPage:
 
     def line(self, text: str, size: float = 10, bold: bool = False, gap: float = 0.0,
              width: int | None = None) -> None:
+        """Add ``text`` wrapped to ``width`` characters (size in points), a new page when full."""
         width = width or int(92 * 10 / size * (0.92 if bold else 1.0))
         for part in textwrap.wrap(text, width) or [""]:
             if self.fig is None or self.y < 0.06:
@@ -49,6 +50,7 @@ class _TextPage:
         self.y -= gap
 
     def flush(self) -> None:
+        """Save the page being filled, if any."""
         if self.fig is not None:
             self.pdf.savefig(self.fig)
             self.fig = None
