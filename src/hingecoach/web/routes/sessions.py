@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from hingecoach.core.errors import NotFoundError
 from hingecoach.report import gather, render_html
+from hingecoach.store import Store
 from hingecoach.web.state import Locked, serialised
 
 router = APIRouter()
@@ -26,7 +27,7 @@ def session(sid: int, s: Locked) -> dict[str, Any]:
             "report": f"/sessions/{sid}/report", "stills": still_list(s, sid)}
 
 
-def still_list(s: Locked, sid: int) -> list[dict[str, Any]]:
+def still_list(s: Store, sid: int) -> list[dict[str, Any]]:
     """The session's rep stills: each one's rep, verdict, caption and image address."""
     return [{"seq": x.seq, "rep": x.rep_index, "complete": x.complete, "verdict": x.verdict,
              "judged": x.judged, "not_judged_because": x.not_judged_because, "caption": x.caption(),
