@@ -154,6 +154,9 @@ const up = {
     b.className = `banner ${{ good: "ok", faults: "stop", cannot_judge: "" }[kind] ?? ""}`;
     b.dataset.verdict = kind;
     this.$("reasons").replaceChildren(...reasons.map((x) => hc.el("li", {}, x)));
+    // a camera's lumbar measure is the virtual dowel's bow, on the camera's own scale
+    const camera = (r.recording || {}).placement === "camera";
+    this.$("lumbar-head").textContent = camera ? "peak back bow°" : "peak lumbar°";
     this.$("reps").querySelector("tbody").replaceChildren(...r.reps.map((x) => hc.el("tr", {},
       hc.el("td", {}, String(x.index)),
       hc.el("td", {}, `${hc.fmt(x.start_s)}–${hc.fmt(x.end_s)}`),
