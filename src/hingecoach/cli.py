@@ -61,9 +61,8 @@ PoseModelOption = Annotated[PoseModelName | None, typer.Option(
 
 OverlayOption = Annotated[Path | None, typer.Option(
     help="video only: write the video with skeleton, back outline, angles, reps and faults (mp4)")]
-StillsOption = Annotated[Path | None, typer.Option(
-    "--stills", help="video only: write each rep's bottom frame, drawn on, with its verdict, to this folder "
-                     "(one JPEG per rep; --save stores them with the session)")]
+StillsOption = Annotated[Path | None, typer.Option("--stills", help="video only: write each rep's bottom frame, "
+                                                    "drawn on, with its verdict, to this folder (JPEG)")]
 DurationOption = Annotated[float | None, typer.Option(
     help="webcam only: stop after this many seconds (default: Ctrl-C)")]
 ReferenceOption = Annotated[Path | None, typer.Option(
@@ -246,8 +245,7 @@ def analyze(
                                        or (fmt == InputFormat.auto and is_camera_source(file)))
         _camera_only(shown, camera, overlay=overlay, reference=reference, stills=stills)
         if camera:
-            a = _analyze_video(shown, settings, duration, reference, stills=stills)
-            _write_stills(shown, a, stills, save)
+            a = _analyze_video(shown, settings, duration, reference, stills, save)
         else:
             # a plain line, not a spinner: a spinner is a thread, and with a second thread
             # running the two sensors are not fused in two processes (fork is unsafe then)
@@ -313,39 +311,28 @@ def _reference(clip: Path, settings: AnalysisSettings) -> BackReference:
     return ref
 
 
-def _analyze_video(file: Path, settings: AnalysisSettings, duration: float | None,
-                   reference: Path | None = None, stills: Path | None = None) -> Analysis:
+def _analyze_video(file: Path, settings: AnalysisSettings, duration: float | None, reference: Path | None = None,
+                   stills: Path | None = None, save: bool = False) -> Analysis:
     """A video file or webcam through the pose stage, with a progress bar; ``reference``:
-    a clip of the person standing tall (``--reference``); ``stills``: the ``--stills``
-    folder, checked before the analysis."""
+    a clip of the person standing tall (``--reference``); then its rep stills for
+    ``--stills`` FOLDER (checked first) and ``--save`` (``hingecoach.stills.keep_stills``)."""
     from hingecoach.sources.video import parse_webcam, probe_video
-    from hingecoach.stills import check_folder
+    from hingecoach.stills import check_folder, keep_stills
 
-    webcam = parse_webcam(str(file)) is not None
     if stills is not None:
-        if webcam:
-            raise HingecoachError(f"--stills {stills}: needs a video file; a webcam's frames are not kept")
-        check_folder(stills)
+        check_folder(stills, file)
     ref = _reference(reference, settings) if reference is not None else None
+    webcam = parse_webcam(str(file)) is not None
     total = None if webcam else probe_video(file).frames
     if webcam:
         err.print(f"recording from {file}{f' for {duration:g} s' if duration else ''}; Ctrl-C stops it")
     with _progress(total, "pose") as bar:
         task = bar.add_task("pose", total=total)
-        return analyze_video(str(file), settings, progress=lambda i: bar.update(task, completed=i + 1),
-                             webcam_max_s=duration, reference=ref)
-
-
-def _write_stills(file: Path, a: Analysis, folder: Path | None, save: bool) -> None:
-    """The rep stills of a video, made for ``--save`` (stored with the session) and
-    written to ``--stills`` FOLDER."""
-    from hingecoach.stills import can_make_stills, with_stills, write_stills
-
-    if (save or folder is not None) and can_make_stills(a):
-        with_stills(file, a)
-    if folder is not None:
-        paths = write_stills(a.stills, folder)
-        err.print(f"wrote {len(paths)} rep still(s) to {folder}", highlight=False, markup=False)
+        a = analyze_video(str(file), settings, progress=lambda i: bar.update(task, completed=i + 1),
+                          webcam_max_s=duration, reference=ref)
+    if (n := keep_stills(file, a, stills, save)) is not None:
+        err.print(f"wrote {n} rep still(s) to {stills}", highlight=False, markup=False)
+    return a
 
 
 def _write_overlay(file: Path, a: Analysis, path: Path) -> None:

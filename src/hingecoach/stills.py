@@ -29,7 +29,7 @@ from hingecoach.core.extras import require
 from hingecoach.core.stills import JPEG, NOT_JUDGED, OK, RepStill
 from hingecoach.core.vocabulary import WEBCAM_FORMAT
 from hingecoach.overlay import BLACK, GREEN, RED, WHITE, YELLOW, draw_figure, figure_points
-from hingecoach.sources.video import probe_video
+from hingecoach.sources.video import parse_webcam, probe_video
 
 HEIGHT_PX = 360  # the drawn part of a still (the person's box), before the verdict band
 MAX_WIDTH_PX = 480
@@ -194,10 +194,13 @@ def write_stills(stills: Sequence[RepStill], folder: str | Path) -> list[Path]:
     return paths
 
 
-def check_folder(folder: str | Path) -> Path:
-    """``folder`` made ready for ``write_stills`` before a long analysis (created if
-    missing); a HingecoachError names it when it cannot be written."""
+def check_folder(folder: str | Path, source: str | Path = "") -> Path:
+    """``folder`` made ready for ``write_stills`` before a long analysis of ``source``
+    (created if missing); a HingecoachError names it when it cannot be written, or when
+    the source is a webcam (its frames are not kept)."""
     folder = Path(folder)
+    if parse_webcam(str(source)) is not None:
+        raise HingecoachError(f"--stills {folder}: needs a video file; a webcam's frames are not kept")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -205,3 +208,12 @@ def check_folder(folder: str | Path) -> Path:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise HingecoachError(f"--stills {folder}: cannot write there: permission denied")
     return folder
+
+
+def keep_stills(video: str | Path, analysis: Analysis, folder: str | Path | None, save: bool) -> int | None:
+    """What ``analyze`` does with the stills: made when they are saved with the session
+    (``save``) or written to ``folder``; written there. Returns how many were written
+    (None without a folder)."""
+    if (save or folder is not None) and can_make_stills(analysis):
+        with_stills(video, analysis)
+    return None if folder is None else len(write_stills(analysis.stills, folder))
