@@ -61,6 +61,8 @@ PoseModelOption = Annotated[PoseModelName | None, typer.Option(
 
 OverlayOption = Annotated[Path | None, typer.Option(
     help="video only: write the video with skeleton, back outline, angles, reps and faults (mp4)")]
+StillsOption = Annotated[Path | None, typer.Option("--stills", help="video only: write each rep's bottom frame, "
+                                                    "drawn on, with its verdict, to this folder (JPEG)")]
 DurationOption = Annotated[float | None, typer.Option(
     help="webcam only: stop after this many seconds (default: Ctrl-C)")]
 ReferenceOption = Annotated[Path | None, typer.Option(
@@ -215,6 +217,7 @@ def analyze(
     rounding_deg: Annotated[float | None, typer.Option(
         help="a fixed lumbar_rounding threshold in degrees (overrides the defaults)")] = None,
     overlay: OverlayOption = None,
+    stills: StillsOption = None,
     duration: DurationOption = None,
     pose_model: PoseModelOption = None,
     reference: ReferenceOption = None,
@@ -240,9 +243,9 @@ def analyze(
         shown = file if file is not None else Path(f"{lower} + {upper}")
         camera = file is not None and (fmt == InputFormat.video
                                        or (fmt == InputFormat.auto and is_camera_source(file)))
-        _camera_only(shown, camera, overlay=overlay, reference=reference)
+        _camera_only(shown, camera, overlay=overlay, reference=reference, stills=stills)
         if camera:
-            a = _analyze_video(shown, settings, duration, reference)
+            a = _analyze_video(shown, settings, duration, reference, stills, save)
         else:
             # a plain line, not a spinner: a spinner is a thread, and with a second thread
             # running the two sensors are not fused in two processes (fork is unsafe then)
@@ -308,12 +311,16 @@ def _reference(clip: Path, settings: AnalysisSettings) -> BackReference:
     return ref
 
 
-def _analyze_video(file: Path, settings: AnalysisSettings, duration: float | None,
-                   reference: Path | None = None) -> Analysis:
+def _analyze_video(file: Path, settings: AnalysisSettings, duration: float | None, reference: Path | None = None,
+                   stills: Path | None = None, save: bool = False) -> Analysis:
     """A video file or webcam through the pose stage, with a progress bar; ``reference``:
-    a clip of the person standing tall (``--reference``)."""
+    a clip of the person standing tall (``--reference``); then its rep stills for
+    ``--stills`` FOLDER (checked first) and ``--save`` (``hingecoach.stills.keep_stills``)."""
     from hingecoach.sources.video import parse_webcam, probe_video
+    from hingecoach.stills import check_folder, keep_stills
 
+    if stills is not None:
+        check_folder(stills, file)
     ref = _reference(reference, settings) if reference is not None else None
     webcam = parse_webcam(str(file)) is not None
     total = None if webcam else probe_video(file).frames
@@ -321,8 +328,11 @@ def _analyze_video(file: Path, settings: AnalysisSettings, duration: float | Non
         err.print(f"recording from {file}{f' for {duration:g} s' if duration else ''}; Ctrl-C stops it")
     with _progress(total, "pose") as bar:
         task = bar.add_task("pose", total=total)
-        return analyze_video(str(file), settings, progress=lambda i: bar.update(task, completed=i + 1),
-                             webcam_max_s=duration, reference=ref)
+        a = analyze_video(str(file), settings, progress=lambda i: bar.update(task, completed=i + 1),
+                          webcam_max_s=duration, reference=ref)
+    if (n := keep_stills(file, a, stills, save)) is not None:
+        err.print(f"wrote {n} rep still(s) to {stills}", highlight=False, markup=False)
+    return a
 
 
 def _write_overlay(file: Path, a: Analysis, path: Path) -> None:

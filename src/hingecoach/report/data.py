@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from hingecoach.analysis import DISCLAIMER, Analysis
+from hingecoach.core.stills import RepStill
 from hingecoach.core.vocabulary import CAMERA
 from hingecoach.report.wording import (
     HingeRange,
@@ -38,6 +39,7 @@ class ReportData:
     progress: list[SessionSummary]  # the person's sessions (or this one alone)
     disclaimer: str = DISCLAIMER
     clearances: tuple[Clearance, ...] = ()  # the person's red-flag clearances, revoked ones too
+    stills: tuple[RepStill, ...] = ()  # a camera session's rep stills, in rep order
     # how the progress rows' hinge_range_deg was measured (a camera report shows its own)
     hinge_measure: str = "median peak pelvis tilt"
     person_share: float | None = None  # a camera's standing person, nose to feet, over the frame height
@@ -76,14 +78,15 @@ def gather(store: Store, session_id: int) -> ReportData:
     person = store.person(name) if name else None
     progress = store.sessions(name) if name else [rec.summary]
     clearances = tuple(store.clearances(name, active_only=False)) if name else ()
+    stills = tuple(store.stills(session_id))
     if not is_camera(a):
-        return ReportData(rec, a, person, progress, clearances=clearances)
+        return ReportData(rec, a, person, progress, clearances=clearances, stills=stills)
     hinge = hinge_range(a, None)
     rows = [replace(g, hinge_range_deg=hinge.value) if g.id == session_id else _camera_hinge(store, g)
             for g in progress]
     share = person_share(store.stream(session_id, "landmarks"), a.info.get("calibration_window_s"))
     return ReportData(rec, a, person, rows, clearances=clearances, hinge_measure=hinge.measure,
-                      person_share=share)
+                      person_share=share, stills=stills)
 
 
 def _camera_hinge(store: Store, s: SessionSummary) -> SessionSummary:

@@ -18,6 +18,8 @@ from hingecoach.faults import MESSAGES, RepMetrics
 from hingecoach.report.data import PAIN_ADVICE, RED_FLAGS, ReportData
 from hingecoach.report.explain import explain
 from hingecoach.report.figures import Picture, angle_figures, progress_figure
+from hingecoach.report.stills import CSS as STILLS_CSS
+from hingecoach.report.stills import grid_html, pair_html
 from hingecoach.report.wording import is_camera, lumbar_name, rep_peak
 
 CAMERA_MEANING = ("The back bow is the virtual dowel: how far the back's outline bows from the hip-shoulder "
@@ -95,8 +97,8 @@ def _fact(value: str, label: str) -> str:
 def render_html(d: ReportData) -> str:
     """The whole report as one self-contained HTML page (figures inlined as PNG data URIs)."""
     a = d.analysis
-    return "\n".join([*_head(d), *_facts(d), *_camera_verdict(d), *_angles(a), *_reps(a, _judgements(d)),
-                      *_faults(d), *_pain(d),
+    return "\n".join([*_head(d), *pair_html(d), *_facts(d), *_camera_verdict(d), *_angles(a),
+                      *_reps(a, _judgements(d)), *grid_html(d), *_faults(d), *_pain(d),
                       *_notes_and_warnings(d), *_progress(d), *_footer(d)])
 
 
@@ -106,7 +108,7 @@ def _head(d: ReportData) -> list[str]:
     out = [
         "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>hingecoach report: session {s.id}</title><style>{CSS}</style></head><body>",
+        f"<title>hingecoach report: session {s.id}</title><style>{CSS}{STILLS_CSS}</style></head><body>",
         f"<h1>Hip hinge session {s.id}</h1>",
         f'<p class="sub">{who} · {escape(_when(s.started_at))} · {escape(s.kind)} · '
         f'source {escape(s.source or "–")}{" · device " + escape(s.device) if s.device else ""} · '

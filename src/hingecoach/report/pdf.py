@@ -18,6 +18,7 @@ from hingecoach.faults import RepMetrics
 from hingecoach.report.data import PAIN_ADVICE, RED_FLAGS, ReportData
 from hingecoach.report.explain import explain
 from hingecoach.report.figures import angle_plots, progress_plot
+from hingecoach.report.stills import pair_on_page, save_pages
 from hingecoach.report.wording import is_camera, lumbar_name, rep_peak
 
 A4 = (8.27, 11.69)
@@ -40,6 +41,7 @@ class _TextPage:
 
     def line(self, text: str, size: float = 10, bold: bool = False, gap: float = 0.0,
              width: int | None = None) -> None:
+        """Add ``text`` wrapped to ``width`` characters (size in points), a new page when full."""
         width = width or int(92 * 10 / size * (0.92 if bold else 1.0))
         for part in textwrap.wrap(text, width) or [""]:
             if self.fig is None or self.y < 0.06:
@@ -52,6 +54,7 @@ class _TextPage:
         self.y -= gap
 
     def flush(self) -> None:
+        """Save the page being filled, if any."""
         if self.fig is not None:
             self.pdf.savefig(self.fig)
             self.fig = None
@@ -65,6 +68,7 @@ def write_pdf(d: ReportData, path: str | Path) -> None:
         tp.line(f"Hip hinge session {s.id}", 18, True, 0.01)
         tp.line(f"{s.person or 'no person recorded'} · {s.started_at[:16].replace('T', ' ')} UTC · {s.kind} · "
                 f"source {s.source or '-'} · hingecoach {rec.software_version}", 9, gap=0.015)
+        tp.y -= pair_on_page(tp.fig, tp.y, d)
         if not s.complete:
             tp.line("Incomplete session: the recording stopped before the session was closed; "
                     "everything stored up to that moment is shown.", 10, True, 0.01)
@@ -111,6 +115,7 @@ def write_pdf(d: ReportData, path: str | Path) -> None:
             pdf.savefig(fig)
 
         _rep_pages(pdf, a)
+        save_pages(pdf, d)
 
         plot = progress_plot(d.progress, s.id, d.hinge_measure, "back bow" if is_camera(a) else "lumbar flexion")
         if plot is not None:

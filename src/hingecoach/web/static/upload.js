@@ -40,6 +40,8 @@ const up = {
     this.$("progress-card").classList.add("hidden");
     this.$("pick").classList.remove("hidden");
     this.$("overlay").removeAttribute("src");
+    this.$("stills-box").classList.add("hidden");
+    delete this.$("stills-box").dataset.sid;
   },
 
   async send() {
@@ -169,6 +171,21 @@ const up = {
     link.classList.toggle("hidden", !job.report);
     this.$("warnings").textContent = (r.warnings || []).join(" ");
     this.$("result").classList.remove("hidden");
+    this.stills(job.session_id);
+  },
+
+  // A video's rep stills (each rep's bottom frame, drawn on, with its verdict), from the store.
+  async stills(sid) {
+    const box = this.$("stills-box");
+    if (sid === null || sid === undefined || box.dataset.sid === String(sid)) return;
+    box.dataset.sid = String(sid);
+    let list = [];
+    try { list = (await hc.api("GET", `/api/sessions/${sid}`)).stills || []; } catch (e) { /* none shown */ }
+    const kind = (s) => (s.verdict === "ok" ? "ok" : s.verdict === "not judged" ? "mute" : "bad");
+    this.$("stills").replaceChildren(...list.map((s) => hc.el("figure", { class: "still" },
+      hc.el("img", { src: s.url, width: s.width, height: s.height, alt: s.caption }),
+      hc.el("figcaption", { class: kind(s) }, s.caption))));
+    box.classList.toggle("hidden", !list.length);
   },
 };
 
