@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import replace
 from enum import StrEnum
 from importlib import resources
@@ -13,12 +13,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich import box
-from rich.console import Console, RenderableType
+from rich.console import Console
 from rich.markup import escape
-from rich.measure import Measurement
-from rich.table import Table
-from rich.text import Text
 
 from hingecoach import cli_batch, cli_live, cli_store
 from hingecoach.analysis import (
@@ -32,6 +28,7 @@ from hingecoach.analysis import (
     write_angles_csv,
 )
 from hingecoach.angles import AngleSettings
+from hingecoach.cli_reps import rep_tables
 from hingecoach.core.errors import HingecoachError
 from hingecoach.core.vocabulary import CAMERA, Exercise, Fusion, InputFormat, Setting
 from hingecoach.faults import MESSAGES
@@ -100,58 +97,6 @@ def _writing(output: Path) -> Iterator[None]:
         raise HingecoachError(f"{output}: cannot write: {e.strerror}") from None
 
 
-def _fault_abbreviations(names: Iterable[str]) -> dict[str, str]:
-    """A short, unique code per fault id for a narrow terminal: the initials of its words
-    (``lumbar_rounding`` -> ``LR``), numbered when two ids share them."""
-    out: dict[str, str] = {}
-    for name in sorted(set(names)):
-        code = "".join(w[:1] for w in name.split("_") if w).upper() or name[:2].upper()
-        k, base = 2, code
-        while code in out.values():
-            code, k = f"{base}{k}", k + 1
-        out[name] = code
-    return out
-
-
-def _rep_tables(a: Analysis, console: Console) -> list[RenderableType]:
-    """The rep table as it fits ``console``: fault ids in full when the table fits its
-    width, else as short codes with a legend below that spells each one out; a fault id is
-    never cut."""
-    table = _rep_table(a)
-    need = Measurement.get(console, console.options.update_width(10_000), table).minimum
-    if need <= console.width:
-        return [table]
-    short = _fault_abbreviations(f for m in a.reps for f in m.faults)
-    legend = ", ".join(f"{code} = {name}" for name, code in short.items())
-    return [_rep_table(a, short), Text(f"faults: {legend}")]
-
-
-def _rep_table(a: Analysis, short: Mapping[str, str] | None = None) -> Table:
-    """The reps as a table: times, the peak angles of the sensor kind, faults (``short``:
-    a code per fault id, for a narrow terminal)."""
-    t = Table(title=f"{len(a.reps)} reps (times in s, angles in deg)", title_justify="left",
-              box=box.SIMPLE_HEAD)
-    camera = a.info.get("placement") == CAMERA
-    extra: tuple[str, ...] = ("back", "trunk", "knee/hip", "neck ext") if camera else ("lumbar", "pelvis", "share")
-    for col in ("rep", "start", "bottom", "end", *extra):
-        t.add_column(col, justify="right")
-    t.add_column("faults", overflow="fold", min_width=18)
-    verdict = a.camera_verdict
-    for k, m in enumerate(a.reps):
-        values: tuple[str, ...]
-        if camera:
-            values = (f"{m.peak_lumbar_flexion_deg:.0f}", f"{m.peak_trunk_inclination_deg:.0f}",
-                      f"{m.knee_hip_ratio:.2f}", f"{m.peak_neck_extension_deg:.0f}")
-        else:
-            values = (f"{m.peak_lumbar_flexion_deg:.1f}", f"{m.peak_pelvis_tilt_deg:.1f}",
-                      f"{m.lumbar_share:.2f}")
-        faults = "\n".join((short or {}).get(f, f) for f in m.faults) or "-"
-        if verdict is not None and not verdict.reps[k].judged:
-            faults = f"not judged: {verdict.reps[k].view.view} view" + (f"\n{faults}" if m.faults else "")
-        t.add_row(str(m.index), f"{m.start_s:.1f}", f"{m.bottom_s:.1f}", f"{m.end_s:.1f}", *values, faults)
-    return t
-
-
 def _print_analysis(a: Analysis) -> None:
     """The analysis for people: the recording, the threshold, the reps, each fault's advice."""
     info = a.info
@@ -173,7 +118,7 @@ def _print_analysis(a: Analysis) -> None:
                   f"{len(v.reps)} reps judged)", highlight=False)
         for reason in v.reasons:
             out.print(f"  - {escape(reason)}", highlight=False)
-    for part in _rep_tables(a, out):
+    for part in rep_tables(a, out):
         out.print(part)
     if a.incomplete:
         out.print(f"{len(a.incomplete)} incomplete rep (did not return to standing) not counted")

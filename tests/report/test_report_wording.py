@@ -22,7 +22,7 @@ from rich.console import Console
 
 import hingecoach.report.pdf as report_pdf
 from hingecoach.analysis import Analysis, AnalysisSettings
-from hingecoach.cli import _fault_abbreviations, _rep_tables
+from hingecoach.cli_reps import fault_abbreviations, rep_tables
 from hingecoach.coach import load, plan, plan_lines
 from hingecoach.report import gather, render_html, write_pdf
 from hingecoach.report.figures import REP_BAR, ZONE_GID, angle_plots
@@ -214,7 +214,7 @@ def test_imu_chart_keeps_pelvis_tilt_and_the_zone_above_the_threshold():
 
 def _table_text(a: Analysis, width: int) -> str:
     console = Console(width=width, record=True, color_system=None)
-    for part in _rep_tables(a, console):
+    for part in rep_tables(a, console):
         console.print(part)
     return console.export_text()
 
@@ -226,7 +226,7 @@ def test_rep_table_never_cuts_a_fault_name_at_80_columns(source):
                          for k, m in enumerate(a.reps)])
     text = _table_text(a, 80)
     assert max(len(line) for line in text.splitlines()) <= 80
-    short = _fault_abbreviations(LONG_FAULTS)
+    short = fault_abbreviations(LONG_FAULTS)
     table, _, legend = text.partition("faults: ")
     for name in LONG_FAULTS:
         if name in table:
@@ -240,7 +240,7 @@ def test_rep_table_never_cuts_a_fault_name_at_80_columns(source):
 
 
 def test_fault_abbreviations_are_unique():
-    short = _fault_abbreviations(["too_fast", "top_overextension", "two_feet", "squatting", "shallow_hinge"])
+    short = fault_abbreviations(["too_fast", "top_overextension", "two_feet", "squatting", "shallow_hinge"])
     assert len(set(short.values())) == 5 and short["too_fast"] == "TF" and short["two_feet"] == "TF2"
 
 
