@@ -6,10 +6,8 @@ from dataclasses import dataclass, replace
 
 from hingecoach.analysis import DISCLAIMER, Analysis
 from hingecoach.core.stills import RepStill
-from hingecoach.core.vocabulary import CAMERA
 from hingecoach.report.wording import (
     HingeRange,
-    camera_hinge_deg,
     hinge_range,
     is_camera,
     person_share,
@@ -82,17 +80,10 @@ def gather(store: Store, session_id: int) -> ReportData:
     if not is_camera(a):
         return ReportData(rec, a, person, progress, clearances=clearances, stills=stills)
     hinge = hinge_range(a, None)
-    rows = [replace(g, hinge_range_deg=hinge.value) if g.id == session_id else _camera_hinge(store, g)
+    # the stored median peak hip flexion of every camera session (None for the others)
+    rows = [replace(g, hinge_range_deg=hinge.value if g.id == session_id else g.hip_flexion_deg)
             for g in progress]
     share = person_share(store.stream(session_id, "landmarks"), a.info.get("calibration_window_s"))
     return ReportData(rec, a, person, rows, clearances=clearances, hinge_measure=hinge.measure,
                       person_share=share, stills=stills)
 
-
-def _camera_hinge(store: Store, s: SessionSummary) -> SessionSummary:
-    """``s`` with the range of hinge a camera measures (median peak hip flexion) for a
-    camera session, None for a session of another source (its pelvis tilt is another
-    measure, not drawn on the same axis)."""
-    rec = store.session(s.id)
-    value = camera_hinge_deg(store.load_analysis(s.id, rec)) if rec.info.get("placement") == CAMERA else None
-    return replace(s, hinge_range_deg=value)

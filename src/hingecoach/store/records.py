@@ -92,9 +92,11 @@ class SessionSummary:
     reps: int
     faulty_reps: int
     peak_lumbar_flexion_deg: float | None
-    hinge_range_deg: float | None  # median peak pelvis tilt of the reps
+    hinge_range_deg: float | None  # median peak pelvis tilt of the reps (IMUs)
     pain_before: int | None
     pain_after: int | None
+    # a camera session's range of hinge: median peak hip flexion of the reps (None for IMUs)
+    hip_flexion_deg: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The summary as a JSON-ready dict."""
