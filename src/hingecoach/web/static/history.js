@@ -50,6 +50,8 @@ const hist = {
       hc.el("td", {}, s.programme ? `${s.programme.stage_before} → ${s.programme.stage_after}` : "–"),
       hc.el("td", {}, String(s.reps)), hc.el("td", {}, String(s.faulty_reps)),
       hc.el("td", {}, hc.fmt(s.peak_lumbar_flexion_deg)),
+      hc.el("td", {}, hc.fmt(s.hinge_range_deg)),
+      hc.el("td", {}, hc.fmt(s.hip_flexion_deg)),
       hc.el("td", {}, `${s.pain_before ?? "–"} → ${s.pain_after ?? "–"}`),
       hc.el("td", { class: "l" }, hc.el("a", { href: `/sessions/${s.id}/report` }, "report")))));
   },
