@@ -295,3 +295,32 @@ def test_source_sentence_names_the_kind_of_camera(camera):
             == "Camera session (live webcam): 30 frames/s; pose model BlazePose heavy.")
     imu = replace(a, info={**a.info, "placement": "T8"})
     assert source_sentence(imu, settings, None) == "Upper sensor at T8."
+
+
+class _Pages:
+    """Collects the figures ``write_pdf``'s helpers save."""
+
+    def __init__(self) -> None:
+        self.figs: list[Figure] = []
+
+    def savefig(self, fig: Figure) -> None:
+        self.figs.append(fig)
+
+
+@pytest.mark.parametrize("dpi", [60, 70, 150])
+def test_pdf_rep_table_verdict_never_overlaps_the_last_angle(camera, dpi):
+    """Rasterised at any resolution, each row's verdict starts right of its cells (a page
+    at 70 dpi drew the camera's hip angle under 'lumbar_rounding')."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    for analysis in (camera[2], recording()[1]):
+        pages = _Pages()
+        report_pdf._rep_pages(pages, analysis)
+        fig = pages.figs[0]
+        fig.set_dpi(dpi)
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        texts = [t for t in fig.texts if t.get_family()[0] == "DejaVu Sans Mono"][1:]  # rows after the header
+        assert len(texts) == 2 * len([*analysis.reps, *analysis.incomplete])
+        for cells, verdict in zip(texts[::2], texts[1::2], strict=True):
+            assert cells.get_window_extent(renderer).x1 < verdict.get_window_extent(renderer).x0, (
+                cells.get_text(), verdict.get_text())

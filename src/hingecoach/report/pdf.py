@@ -23,6 +23,10 @@ from hingecoach.report.wording import is_camera, lumbar_name, rep_peak
 
 A4 = (8.27, 11.69)
 ROWS_PER_PAGE = 40
+# the verdict's offset per character of the rep cells (page widths): DejaVu Sans Mono at
+# 8 pt advances 0.0081 of A4's width, more once rasterised at a low resolution (a page
+# drawn at 70 dpi put the last angle under the verdict); the slack keeps them apart
+MONO_CHAR = 0.0088
 
 
 def _n(x: Any, fmt: str = ".1f") -> str:
@@ -155,6 +159,6 @@ def _rep_pages(pdf: PdfPages, a: Analysis) -> None:
             cells = row(m)
             verdict = (", ".join(m.faults) or "ok") + ("" if m.complete else " (incomplete)")
             fig.text(0.06, y, cells, family="DejaVu Sans Mono", fontsize=8, va="top")
-            fig.text(0.06 + 0.0082 * len(cells), y, verdict, family="DejaVu Sans Mono", fontsize=8,
+            fig.text(0.06 + MONO_CHAR * len(cells), y, verdict, family="DejaVu Sans Mono", fontsize=8,
                      va="top", color="#d23c3c" if m.faults else "#2e9d4a")
         pdf.savefig(fig)
