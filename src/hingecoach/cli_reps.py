@@ -31,12 +31,12 @@ def fault_abbreviations(names: Iterable[str]) -> dict[str, str]:
 def rep_tables(a: Analysis, console: Console) -> list[RenderableType]:
     """The rep table as it fits ``console``: fault ids in full when the table fits its
     width, else as short codes with a legend below that spells each one out; a fault id is
-    never cut."""
+    never cut (and without a fault there is nothing to shorten nor a legend to print)."""
     table = rep_table(a)
     need = Measurement.get(console, console.options.update_width(10_000), table).minimum
-    if need <= console.width:
-        return [table]
     short = fault_abbreviations(f for m in a.reps for f in m.faults)
+    if need <= console.width or not short:
+        return [table]
     legend = ", ".join(f"{code} = {name}" for name, code in short.items())
     return [rep_table(a, short), Text(f"faults: {legend}")]
 

@@ -239,6 +239,17 @@ def test_rep_table_never_cuts_a_fault_name_at_80_columns(source):
     assert all(name in wide for name in LONG_FAULTS) and "faults: " not in wide
 
 
+@pytest.mark.parametrize("source", ["imu", "camera"])
+def test_rep_table_without_faults_prints_no_empty_legend_at_80_columns(source):
+    """A session with no fault (the correct clip) printed a bare 'faults: ' line under
+    its table in an 80-column terminal."""
+    a = recording()[1] if source == "imu" else _camera_analysis()
+    a = replace(a, reps=[replace(m, faults=()) for m in a.reps])
+    text = _table_text(a, 80)
+    assert "faults:" not in text and "faults" in text  # the column's header, no legend
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
 def test_fault_abbreviations_are_unique():
     short = fault_abbreviations(["too_fast", "top_overextension", "two_feet", "squatting", "shallow_hinge"])
     assert len(set(short.values())) == 5 and short["too_fast"] == "TF" and short["two_feet"] == "TF2"
