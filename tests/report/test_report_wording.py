@@ -192,6 +192,9 @@ def test_camera_chart_zone_is_the_band_above_the_threshold_and_has_no_pelvis_lin
         assert "back_curvature_deg" not in lines  # the lumbar line is the dowel's bow already
         assert not any(SENSOR_WORDS.search(s) for s in _figure_strings(fig))
         assert "back bow (virtual dowel)" in _figure_strings(fig)
+        # hip, knee and trunk run through the band: its legend says it is the back bow's alone
+        th_text = f"{th:.0f}°"
+        assert f"rounding zone of the back bow only (> {th_text})" in _figure_strings(fig)
         # the reps are bars along the foot of the axes (axes fractions), never over the zone
         bars = [c for c in ax.collections if isinstance(c, PolyCollection) and c.get_gid() == "reps"]
         assert bars and all(c.get_transform() == ax.get_xaxis_transform() for c in bars)
@@ -210,6 +213,7 @@ def test_imu_chart_keeps_pelvis_tilt_and_the_zone_above_the_threshold():
     assert ext.y0 == pytest.approx(a.thresholds.lumbar_rounding_deg) and ext.y1 == pytest.approx(ax.get_ylim()[1])
     assert ext.y0 > ax.get_ylim()[0]  # a band, not the whole chart
     assert "pelvis tilt" in _figure_strings(fig) and "lumbar flexion" in _figure_strings(fig)
+    assert f"lumbar rounding zone (> {a.thresholds.lumbar_rounding_deg:.0f}°)" in _figure_strings(fig)
 
 
 def _table_text(a: Analysis, width: int) -> str:
