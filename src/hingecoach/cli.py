@@ -31,8 +31,9 @@ from hingecoach.angles import AngleSettings
 from hingecoach.cli_reps import rep_tables
 from hingecoach.core.errors import HingecoachError
 from hingecoach.core.vocabulary import CAMERA, Exercise, Fusion, InputFormat, Setting
-from hingecoach.faults import MESSAGES
+from hingecoach.faults import MESSAGES, TOO_FAST_S
 from hingecoach.orientation.fusion import FusionSettings
+from hingecoach.pose.judgement import CAMERA_TOO_FAST_S
 from hingecoach.pose.verdict import BackReference
 from hingecoach.store import Store, resolve_settings
 from hingecoach.store.files import save_file_analysis
@@ -180,14 +181,14 @@ def analyze(
         overrides = {Setting.placement.value: placement, Setting.exercise.value: exercise.value if exercise else None,
                      Setting.share_of_max.value: share_of_max, Setting.lumbar_rounding_deg.value: rounding_deg}
         store = cli_store.store_of(db, create=save) if save or person else None
-        settings = _settings(store, person, overrides, save)
+        camera = file is not None and (fmt == InputFormat.video
+                                       or (fmt == InputFormat.auto and is_camera_source(file)))
+        settings = _settings(store, person, overrides, save, camera)
         settings = replace(settings, angles=AngleSettings(fusion=FusionSettings(magnetometer=fusion is Fusion.nine)))
         settings = _with_pose_model(settings, pose_model)
         if file is None and (lower is None or upper is None):
             raise HingecoachError("analyze: give a recording FILE, or --lower FILE and --upper FILE")
         shown = file if file is not None else Path(f"{lower} + {upper}")
-        camera = file is not None and (fmt == InputFormat.video
-                                       or (fmt == InputFormat.auto and is_camera_source(file)))
         _camera_only(shown, camera, overlay=overlay, reference=reference, stills=stills)
         if camera:
             a = _analyze_video(shown, settings, duration, reference, stills, save)
@@ -291,9 +292,11 @@ def _write_overlay(file: Path, a: Analysis, path: Path) -> None:
 
 
 def _settings(store: Store | None, person: str | None, overrides: dict[str, Any],
-              save: bool) -> AnalysisSettings:
+              save: bool, camera: bool = False) -> AnalysisSettings:
     """Settings from the command line, else the person's thresholds, else the defaults;
-    with a person, say where each came from (stderr, so --json stays clean)."""
+    with a person, say where each came from (stderr, so --json stays clean). For a
+    ``camera`` clip the share of the calibrated maximum is not shown (the camera sets its
+    own rounding threshold) and a default too_fast_s is the camera's own."""
     if store is None or person is None:
         st, _ = resolve_settings(overrides)
         return st
@@ -304,7 +307,9 @@ def _settings(store: Store | None, person: str | None, overrides: dict[str, Any]
     st, origin = resolve_settings(overrides, person, p.thresholds if p else None)
     order = (Setting.lumbar_rounding_deg, Setting.share_of_max, Setting.too_fast_s, Setting.placement,
              Setting.exercise)
-    shown = {k.value: getattr(st, k.value) for k in order}
+    shown = {k.value: getattr(st, k.value) for k in order if not (camera and k is Setting.share_of_max)}
+    if camera and origin[Setting.too_fast_s.value] == "default" and st.too_fast_s == TOO_FAST_S:
+        shown[Setting.too_fast_s.value], origin[Setting.too_fast_s.value] = CAMERA_TOO_FAST_S, "camera default"
     for k, v in shown.items():
         if v is not None:
             err.print(f"setting: {k} = {v} ({origin[k]})", highlight=False, markup=False, soft_wrap=True)
