@@ -275,11 +275,16 @@ def test_history_page_of_a_filmed_person_has_no_sensor_words(camera):
             page = browser.new_page()
             page.goto(f"{srv.url}/history?person={CAMERA_PERSON}")
             page.locator("#plan", has_text="next session").wait_for(timeout=60_000)
+            page.wait_for_selector("#sessions tbody tr")
             text = page.inner_text("#plan")
+            sessions = page.inner_text("#sessions") + page.inner_text("#hinge-note")
         finally:
             browser.close()
     assert "Lumbar rounding cue from the camera" in text
     assert not SENSOR_WORDS.search(text), text
+    # the sessions table and its note too: the range of hinge as hip flexion, no pelvis column
+    assert "hinge° hip flexion" in sessions and "peak hip flexion" in sessions
+    assert not SENSOR_WORDS.search(sessions), sessions
 
 
 def test_person_share_needs_landmarks_and_the_frame_height():

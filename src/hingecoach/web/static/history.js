@@ -50,10 +50,27 @@ const hist = {
       hc.el("td", {}, s.programme ? `${s.programme.stage_before} → ${s.programme.stage_after}` : "–"),
       hc.el("td", {}, String(s.reps)), hc.el("td", {}, String(s.faulty_reps)),
       hc.el("td", {}, hc.fmt(s.peak_lumbar_flexion_deg)),
-      hc.el("td", {}, hc.fmt(s.hinge_range_deg)),
-      hc.el("td", {}, hc.fmt(s.hip_flexion_deg)),
+      hc.el("td", { class: "hinge-pelvis" }, hc.fmt(s.hinge_range_deg)),
+      hc.el("td", { class: "hinge-hip" }, hc.fmt(s.hip_flexion_deg)),
       hc.el("td", {}, `${s.pain_before ?? "–"} → ${s.pain_after ?? "–"}`),
       hc.el("td", { class: "l" }, hc.el("a", { href: `/sessions/${s.id}/report` }, "report")))));
+    this.hinge(rows);
+  },
+
+  // The range of hinge is two measures: the median peak pelvis tilt of a session with two
+  // back sensors, the median peak hip flexion of a filmed one. Each has its own column,
+  // shown when a session has it (pelvis tilt also when none has either), and a note.
+  hinge(rows) {
+    const hip = rows.some((s) => s.hip_flexion_deg !== null && s.hip_flexion_deg !== undefined);
+    const pelvis = rows.some((s) => s.hinge_range_deg !== null) || !hip;
+    document.querySelectorAll("#sessions .hinge-pelvis").forEach((e) => e.classList.toggle("hidden", !pelvis));
+    document.querySelectorAll("#sessions .hinge-hip").forEach((e) => e.classList.toggle("hidden", !hip));
+    const parts = [];
+    if (pelvis && hip) parts.push("Range of hinge: the median of the reps' peak pelvis tilt for a session with " +
+      "two back sensors, of their peak hip flexion for a filmed session (two measures, not comparable).");
+    else if (hip) parts.push("Range of hinge: the median of the reps' peak hip flexion (trunk against thigh).");
+    if (hip) parts.push("A filmed session's peak lumbar° is its back bow (virtual dowel, the camera's own scale).");
+    document.getElementById("hinge-note").textContent = parts.join(" ");
   },
 
   // A person with no session yet (or none chosen): what to do, not an error.
@@ -66,6 +83,7 @@ const hist = {
     document.getElementById("charts").replaceChildren();
     document.getElementById("charts").classList.add("hidden");
     document.querySelector("#sessions tbody").replaceChildren();
+    this.hinge([]);
   },
 };
 
