@@ -278,6 +278,7 @@ def test_history_page_of_a_filmed_person_has_no_sensor_words(camera):
             page.wait_for_selector("#sessions tbody tr")
             text = page.inner_text("#plan")
             sessions = page.inner_text("#sessions") + page.inner_text("#hinge-note")
+            charts = page.eval_on_selector_all("#charts svg", "els => els.map(e => e.getAttribute('aria-label'))")
         finally:
             browser.close()
     assert "Lumbar rounding cue from the camera" in text
@@ -285,6 +286,9 @@ def test_history_page_of_a_filmed_person_has_no_sensor_words(camera):
     # the sessions table and its note too: the range of hinge as hip flexion, no pelvis column
     assert "hinge° hip flexion" in sessions and "peak hip flexion" in sessions
     assert not SENSOR_WORDS.search(sessions), sessions
+    # the lumbar chart is the back bow's, against the camera's threshold, not the sensors' default
+    assert any(c.startswith("Peak back bow") and "last clip's rounding threshold" in c for c in charts), charts
+    assert not any("lumbar flexion" in c for c in charts), charts
 
 
 def test_person_share_needs_landmarks_and_the_frame_height():

@@ -24,6 +24,7 @@ const hist = {
     const stage = rows.map((s) => (s.programme ? s.programme.stage_after : null));
     const dist = rows.map((s) => (s.programme ? s.programme.distance_after_cm : null));
     const charts = document.getElementById("charts");
+    const filmed = p.placement === "camera" && p.threshold_source.startsWith("the camera's");
     // each chart: title, series, options (ticks that fit the measure); one without data is left out
     const specs = [
       ["Programme stage after each session (1 wall drill … 4 kettlebell)",
@@ -32,9 +33,15 @@ const hist = {
       ["Faulty reps (%)", [{ name: "faulty %", colour: "#d23c3c",
                              values: rows.map((s) => (s.faulty_share === null ? null : 100 * s.faulty_share)) }],
        { ticks: [0, 25, 50, 75, 100], ymax: 105, unit: " %" }],
-      ["Peak lumbar flexion (°), the dashed line is the threshold",
-       [{ name: "peak °", colour: "#1f3b73", values: rows.map((s) => s.peak_lumbar_flexion_deg) }],
-       { ymin: 0, hline: h.threshold_deg, unit: "°", whole: true }],
+      // a filmed person's lumbar measure is the back bow, and their threshold the camera's
+      // own (set in each clip: the last clip's is drawn), not the sensors' default
+      filmed
+        ? ["Peak back bow (°, the camera's virtual dowel), the dashed line is the last clip's rounding threshold",
+           [{ name: "peak °", colour: "#1f3b73", values: rows.map((s) => s.peak_lumbar_flexion_deg) }],
+           { ymin: 0, hline: p.threshold_deg, unit: "°", whole: true }]
+        : ["Peak lumbar flexion (°), the dashed line is the threshold",
+           [{ name: "peak °", colour: "#1f3b73", values: rows.map((s) => s.peak_lumbar_flexion_deg) }],
+           { ymin: 0, hline: h.threshold_deg, unit: "°", whole: true }],
       ["Pain before and after (0-10); above 5 is not acceptable",
        [{ name: "before", colour: "#2a9d8f", values: rows.map((s) => s.pain_before) },
         { name: "after", colour: "#e08a1e", values: rows.map((s) => s.pain_after) }],
