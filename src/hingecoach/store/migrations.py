@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hingecoach.core.timeseries import TimeSeries
+from hingecoach.core.vocabulary import CAMERA
 from hingecoach.faults import HIP_FLEXION, median_peak_hip_flexion
 from hingecoach.store import codec
 from hingecoach.store.backend import Backend
@@ -255,13 +256,22 @@ def stored_hip_flexion(db: Backend, session_id: int) -> float | None:
     return median_peak_hip_flexion(TimeSeries(t[order], {HIP_FLEXION: hip[order]}), reps)
 
 
+def _placement(info: str | None) -> object:
+    try:
+        return (json.loads(info or "{}") or {}).get("placement")
+    except (ValueError, AttributeError):
+        return None
+
+
 def set_hip_flexion(db: Backend, session_id: int, value: float | None) -> None:
     """Store the session's median peak hip flexion (deg; None for an IMU session)."""
     db.execute("UPDATE sessions SET hip_flexion_deg = ? WHERE id = ?", (value, session_id))
 
 
 def _backfill_v5(db: Backend) -> None:
-    sids = [int(sid) for (sid,) in db.execute("SELECT DISTINCT session_id FROM chunks WHERE stream = 'angles'")]
+    # only camera sessions have hip flexion: their angles alone are decoded
+    sids = [int(sid) for sid, info in list(db.execute("SELECT id, info FROM sessions"))
+            if _placement(info) == CAMERA]
     for sid in sids:
         try:
             value = stored_hip_flexion(db, sid)
