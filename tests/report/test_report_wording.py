@@ -126,6 +126,12 @@ def test_camera_pdf_strings_have_no_sensor_words(camera, tmp_path, monkeypatch):
     assert not SENSOR_WORDS.search(text), SENSOR_WORDS.findall(text)
     assert f"range of hinge (median peak hip flexion): {_hip_median(a):.1f} deg" in text
     assert "Camera session (video): side view" in text
+    # the clip's verdict, as the HTML gives it (the PDF had none)
+    from hingecoach.report.wording import CLIP_VERDICTS
+
+    v = a.camera_verdict
+    assert f"The clip's verdict: {CLIP_VERDICTS[v.verdict][1]} ({sum(j.judged for j in v.reps)} of " \
+           f"{len(v.reps)} repetitions judged, {v.view.view} view)" in text
 
 
 @pytest.mark.camera

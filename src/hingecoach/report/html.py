@@ -20,7 +20,7 @@ from hingecoach.report.explain import explain
 from hingecoach.report.figures import Picture, angle_figures, progress_figure
 from hingecoach.report.stills import CSS as STILLS_CSS
 from hingecoach.report.stills import grid_html, pair_html
-from hingecoach.report.wording import is_camera, lumbar_name, rep_peak
+from hingecoach.report.wording import CLIP_VERDICTS, is_camera, lumbar_name, rep_peak
 
 CAMERA_MEANING = ("The back bow is the virtual dowel: how far the back's outline bows from the hip-shoulder "
                   "line, as an angle (0 = standing, rounding positive; the camera's own scale). Hip flexion "
@@ -157,11 +157,6 @@ def _angles(a: Analysis) -> list[str]:
     else:
         out.append("<p>No angle samples were stored for this session.</p>")
     return out
-
-
-CLIP_VERDICTS = {"good": ("ok", "good: no form fault in the judged repetitions"),
-                 "faults": ("bad", "faults: a judged repetition has a form fault"),
-                 "cannot_judge": ("bad", "cannot judge: the camera could not see what the verdicts need")}
 
 
 def _camera_verdict(d: ReportData) -> list[str]:

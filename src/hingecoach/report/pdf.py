@@ -19,7 +19,7 @@ from hingecoach.report.data import PAIN_ADVICE, RED_FLAGS, ReportData
 from hingecoach.report.explain import explain
 from hingecoach.report.figures import angle_plots, progress_plot
 from hingecoach.report.stills import pair_on_page, save_pages
-from hingecoach.report.wording import is_camera, lumbar_name, rep_peak
+from hingecoach.report.wording import clip_verdict_lines, is_camera, lumbar_name, rep_peak
 
 A4 = (8.27, 11.69)
 ROWS_PER_PAGE = 40
@@ -89,6 +89,8 @@ def write_pdf(d: ReportData, path: str | Path) -> None:
             tp.line(text, 11)
         if is_camera(a):
             tp.line(d.source_sentence(), 10)
+            for k, line in enumerate(clip_verdict_lines(rec.extra.get("camera_verdict", {}).get("verdict"))):
+                tp.line(line, 11 if k == 0 else 10, bold=k == 0)
         tp.line("", gap=0.01)
         counts = Counter(f for m in a.reps for f in m.faults)
         tp.line("What the faults mean", 13, True, 0.005)

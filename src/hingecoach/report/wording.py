@@ -30,6 +30,23 @@ CAMERA_LUMBAR_LABEL = "back bow (virtual dowel)"
 FEET = ("left_heel", "right_heel", "left_ankle", "right_ankle", "left_foot_index", "right_foot_index")
 
 
+#: A camera clip's verdict: (css class, the sentence), by the stored verdict's ``clip``.
+CLIP_VERDICTS = {"good": ("ok", "good: no form fault in the judged repetitions"),
+                 "faults": ("bad", "faults: a judged repetition has a form fault"),
+                 "cannot_judge": ("bad", "cannot judge: the camera could not see what the verdicts need")}
+
+
+def clip_verdict_lines(verdict: Mapping[str, Any] | None) -> list[str]:
+    """A camera clip's stored verdict as plain lines: the verdict with how many reps were
+    judged and the view, then each reason; none without a verdict (an IMU session)."""
+    if not verdict:
+        return []
+    text = CLIP_VERDICTS.get(verdict["clip"], ("bad", verdict["clip"]))[1]
+    view = (verdict.get("view") or {}).get("view")
+    return [f"The clip's verdict: {text} ({verdict['judged_reps']} of {verdict['reps']} repetitions judged"
+            f"{', ' + view + ' view' if view else ''})", *(f"- {r}" for r in verdict.get("reasons") or [])]
+
+
 def is_camera(a: Analysis) -> bool:
     """True when the analysis came from a camera (a video file or a webcam)."""
     return a.info.get("placement") == CAMERA
