@@ -354,3 +354,26 @@ def test_pdf_rep_table_verdict_never_overlaps_the_last_angle(camera, dpi):
         for cells, verdict in zip(texts[::2], texts[1::2], strict=True):
             assert cells.get_window_extent(renderer).x1 < verdict.get_window_extent(renderer).x0, (
                 cells.get_text(), verdict.get_text())
+
+
+def test_progress_of_a_mixed_person_never_puts_the_two_sources_on_one_axis(camera, tmp_path):
+    """A person filmed once and measured with sensors once: each report's progress keeps
+    its own source's back and hinge measures and leaves the other's blank, and says so."""
+    import shutil
+
+    db0, cam_sid, a = camera
+    db = tmp_path / "mixed.db"
+    shutil.copy(db0, db)
+    rec, imu_a = recording()
+    with open_store(db) as st:
+        imu_sid = st.save_analysis(imu_a, raw=rec, person=CAMERA_PERSON, source="hinges.csv")
+        cam_d, imu_d = gather(st, cam_sid), gather(st, imu_sid)
+    by_id = {g.id: g for g in cam_d.progress}
+    assert by_id[cam_sid].hinge_range_deg == pytest.approx(_hip_median(a), abs=1e-3)
+    assert by_id[cam_sid].peak_lumbar_flexion_deg is not None
+    assert by_id[imu_sid].hinge_range_deg is None and by_id[imu_sid].peak_lumbar_flexion_deg is None
+    by_id = {g.id: g for g in imu_d.progress}
+    assert by_id[cam_sid].peak_lumbar_flexion_deg is None and by_id[cam_sid].hinge_range_deg is None
+    assert by_id[imu_sid].peak_lumbar_flexion_deg == pytest.approx(max(m.peak_lumbar_flexion_deg for m in imu_a.reps))
+    assert "as is their peak lumbar flexion" in render_html(cam_d)
+    assert "Filmed sessions measure the back otherwise" in render_html(imu_d)

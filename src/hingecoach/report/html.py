@@ -307,7 +307,12 @@ def _progress(d: ReportData) -> list[str]:
         out.append("</tbody></table>")
         if camera:
             out.append(f'<p class="small">Hinge: the {escape(d.hinge_measure)} of each camera session; sessions '
-                       "of other kinds measure it otherwise and are left blank here.</p>")
+                       "of other kinds measure it otherwise and are left blank here"
+                       + (", as is their peak lumbar flexion (not the camera's back bow)" if d.other_source_blank
+                          else "") + ".</p>")
+        elif d.other_source_blank:
+            out.append('<p class="small">Filmed sessions measure the back otherwise (the camera\'s back bow and '
+                       "hip flexion) and are left blank here.</p>")
     if not s.person:
         out.append('<p class="small">This session belongs to no person, so progress shows it alone; '
                    "save sessions with --person to follow a person over time.</p>")
