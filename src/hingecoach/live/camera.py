@@ -9,8 +9,10 @@ gaps. Frames before the zero is known are kept and run through once it is.
 
 Differences from the offline analysis, all at the edges: a frame where the periodic
 people check sees someone else is skipped on its own (offline: the frames nearest such a
-check); with no standing start in the first 15 s the zero comes from the most upright
-frames of those 15 s (offline: of the whole video).
+check; live, the check runs off the critical path, ``live.people``); with no standing
+start in the first 15 s the zero comes from the most upright frames of those 15 s
+(offline: of the whole video); a camera faster than 30 frames/s is decimated
+(``live.frames``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 
 from hingecoach.core.angle_defs import CAMERA_CHANNELS
 from hingecoach.core.pose_types import PoseFrame
+from hingecoach.live.people import PeopleWatch
 from hingecoach.pose.camera import CameraMeasurer, CameraSettings, FrameMeasure, standing_window
 from hingecoach.pose.dowel import bow_angle_deg, rounding_threshold_deg
 from hingecoach.pose.estimator import PoseModel
@@ -40,7 +43,9 @@ class CameraCounts:
     partial: int = 0
     crowded: int = 0
     used: int = 0
-    dropped_behind: int = 0  # frames skipped because processing fell behind real time
+    dropped_behind: int = 0  # frames lost because processing fell behind real time
+    handed: int = 0  # frames the source gave: frames + decimated + dropped_behind
+    decimated: int = 0  # left out on purpose by the frame-rate policy (live.frames.FrameRate)
 
     def as_dict(self) -> dict[str, int]:
         """The counters by name."""
@@ -57,6 +62,7 @@ class CameraAngles:
     emit: Callable[[dict[str, Any]], None]
     settings: CameraSettings = field(default_factory=CameraSettings)
     source: str = "camera"
+    people: PeopleWatch | None = None  # the people check on its own thread (else the model's, if any)
 
     def __post_init__(self) -> None:
         self.counts = CameraCounts()
@@ -84,6 +90,8 @@ class CameraAngles:
         if pose is None:
             self.counts.no_person += 1
             return
+        if self.people is not None:
+            pose = self.people.mark(rgb, pose)
         if pose.other_people:
             self.counts.crowded += 1
             return
