@@ -1,5 +1,5 @@
 """The camera path live: simulated frames through a fake pose model equal the offline
-camera analysis; a real video replayed at real speed stands in for the webcam."""
+camera analysis; a real video replayed (decimated to 30 frames/s) stands in for the webcam."""
 
 from __future__ import annotations
 
@@ -43,23 +43,29 @@ def test_camera_frames_live_equal_the_offline_camera_analysis():
 @pytest.mark.realdata
 @pytest.mark.camera
 @pytest.mark.parametrize(("clip", "rounded"), [("0016r_1.mp4", True), ("0016c_1.mp4", False)])
-def test_video_replayed_at_real_speed_stands_in_for_the_webcam(shared_data, clip, rounded):
-    """BlazePose cannot keep up with 60 frames/s here: frames are dropped as a webcam's
-    would be, and the reps and cues still come."""
+def test_video_replayed_stands_in_for_the_webcam(shared_data, clip, rounded):
+    """A 60 frames/s clip through the live camera, replayed as fast as it goes (the
+    same frames on every run, however loaded the machine): every 2nd frame is decimated
+    on purpose, as a 60 fps webcam's would be, none is dropped, and the reps and cues
+    come. Real time (30 and 60 fps handed over, drops, cue latency) is
+    benchmarks/live_camera.py's."""
     path = shared_data / "video" / "deadlift-side-and-oblique" / clip
-    s = LiveSession(f"replay:{path}", settings(speed=1.0)).run()
+    s = LiveSession(f"replay:{path}", settings()).run()
     from hingecoach.sources.video import probe_video
 
     frames = s.stats["frames"]
-    # every frame of the clip was either processed or dropped for being late
-    assert frames["frames"] + frames["dropped_behind"] == probe_video(path).frames
+    # every frame of the clip was handed over, and either processed or decimated
+    assert frames["handed"] == probe_video(path).frames
+    assert frames["dropped_behind"] == 0
+    assert frames["frames"] + frames["decimated"] == frames["handed"]
+    assert frames["decimated"] == (frames["handed"] - 4) // 2  # 60 fps -> 30 once the rate is known
     assert frames["used"] == frames["frames"] - frames["no_person"] - frames["partial"] - frames["crowded"]
     assert len(s.reps) == 10  # as analyze finds on every frame
     lumbar = [c for c in s.cues if c.fault == "lumbar_rounding"]
     if rounded:
         assert all("lumbar_rounding" in m.faults for m in s.reps)
         cued = [m for m in s.reps if any(m.start_s <= c.sample_time_s <= m.end_s for c in lumbar)]
-        assert len(cued) >= 8  # a rep barely over the line may be missed between dropped frames
+        assert len(cued) >= 8  # a rep barely over the line may be missed at 30 frames/s
         assert all(sum(m.start_s <= c.sample_time_s <= m.end_s for c in lumbar) <= 1 for m in s.reps)
     else:
         assert lumbar == [] and not any("lumbar_rounding" in m.faults for m in s.reps)

@@ -7,7 +7,8 @@ that would add its cost to every 15th frame's cue latency, so ``PeopleWatch`` ru
 worker thread of its own (MediaPipe releases the GIL while it computes): a check starts
 on a frame at most every ``every`` frames, and its answer marks the first frame
 processed after it is ready, usually the next one. A crowded view is still noticed
-within half a second at 30 frames/s; the one frame it marks is skipped, as offline.
+within half a second at 30 frames/s; the one frame it marks is skipped, as offline. A
+replay as fast as it goes waits for each answer (``in_step``): the next frame is marked.
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ class PeopleWatch:
     takes an RGB frame and the tracked person's mask and returns the others' number."""
 
     def __init__(self, count: Callable[[np.ndarray, np.ndarray], int], every: int = 15,
-                 close: Callable[[], None] | None = None) -> None:
+                 close: Callable[[], None] | None = None, in_step: bool = False) -> None:
         self._count = count
+        # in step: each check's answer is awaited before the next frame (a replay as fast
+        # as it goes: the same frames are marked on every run)
+        self.in_step = in_step
         self.every = max(1, every)
         self._close = close
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hingecoach-people")
@@ -48,6 +52,8 @@ class PeopleWatch:
             self._since = 0
             self.checks += 1
             self._pending = self._pool.submit(self._count, rgb, pose.mask)
+            if self.in_step:
+                self.settle()
         return out
 
     def settle(self) -> None:
@@ -62,7 +68,7 @@ class PeopleWatch:
             self._close()
 
 
-def blazepose_people_watch(every: int = 15) -> PeopleWatch:
+def blazepose_people_watch(every: int = 15, in_step: bool = False) -> PeopleWatch:
     """A ``PeopleWatch`` with MediaPipe's selfie segmentation (general model, bundled
     with the ``camera`` extra) and the offline rule for who counts as another person."""
     from hingecoach.pose.estimator import count_others, import_mediapipe, quiet_stderr
@@ -74,4 +80,4 @@ def blazepose_people_watch(every: int = 15) -> PeopleWatch:
     def count(rgb: np.ndarray, mask: np.ndarray) -> int:
         return count_others(seg.process(rgb).segmentation_mask, mask)
 
-    return PeopleWatch(count, every, close=seg.close)
+    return PeopleWatch(count, every, close=seg.close, in_step=in_step)

@@ -53,7 +53,7 @@ def run_camera(session: LiveSession, spec: SourceSpec) -> LiveSummary:
     a = replace(a, placement=None)
     state: dict[str, Any] = {"thresholds": None, "feed_stop": threading.Event()}
     frames, name, paced = _open_frames(session, spec, state["feed_stop"])
-    model, people = _pose_model(session)
+    model, people = _pose_model(session, in_step=paced is None)
     info: dict[str, Any] = {"source": session.source, "format": f"live-{spec.kind}", "placement": "camera",
                             "placement_meaning": PLACEMENTS["camera"], "exercise": a.exercise, "notes": [],
                             "calibration_source": "first standing frames"}
@@ -107,10 +107,11 @@ def run_camera(session: LiveSession, spec: SourceSpec) -> LiveSummary:
     return session._finish(reason, "camera", state["thresholds"], stats, info)
 
 
-def _pose_model(session: LiveSession) -> tuple[Any, PeopleWatch | None]:
+def _pose_model(session: LiveSession, in_step: bool) -> tuple[Any, PeopleWatch | None]:
     """The session's pose model (a test's fake), or BlazePose with the live model
     (``LiveSettings.camera.pose_model``, lite by default) started on a blank frame, and its
-    people check on a thread of its own."""
+    people check on a thread of its own (``in_step``: each answer awaited, for a replay
+    as fast as it goes)."""
     if session._pose_model is not None:
         return session._pose_model, None
     from hingecoach.live.people import blazepose_people_watch
@@ -119,7 +120,7 @@ def _pose_model(session: LiveSession) -> tuple[Any, PeopleWatch | None]:
     model = BlazePose(model=session.settings.camera.pose_model, people_check_every=0)
     # the first call starts MediaPipe's graph (~0.2 s): not on the first frame's time
     model.process(np.zeros((WARM_UP_PX, WARM_UP_PX, 3), np.uint8))
-    return model, blazepose_people_watch()
+    return model, blazepose_people_watch(in_step=in_step)
 
 
 WARM_UP_PX = 64
