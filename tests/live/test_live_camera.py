@@ -7,26 +7,30 @@ import numpy as np
 import pytest
 
 from hingecoach.live import LiveSession
+from hingecoach.pose.camera import CameraSettings
 from live_helpers import assert_same_reps, settings
+
+# the simulator's silhouette has no lumbar hollow for the shape rule: the bow rule judges
+SIM_CAMERA = CameraSettings(rounding_rule="bow")
 
 
 # -- camera -------------------------------------------------------------------------------------
 def test_camera_frames_live_equal_the_offline_camera_analysis():
     from hingecoach.analysis import AnalysisSettings, analyze_camera
-    from hingecoach.pose.camera import CameraSettings, video_angles
+    from hingecoach.pose.camera import video_angles
     from hingecoach.testing.camera_sim import FramesModel, simulate_frames
 
     sim = list(simulate_frames(["good", "rounded", "good", "rounded", "squat"], fps=30.0))
     poses = [f for _, _, _, f in sim]
     frames = [(i, t, np.zeros((4, 4, 3), np.uint8)) for i, t, _, _ in sim]
-    # The live camera judges rounding by the dowel's bow rule (it has no per-rep shape
-    # verdict yet), so the offline analysis is asked for the same rule; the simulator's
-    # silhouette has no lumbar hollow for the shape rule to read anyway.
-    cam = CameraSettings(rounding_rule="bow")
+    # Live and offline judge each rep with the same rule; here the dowel's bow rule, as
+    # the simulator's silhouette has no lumbar hollow for the shape rule to read (the
+    # shape rule live against offline: test_live_rep_verdicts_are_the_offline_ones).
+    cam = SIM_CAMERA
     offline = analyze_camera(video_angles(frames, FramesModel(poses), source="sim", settings=cam),
                              AnalysisSettings(camera=cam))
     events: list[dict] = []
-    s = LiveSession("webcam:0", settings(), frames=frames, pose_model=FramesModel(poses),
+    s = LiveSession("webcam:0", settings(camera=cam), frames=frames, pose_model=FramesModel(poses),
                     on_event=events.append).run()
     assert s.placement == "camera"
     assert_same_reps(offline.reps, s.reps, tol_s=1e-6)
@@ -95,6 +99,7 @@ def test_webcam_frames_through_iter_webcam_with_a_fake_capture():
 
     ticks = iter(np.arange(0, 100, 1 / 30.0))
     frames = iter_webcam(0, opener=FakeCapture, clock=lambda: float(next(ticks)))
-    s = LiveSession("webcam:0", settings(), frames=frames, pose_model=FramesModel([f for *_, f in sim])).run()
+    s = LiveSession("webcam:0", settings(camera=SIM_CAMERA), frames=frames,
+                    pose_model=FramesModel([f for *_, f in sim])).run()
     assert [m.faults for m in s.reps] == [(), ("lumbar_rounding",)]
     assert [c.fault for c in s.cues] == ["lumbar_rounding"]

@@ -20,11 +20,12 @@ from hingecoach.core.angle_defs import CAMERA_CHANNELS
 from hingecoach.core.conventions import PLACEMENTS
 from hingecoach.core.errors import InputError
 from hingecoach.core.timeseries import ChannelInfo
-from hingecoach.faults import default_thresholds
+from hingecoach.faults import TOO_FAST_S, default_thresholds
 from hingecoach.live.camera import CameraAngles
 from hingecoach.live.coach import LiveCoach
 from hingecoach.live.frames import FeedCounts, FrameFeed, FrameRate, decimated_frames
 from hingecoach.live.people import PeopleWatch
+from hingecoach.pose.judgement import CAMERA_TOO_FAST_S
 from hingecoach.sources.live import SourceSpec
 from hingecoach.store.convert import thresholds_json
 
@@ -63,11 +64,17 @@ def run_camera(session: LiveSession, spec: SourceSpec) -> LiveSummary:
         cam_round = cam.rounding_threshold_deg
         th = default_thresholds("camera", exercise=a.exercise, too_fast_s=a.too_fast_s,
                                 lumbar_rounding_deg=a.lumbar_rounding_deg, camera_rounding_deg=cam_round)
+        # the camera's own timing and neck rules, as analyze applies them to a video
+        # (pose.judgement): no neck_extension threshold, too_fast from the camera's own limit
+        # unless set by hand
+        th = replace(th, neck_extension_deg=None,
+                     too_fast_s=CAMERA_TOO_FAST_S if th.too_fast_s == TOO_FAST_S else th.too_fast_s)
         state["thresholds"] = th
         assert cam.rate_hz is not None
         session._coach = LiveCoach("camera", cam.rate_hz, th, tuple(CAMERA_CHANNELS), session._emit,
                                    on_rep=session._on_rep, on_cue=session._on_cue, rep_settings=a.reps,
-                                   cue_settings=st.cues, angles_hz=st.angles_hz, clock=session._clock)
+                                   cue_settings=st.cues, angles_hz=st.angles_hz, clock=session._clock,
+                                   judge_rep=cam.judge_rep)
         info.update(sample_rate_hz=m["sample_rate_hz"], calibration_window_s=m["window_s"])
         session._emit({"type": "status", "state": "calibrated", "threshold_deg": round(th.lumbar_rounding_deg, 2),
                        "threshold_source": th.lumbar_rounding_source, "thresholds": thresholds_json(th),
