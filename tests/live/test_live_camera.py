@@ -46,13 +46,16 @@ def test_camera_frames_live_equal_the_offline_camera_analysis():
 
 @pytest.mark.realdata
 @pytest.mark.camera
-@pytest.mark.parametrize(("clip", "rounded"), [("0016r_1.mp4", True), ("0016c_1.mp4", False)])
-def test_video_replayed_stands_in_for_the_webcam(shared_data, clip, rounded):
+@pytest.mark.parametrize(("clip", "expect"), [("0016r_1.mp4", "rounded"), ("0016c_1.mp4", "none"),
+                                              ("0016a_1.mp4", "few"), ("0016h_1.mp4", "few")])
+def test_video_replayed_stands_in_for_the_webcam(shared_data, clip, expect):
     """A 60 frames/s clip through the live camera, replayed as fast as it goes (the
     same frames on every run, however loaded the machine): every 2nd frame is decimated
-    on purpose, as a 60 fps webcam's would be, none is dropped, and the reps and cues
-    come. Real time (30 and 60 fps handed over, drops, cue latency) is
-    benchmarks/live_camera.py's."""
+    on purpose, as a 60 fps webcam's would be, none is dropped, and the reps, their
+    verdicts and the cues come. Each rep is judged as ``analyze`` judges it (the back
+    outline's shape), so the shared clips' numbers hold live too (r: lumbar_rounding on
+    at least 8 of 10 reps; c, a, h: at most 2; tests/test_camera_realdata.py). Real time
+    (30 and 60 fps handed over, drops, cue latency) is benchmarks/live_camera.py's."""
     path = shared_data / "video" / "deadlift-side-and-oblique" / clip
     s = LiveSession(f"replay:{path}", settings()).run()
     from hingecoach.sources.video import probe_video
@@ -66,13 +69,18 @@ def test_video_replayed_stands_in_for_the_webcam(shared_data, clip, rounded):
     assert frames["used"] == frames["frames"] - frames["no_person"] - frames["partial"] - frames["crowded"]
     assert len(s.reps) == 10  # as analyze finds on every frame
     lumbar = [c for c in s.cues if c.fault == "lumbar_rounding"]
-    if rounded:
-        assert all("lumbar_rounding" in m.faults for m in s.reps)
-        cued = [m for m in s.reps if any(m.start_s <= c.sample_time_s <= m.end_s for c in lumbar)]
-        assert len(cued) >= 8  # a rep barely over the line may be missed at 30 frames/s
-        assert all(sum(m.start_s <= c.sample_time_s <= m.end_s for c in lumbar) <= 1 for m in s.reps)
+    rounded = [m for m in s.reps if "lumbar_rounding" in m.faults]
+    cued = [m for m in s.reps if any(m.start_s <= c.sample_time_s <= m.end_s for c in lumbar)]
+    assert all(sum(m.start_s <= c.sample_time_s <= m.end_s for c in lumbar) <= 1 for m in s.reps)
+    if expect == "rounded":
+        assert len(rounded) >= 8
+        # the cue comes from the bow as the back bends, before the rep's verdict: a rep
+        # barely over the line may be missed at 30 frames/s
+        assert len(cued) >= 8
+    elif expect == "none":
+        assert lumbar == [] and rounded == []
     else:
-        assert lumbar == [] and not any("lumbar_rounding" in m.faults for m in s.reps)
+        assert len(rounded) <= 2 and len(cued) <= 2
 
 
 def test_webcam_frames_through_iter_webcam_with_a_fake_capture():
