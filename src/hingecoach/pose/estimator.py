@@ -54,6 +54,7 @@ class PoseModel(Protocol):
 
 
 def import_mediapipe() -> Any:
+    """The mediapipe module (the ``camera`` extra), its C++ logging cut to errors."""
     os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging: errors only
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     return require("camera", "mediapipe", "camera analysis needs the 'camera' extra")
@@ -132,6 +133,7 @@ class BlazePose:
         self._n = 0
 
     def process(self, rgb: np.ndarray) -> PoseFrame | None:
+        """One RGB frame (H x W x 3 uint8) -> its pose in pixels, or None without a person."""
         h, w = rgb.shape[:2]
         if not self._started:  # the first frame starts the graph and its notes
             with quiet_stderr():
@@ -154,6 +156,7 @@ class BlazePose:
                          width=w, height=h, other_people=others)
 
     def close(self) -> None:
+        """Release MediaPipe's graphs."""
         self._pose.close()
         if self._people is not None:
             self._people.close()
