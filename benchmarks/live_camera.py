@@ -17,8 +17,8 @@ policy), dropped (by accident: processing fell behind and the queue of 3 was ful
 hand-over -> frame processed p50/p99, cue p50/p99/max, reps, reps judged rounded (the
 rep's verdict, as ``analyze``'s), reps cued (a ``lumbar_rounding`` cue inside the rep: the
 cue comes from the bow as the back bends), with ``--offline`` the offline ``analyze``'s
-rounded reps on every frame, and the 1-minute load average before and after (the machine is shared: figures taken under load
-are upper bounds). Targets: 30 fps: 0 dropped, cue p99 < 60 ms; 60 fps: decimated to 30,
+rounded reps on every frame, and the 1-minute load average before and after (the machine
+is shared: figures taken under load are upper bounds). Targets: 30 fps: 0 dropped, cue p99 < 60 ms; 60 fps: decimated to 30,
 0 dropped.
 """
 
@@ -133,7 +133,8 @@ def main() -> None:
                         print(f"| {clip} | {fps:g} | {model} | {people} | {k + 1} | {f['handed']} | {f['frames']} "
                               f"| {f['decimated']} | {f['dropped_behind']} | {pct(r['row'], 50)} / {pct(r['row'], 99)} "
                               f"| {pct(cue, 50)} / {pct(cue, 99)} / {max(cue) if cue else 0:.1f} ({len(cue)}) "
-                              f"| {r['reps']} | {r['rounded']} | {r['cued']} | {r['load'][0]:.2f} / {r['load'][1]:.2f} |",
+                              f"| {r['reps']} | {r['rounded']} | {r['cued']} "
+                              f"| {r['load'][0]:.2f} / {r['load'][1]:.2f} |",
                               flush=True)
     if a.offline:
         for clip in a.clips:
