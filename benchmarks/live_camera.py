@@ -18,8 +18,8 @@ hand-over -> frame processed p50/p99, cue p50/p99/max, reps, reps judged rounded
 rep's verdict, as ``analyze``'s), reps cued (a ``lumbar_rounding`` cue inside the rep: the
 cue comes from the bow as the back bends), with ``--offline`` the offline ``analyze``'s
 rounded reps on every frame, and the 1-minute load average before and after (the machine
-is shared: figures taken under load are upper bounds). Targets: 30 fps: 0 dropped, cue p99 < 60 ms; 60 fps: decimated to 30,
-0 dropped.
+is shared: figures taken under load are upper bounds). Targets: 30 fps: 0 dropped, cue
+p99 < 60 ms; 60 fps: decimated to 30, 0 dropped.
 """
 
 from __future__ import annotations
