@@ -55,7 +55,9 @@ class CameraCounts:
     crowded: int = 0
     used: int = 0
     dropped_behind: int = 0  # frames lost because processing fell behind real time
-    handed: int = 0  # frames the source gave: frames + decimated + dropped_behind
+    # frames the source gave: frames + decimated + dropped_behind, and those still waiting
+    # in the queue when a session is stopped
+    handed: int = 0
     decimated: int = 0  # left out on purpose by the frame-rate policy (live.frames.FrameRate)
 
     def as_dict(self) -> dict[str, int]:
