@@ -14,7 +14,9 @@ inside the pose call every 15th frame (as offline) instead of on its own thread.
 
 Printed per run: frames handed over, processed, decimated (on purpose: the frame-rate
 policy), dropped (by accident: processing fell behind and the queue of 3 was full),
-hand-over -> frame processed p50/p99, cue p50/p99/max, reps, reps judged rounded (the
+hand-over -> frame processed p50/p99, cue p50/p99/max, the process's CPU time per
+processed frame (all its threads: decoding, pose, people check; what the load does not
+change much: at 30 frames/s two cores give 66 ms), reps, reps judged rounded (the
 rep's verdict, as ``analyze``'s), reps cued (a ``lumbar_rounding`` cue inside the rep: the
 cue comes from the bow as the back bends), with ``--offline`` the offline ``analyze``'s
 rounded reps on every frame, and the 1-minute load average before and after (the machine
@@ -28,6 +30,7 @@ import argparse
 import os
 import platform
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -78,18 +81,20 @@ def run(clip: str, fps: float, model: str, people: str) -> dict[str, Any]:
     path = CLIPS / clip
     st = LiveSettings(speed=1.0, save=False, audio=QUIET, camera=CameraSettings(pose_model=model))
     load0 = os.getloadavg()[0]
+    cpu0 = time.process_time()
     pose = InlinePeople(model) if people == "inline" else None
     try:
         s = LiveSession("webcam:0", st, frames=frames_at(path, fps), pose_model=pose).run()
     finally:
         if pose is not None:
             pose.close()
+    cpu = time.process_time() - cpu0
     load1 = os.getloadavg()[0]
     lumbar = [c.sample_time_s for c in s.cues if c.fault == "lumbar_rounding"]
     cued = sum(any(m.start_s <= t <= m.end_s for t in lumbar) for m in s.reps)
     return {"frames": s.stats["frames"], "cue": s.cue_latency_ms, "row": s.row_latency_ms, "reps": len(s.reps),
             "rounded": sum("lumbar_rounding" in m.faults for m in s.reps), "cued": cued, "cues": len(lumbar),
-            "load": (load0, load1)}
+            "load": (load0, load1), "cpu_ms": 1000 * cpu / max(1, s.stats["frames"]["frames"])}
 
 
 def offline_rounded(clip: str, model: str) -> int:
@@ -119,9 +124,10 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           "shared with other jobs (1-minute load average before / after each run)\n")
     print("| clip | fps handed | model | people check | run | handed | processed | decimated | dropped "
-          "| hand-over -> processed p50 / p99 (ms) | cue p50 / p99 / max (ms, n) | reps | judged rounded | reps cued "
+          "| hand-over -> processed p50 / p99 (ms) | cue p50 / p99 / max (ms, n) | CPU per processed frame (ms) "
+          "| reps | judged rounded | reps cued "
           "| load avg before / after |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for clip in a.clips:
         for fps in a.fps:
             for model in a.models:
@@ -133,7 +139,7 @@ def main() -> None:
                         print(f"| {clip} | {fps:g} | {model} | {people} | {k + 1} | {f['handed']} | {f['frames']} "
                               f"| {f['decimated']} | {f['dropped_behind']} | {pct(r['row'], 50)} / {pct(r['row'], 99)} "
                               f"| {pct(cue, 50)} / {pct(cue, 99)} / {max(cue) if cue else 0:.1f} ({len(cue)}) "
-                              f"| {r['reps']} | {r['rounded']} | {r['cued']} "
+                              f"| {r['cpu_ms']:.1f} | {r['reps']} | {r['rounded']} | {r['cued']} "
                               f"| {r['load'][0]:.2f} / {r['load'][1]:.2f} |",
                               flush=True)
     if a.offline:
