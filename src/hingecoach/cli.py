@@ -7,7 +7,6 @@ import json
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
-from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,7 +32,7 @@ from hingecoach.analysis import (
 )
 from hingecoach.angles import AngleSettings
 from hingecoach.core.errors import HingecoachError
-from hingecoach.core.vocabulary import CAMERA, Exercise, Fusion, InputFormat, Setting
+from hingecoach.core.vocabulary import CAMERA, Exercise, Fusion, InputFormat, PoseModelName, Setting
 from hingecoach.faults import MESSAGES
 from hingecoach.orientation.fusion import FusionSettings
 from hingecoach.pose.verdict import BackReference
@@ -45,14 +44,6 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                        "camera. " + DISCLAIMER)
 out = Console()
 err = Console(stderr=True)
-
-
-class PoseModelName(StrEnum):
-    """``--pose-model``: the BlazePose landmark model."""
-
-    lite = "lite"
-    full = "full"
-    heavy = "heavy"
 
 
 PoseModelOption = Annotated[PoseModelName | None, typer.Option(
@@ -243,7 +234,7 @@ def analyze(
         shown = file if file is not None else Path(f"{lower} + {upper}")
         camera = file is not None and (fmt == InputFormat.video
                                        or (fmt == InputFormat.auto and is_camera_source(file)))
-        _camera_only(shown, camera, overlay=overlay, reference=reference, stills=stills)
+        _camera_only(shown, camera, overlay=overlay, reference=reference, stills=stills, pose_model=pose_model)
         if camera:
             a = _analyze_video(shown, settings, duration, reference, stills, save)
         else:
@@ -290,11 +281,12 @@ def _progress(total: int | None, what: str) -> Any:
                     console=err, transient=True, disable=not err.is_terminal)
 
 
-def _camera_only(shown: Path, camera: bool, **options: Path | None) -> None:
-    """The video-only options (``--overlay``, ``--reference``) need a video."""
+def _camera_only(shown: Path, camera: bool, **options: object) -> None:
+    """The video-only options (``--overlay``, ``--reference``, ``--pose-model``...) need a video."""
     for name, value in options.items():
         if value is not None and not camera:
-            raise HingecoachError(f"--{name} {value}: needs a video, and {shown} is an IMU recording")
+            flag = name.replace("_", "-")
+            raise HingecoachError(f"--{flag} {value}: needs a video, and {shown} is an IMU recording")
 
 
 def _reference(clip: Path, settings: AnalysisSettings) -> BackReference:
