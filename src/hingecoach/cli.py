@@ -7,7 +7,6 @@ import json
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
-from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,7 +29,7 @@ from hingecoach.analysis import (
 from hingecoach.angles import AngleSettings
 from hingecoach.cli_reps import rep_tables
 from hingecoach.core.errors import HingecoachError
-from hingecoach.core.vocabulary import CAMERA, Exercise, Fusion, InputFormat, Setting
+from hingecoach.core.vocabulary import CAMERA, Exercise, Fusion, InputFormat, PoseModelName, Setting
 from hingecoach.faults import MESSAGES, TOO_FAST_S
 from hingecoach.orientation.fusion import FusionSettings
 from hingecoach.pose.judgement import CAMERA_TOO_FAST_S
@@ -43,14 +42,6 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                        "camera. " + DISCLAIMER)
 out = Console()
 err = Console(stderr=True)
-
-
-class PoseModelName(StrEnum):
-    """``--pose-model``: the BlazePose landmark model."""
-
-    lite = "lite"
-    full = "full"
-    heavy = "heavy"
 
 
 PoseModelOption = Annotated[PoseModelName | None, typer.Option(
@@ -189,7 +180,7 @@ def analyze(
         if file is None and (lower is None or upper is None):
             raise HingecoachError("analyze: give a recording FILE, or --lower FILE and --upper FILE")
         shown = file if file is not None else Path(f"{lower} + {upper}")
-        _camera_only(shown, camera, overlay=overlay, reference=reference, stills=stills)
+        _camera_only(shown, camera, overlay=overlay, reference=reference, stills=stills, pose_model=pose_model)
         if camera:
             a = _analyze_video(shown, settings, duration, reference, stills, save)
         else:
@@ -236,11 +227,12 @@ def _progress(total: int | None, what: str) -> Any:
                     console=err, transient=True, disable=not err.is_terminal)
 
 
-def _camera_only(shown: Path, camera: bool, **options: Path | None) -> None:
-    """The video-only options (``--overlay``, ``--reference``) need a video."""
+def _camera_only(shown: Path, camera: bool, **options: object) -> None:
+    """The video-only options (``--overlay``, ``--reference``, ``--pose-model``...) need a video."""
     for name, value in options.items():
         if value is not None and not camera:
-            raise HingecoachError(f"--{name} {value}: needs a video, and {shown} is an IMU recording")
+            flag = name.replace("_", "-")
+            raise HingecoachError(f"--{flag} {value}: needs a video, and {shown} is an IMU recording")
 
 
 def _reference(clip: Path, settings: AnalysisSettings) -> BackReference:
