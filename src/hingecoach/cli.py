@@ -5,19 +5,15 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich import box
-from rich.console import Console, RenderableType
+from rich.console import Console
 from rich.markup import escape
-from rich.measure import Measurement
-from rich.table import Table
-from rich.text import Text
 
 from hingecoach import cli_batch, cli_live, cli_store
 from hingecoach.analysis import (
@@ -31,10 +27,12 @@ from hingecoach.analysis import (
     write_angles_csv,
 )
 from hingecoach.angles import AngleSettings
+from hingecoach.cli_reps import rep_tables
 from hingecoach.core.errors import HingecoachError
 from hingecoach.core.vocabulary import CAMERA, Exercise, Fusion, InputFormat, PoseModelName, Setting
-from hingecoach.faults import MESSAGES
+from hingecoach.faults import MESSAGES, TOO_FAST_S
 from hingecoach.orientation.fusion import FusionSettings
+from hingecoach.pose.judgement import CAMERA_TOO_FAST_S
 from hingecoach.pose.verdict import BackReference
 from hingecoach.store import Store, resolve_settings
 from hingecoach.store.files import save_file_analysis
@@ -91,58 +89,6 @@ def _writing(output: Path) -> Iterator[None]:
         raise HingecoachError(f"{output}: cannot write: {e.strerror}") from None
 
 
-def _fault_abbreviations(names: Iterable[str]) -> dict[str, str]:
-    """A short, unique code per fault id for a narrow terminal: the initials of its words
-    (``lumbar_rounding`` -> ``LR``), numbered when two ids share them."""
-    out: dict[str, str] = {}
-    for name in sorted(set(names)):
-        code = "".join(w[:1] for w in name.split("_") if w).upper() or name[:2].upper()
-        k, base = 2, code
-        while code in out.values():
-            code, k = f"{base}{k}", k + 1
-        out[name] = code
-    return out
-
-
-def _rep_tables(a: Analysis, console: Console) -> list[RenderableType]:
-    """The rep table as it fits ``console``: fault ids in full when the table fits its
-    width, else as short codes with a legend below that spells each one out; a fault id is
-    never cut."""
-    table = _rep_table(a)
-    need = Measurement.get(console, console.options.update_width(10_000), table).minimum
-    if need <= console.width:
-        return [table]
-    short = _fault_abbreviations(f for m in a.reps for f in m.faults)
-    legend = ", ".join(f"{code} = {name}" for name, code in short.items())
-    return [_rep_table(a, short), Text(f"faults: {legend}")]
-
-
-def _rep_table(a: Analysis, short: Mapping[str, str] | None = None) -> Table:
-    """The reps as a table: times, the peak angles of the sensor kind, faults (``short``:
-    a code per fault id, for a narrow terminal)."""
-    t = Table(title=f"{len(a.reps)} reps (times in s, angles in deg)", title_justify="left",
-              box=box.SIMPLE_HEAD)
-    camera = a.info.get("placement") == CAMERA
-    extra: tuple[str, ...] = ("back", "trunk", "knee/hip", "neck ext") if camera else ("lumbar", "pelvis", "share")
-    for col in ("rep", "start", "bottom", "end", *extra):
-        t.add_column(col, justify="right")
-    t.add_column("faults", overflow="fold", min_width=18)
-    verdict = a.camera_verdict
-    for k, m in enumerate(a.reps):
-        values: tuple[str, ...]
-        if camera:
-            values = (f"{m.peak_lumbar_flexion_deg:.0f}", f"{m.peak_trunk_inclination_deg:.0f}",
-                      f"{m.knee_hip_ratio:.2f}", f"{m.peak_neck_extension_deg:.0f}")
-        else:
-            values = (f"{m.peak_lumbar_flexion_deg:.1f}", f"{m.peak_pelvis_tilt_deg:.1f}",
-                      f"{m.lumbar_share:.2f}")
-        faults = "\n".join((short or {}).get(f, f) for f in m.faults) or "-"
-        if verdict is not None and not verdict.reps[k].judged:
-            faults = f"not judged: {verdict.reps[k].view.view} view" + (f"\n{faults}" if m.faults else "")
-        t.add_row(str(m.index), f"{m.start_s:.1f}", f"{m.bottom_s:.1f}", f"{m.end_s:.1f}", *values, faults)
-    return t
-
-
 def _print_analysis(a: Analysis) -> None:
     """The analysis for people: the recording, the threshold, the reps, each fault's advice."""
     info = a.info
@@ -164,7 +110,7 @@ def _print_analysis(a: Analysis) -> None:
                   f"{len(v.reps)} reps judged)", highlight=False)
         for reason in v.reasons:
             out.print(f"  - {escape(reason)}", highlight=False)
-    for part in _rep_tables(a, out):
+    for part in rep_tables(a, out):
         out.print(part)
     if a.incomplete:
         out.print(f"{len(a.incomplete)} incomplete rep (did not return to standing) not counted")
@@ -226,14 +172,14 @@ def analyze(
         overrides = {Setting.placement.value: placement, Setting.exercise.value: exercise.value if exercise else None,
                      Setting.share_of_max.value: share_of_max, Setting.lumbar_rounding_deg.value: rounding_deg}
         store = cli_store.store_of(db, create=save) if save or person else None
-        settings = _settings(store, person, overrides, save)
+        camera = file is not None and (fmt == InputFormat.video
+                                       or (fmt == InputFormat.auto and is_camera_source(file)))
+        settings = _settings(store, person, overrides, save, camera)
         settings = replace(settings, angles=AngleSettings(fusion=FusionSettings(magnetometer=fusion is Fusion.nine)))
         settings = _with_pose_model(settings, pose_model)
         if file is None and (lower is None or upper is None):
             raise HingecoachError("analyze: give a recording FILE, or --lower FILE and --upper FILE")
         shown = file if file is not None else Path(f"{lower} + {upper}")
-        camera = file is not None and (fmt == InputFormat.video
-                                       or (fmt == InputFormat.auto and is_camera_source(file)))
         _camera_only(shown, camera, overlay=overlay, reference=reference, stills=stills, pose_model=pose_model)
         if camera:
             a = _analyze_video(shown, settings, duration, reference, stills, save)
@@ -338,9 +284,11 @@ def _write_overlay(file: Path, a: Analysis, path: Path) -> None:
 
 
 def _settings(store: Store | None, person: str | None, overrides: dict[str, Any],
-              save: bool) -> AnalysisSettings:
+              save: bool, camera: bool = False) -> AnalysisSettings:
     """Settings from the command line, else the person's thresholds, else the defaults;
-    with a person, say where each came from (stderr, so --json stays clean)."""
+    with a person, say where each came from (stderr, so --json stays clean). For a
+    ``camera`` clip the share of the calibrated maximum is not shown (the camera sets its
+    own rounding threshold) and a default too_fast_s is the camera's own."""
     if store is None or person is None:
         st, _ = resolve_settings(overrides)
         return st
@@ -351,7 +299,9 @@ def _settings(store: Store | None, person: str | None, overrides: dict[str, Any]
     st, origin = resolve_settings(overrides, person, p.thresholds if p else None)
     order = (Setting.lumbar_rounding_deg, Setting.share_of_max, Setting.too_fast_s, Setting.placement,
              Setting.exercise)
-    shown = {k.value: getattr(st, k.value) for k in order}
+    shown = {k.value: getattr(st, k.value) for k in order if not (camera and k is Setting.share_of_max)}
+    if camera and origin[Setting.too_fast_s.value] == "default" and st.too_fast_s == TOO_FAST_S:
+        shown[Setting.too_fast_s.value], origin[Setting.too_fast_s.value] = CAMERA_TOO_FAST_S, "camera default"
     for k, v in shown.items():
         if v is not None:
             err.print(f"setting: {k} = {v} ({origin[k]})", highlight=False, markup=False, soft_wrap=True)

@@ -15,11 +15,12 @@ import typer
 from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 
 from hingecoach.core.errors import HingecoachError
 from hingecoach.core.timeseries import TimeSeries
-from hingecoach.store import Store, StoreError, default_url, open_store
+from hingecoach.store import SessionSummary, Store, StoreError, default_url, open_store
 from hingecoach.store.convert import settings_from_json
 from hingecoach.store.exchange import import_bundle, read_bundle, session_bundle, write_bundle
 from hingecoach.store.markers import Markers, markers_of_stream, write_c3d, write_trc
@@ -51,6 +52,61 @@ def _n(x: float | None, fmt: str = ".1f") -> str:
     return "-" if x is None else f"{x:{fmt}}"
 
 
+# the narrowest a cell may get in a narrow terminal (headers wrap at their spaces, a date
+# at its time, a source file's name anywhere): nothing is cut and no column left out
+_MIN_WIDTH = {"id": 2, "date (UTC)": 10, "person": 6, "source": 7, "status": 10, "reps": 4, "faulty": 6,
+              "peak lumbar°": 7, "hinge° pelvis": 6, "hinge° hip": 6, "pain before→after": 7}
+
+
+def session_table(rows: list[SessionSummary], title: str, width: int = 10_000) -> Table:
+    """The sessions as a table that fits ``width`` columns when it can.
+
+    The range of hinge is the median of the reps' peak pelvis tilt for IMU sessions and of
+    their peak hip flexion for camera sessions: two measures, so two columns, each shown
+    when a session has it (the pelvis one also when no session has either), and a caption
+    that says which is which. When the table is wider than ``width`` its headers wrap,
+    the padding and edges go (one space between columns) and long cells fold, so every
+    column keeps its values whole."""
+    table = _session_table(rows, title)
+    console = Console(width=10_000)
+    if Measurement.get(console, console.options, table).maximum <= width:
+        return table
+    return _session_table(rows, title, width)
+
+
+def _session_table(rows: list[SessionSummary], title: str, narrow: int | None = None) -> Table:
+    """The table; ``narrow``: the width to fit, each column at its narrowest and the
+    source's file name taking what is left."""
+    camera = any(r.hip_flexion_deg is not None for r in rows)
+    pelvis = any(r.hinge_range_deg is not None for r in rows) or not camera
+    hinge = [*(["hinge° pelvis"] if pelvis else []), *(["hinge° hip"] if camera else [])]
+    measures = [w for w, on in (("pelvis tilt (sensors)", pelvis), ("hip flexion (camera)", camera)) if on]
+    notes = [f"hinge°: median of the reps' peak {' / '.join(measures)}"]
+    if camera:
+        notes.append("a camera's peak lumbar° is its back bow (virtual dowel, camera scale)")
+    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, caption="; ".join(notes),
+              caption_justify="left", padding=(0, 0) if narrow is not None else (0, 1), show_edge=narrow is None)
+    cols = ("id", "date (UTC)", "person", "source", "status", "reps", "faulty", "peak lumbar°", *hinge,
+            "pain before→after")
+    widths = {**_MIN_WIDTH, "id": max([2, *(len(str(r.id)) for r in rows)])}
+    widths["source"] = max(widths["source"], (narrow or 0) - sum(widths[c] for c in cols if c != "source")
+                           - (len(cols) - 1))
+    for col in cols:
+        left = col in ("date (UTC)", "person", "source", "status")
+        if narrow is not None:
+            t.add_column(col.replace("→", " → "), justify="left" if left else "right", overflow="fold",
+                         width=widths[col])
+        else:
+            t.add_column(col, justify="left" if left else "right", no_wrap=col != "source")
+    for r in rows:
+        values = [*([_n(r.hinge_range_deg)] if pelvis else []), *([_n(r.hip_flexion_deg)] if camera else [])]
+        t.add_row(str(r.id), r.started_at[:16].replace("T", " "), r.person or "-",
+                  Path(r.source).name or r.kind, "complete" if r.complete else "[yellow]incomplete[/]",
+                  str(r.reps), str(r.faulty_reps), _n(r.peak_lumbar_flexion_deg), *values,
+                  f"{_n(r.pain_before, 'd')} → {_n(r.pain_after, 'd')}")
+    return t
+
+
 def sessions(
     person: Annotated[str | None, typer.Option(help="only this person's sessions")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
@@ -76,17 +132,8 @@ def sessions(
     if json_out:
         sys.stdout.write(json.dumps([r.to_json() for r in rows], indent=1) + "\n")
         return
-    t = Table(title=f"{len(rows)} sessions in {where}", title_justify="left", box=box.SIMPLE_HEAD)
-    for col in ("id", "date (UTC)", "person", "source", "status", "reps", "faulty", "peak lumbar°",
-                "hinge°", "pain before→after"):
-        t.add_column(col, justify="left" if col in ("date (UTC)", "person", "source", "status") else "right",
-                     no_wrap=col != "source")
-    for r in rows:
-        t.add_row(str(r.id), r.started_at[:16].replace("T", " "), r.person or "-",
-                  Path(r.source).name or r.kind, "complete" if r.complete else "[yellow]incomplete[/]",
-                  str(r.reps), str(r.faulty_reps), _n(r.peak_lumbar_flexion_deg),
-                  _n(r.hinge_range_deg), f"{_n(r.pain_before, 'd')} → {_n(r.pain_after, 'd')}")
-    (out if out.is_terminal else Console(width=140)).print(t)
+    console = out if out.is_terminal else Console(width=140)
+    console.print(session_table(rows, f"{len(rows)} sessions in {where}", console.width))
 
 
 def report(

@@ -22,9 +22,25 @@ from hingecoach.core.timeseries import TimeSeries
 from hingecoach.core.vocabulary import CAMERA, DEFAULT_EXERCISE, EXERCISES, Exercise
 from hingecoach.reps import Rep
 
-__all__ = ["EXERCISES", "FAULT_IDS", "FAULT_RULES", "MAX_FLEXION_SHARE", "MESSAGES", "TOO_FAST_S",
-           "FaultRule", "RepMetrics", "ThresholdSettings", "Thresholds", "default_thresholds",
-           "evaluate", "rep_metrics", "thresholds_for"]
+__all__ = [
+    "EXERCISES",
+    "FAULT_IDS",
+    "FAULT_RULES",
+    "MAX_FLEXION_SHARE",
+    "MESSAGES",
+    "TOO_FAST_S",
+    "FaultRule",
+    "RepMetrics",
+    "RepSpan",
+    "ThresholdSettings",
+    "Thresholds",
+    "default_thresholds",
+    "evaluate",
+    "median_peak_hip_flexion",
+    "rep_metrics",
+    "rep_peak",
+    "thresholds_for",
+]
 
 
 @dataclass(frozen=True)
@@ -318,3 +334,41 @@ def evaluate(metrics: Sequence[RepMetrics], thresholds: Thresholds,
     """Each rep with the ids of the rules it breaks."""
     return [replace(m, faults=tuple(r.id for r in rules if r.applies(m, thresholds)))
             for m in metrics]
+
+
+#: The camera channel whose median rep peak is a camera session's range of hinge.
+HIP_FLEXION = "hip_flexion_deg"
+
+
+class RepSpan(Protocol):
+    """A rep's start and end (s, recording time): a ``RepMetrics`` or a stored rep row."""
+
+    @property
+    def start_s(self) -> float:
+        """The rep's start (s)."""
+        ...
+
+    @property
+    def end_s(self) -> float:
+        """The rep's end (s)."""
+        ...
+
+
+def rep_peak(angles: TimeSeries, channel: str, rep: RepSpan) -> float | None:
+    """The largest finite value of ``channel`` from the rep's start to its end (deg), or
+    None when the channel is absent or never measured in the rep."""
+    if channel not in angles:
+        return None
+    i0, i1 = np.searchsorted(angles.time_s, [rep.start_s, rep.end_s], side="left")
+    seg = angles[channel][i0:i1 + 1]
+    seg = seg[np.isfinite(seg)]
+    return float(np.max(seg)) if seg.size else None
+
+
+def median_peak_hip_flexion(angles: TimeSeries, reps: Sequence[RepSpan]) -> float | None:
+    """A camera session's range of hinge: the median over ``reps`` (the complete ones) of
+    each rep's peak hip flexion (trunk against thigh, deg); None without a hip-flexion
+    channel (IMUs) or a rep that measured it."""
+    peaks = [p for p in (rep_peak(angles, HIP_FLEXION, m) for m in reps) if p is not None]
+    return float(np.median(peaks)) if peaks else None
+

@@ -26,6 +26,7 @@ import numpy as np
 from hingecoach.analysis import Analysis
 from hingecoach.core.errors import HingecoachError
 from hingecoach.core.extras import require
+from hingecoach.core.pose_types import EAR, NOSE, SHOULDER
 from hingecoach.core.stills import JPEG, NOT_JUDGED, OK, RepStill
 from hingecoach.core.vocabulary import WEBCAM_FORMAT
 from hingecoach.overlay import BLACK, GREEN, RED, WHITE, YELLOW, draw_figure, figure_points
@@ -34,7 +35,8 @@ from hingecoach.sources.video import parse_webcam, probe_video
 HEIGHT_PX = 360  # the drawn part of a still (the person's box), before the verdict band
 MAX_WIDTH_PX = 480
 JPEG_QUALITY = 78  # 10 stills of about 25 kB each: a report stays far below 2 MB
-MARGIN = 0.15  # around the person's box, as a share of its longer side
+MARGIN = 0.1  # around the person's box (head included), as a share of its longer side: the soles and toes
+HEAD_REACH = 0.6  # the head's reach from the ear, as a share of the nose-to-shoulder distance
 SEEK_GAP_S = 8.0  # seek instead of decoding forward when the next bottom is further ahead
 _TIME_TOL_S = 1e-6  # a frame's time is the same float the analysis read
 
@@ -133,7 +135,7 @@ def render_still(cv2: Any, rgb: np.ndarray, analysis: Analysis, k: int, still: R
     as JPEG. Returns (bytes, width, height)."""
     img = rgb if rgb.flags.writeable and rgb.flags.c_contiguous else np.ascontiguousarray(rgb)
     h, w = img.shape[:2]
-    x0, y0, x1, y1 = _box(figure_points(analysis, k), w, h)
+    x0, y0, x1, y1 = crop_box(analysis, k, w, h)
     f = min(HEIGHT_PX / (y1 - y0), MAX_WIDTH_PX / (x1 - x0))
     draw_figure(cv2, img, analysis, k, max(0.45, 1.0 / f))
     crop = img[y0:y1, x0:x1]
@@ -144,6 +146,33 @@ def render_still(cv2: Any, rgb: np.ndarray, analysis: Analysis, k: int, still: R
     if not ok:
         raise HingecoachError("the rep still could not be encoded as JPEG")
     return bytes(buf), out.shape[1], out.shape[0]
+
+
+def head_points(analysis: Analysis, k: int) -> np.ndarray:
+    """Points (pixels, (n, 2)) that the whole head of frame ``k`` lies within: the ear (the
+    nose when the ear was not seen) moved up, down, forward and back by ``HEAD_REACH`` of
+    the nose-to-shoulder distance. The landmarks stop at the nose and the ear, but the
+    crown is about 13 cm from the ear, the nose tip 10-11 cm and the back of the head 9 cm,
+    while the nose is about 25 cm from the shoulder (adult proportions), and at the bottom
+    of a hinge the crown points forward, not up. Empty when the nose or the shoulder was
+    not seen."""
+    cam = analysis.camera
+    assert cam is not None
+    xy = cam.frames[k].xy
+    side = cam.orientation.side
+    nose, shoulder, ear = xy[NOSE], xy[SHOULDER[side]], xy[EAR[side]]
+    if not (np.all(np.isfinite(nose)) and np.all(np.isfinite(shoulder))):
+        return np.zeros((0, 2))
+    centre = np.asarray(ear if np.all(np.isfinite(ear)) else nose, np.float64)
+    r = HEAD_REACH * float(np.hypot(*(nose - shoulder)))
+    return centre + np.array([[0.0, -r], [0.0, r], [-r, 0.0], [r, 0.0]])
+
+
+def crop_box(analysis: Analysis, k: int, w: int, h: int) -> tuple[int, int, int, int]:
+    """Where a still of frame ``k`` (a ``w`` x ``h`` image) is cropped: the box of its
+    figure and its whole head (``head_points``), with a margin, inside the image (x0, y0,
+    x1, y1; pixels, end exclusive)."""
+    return _box(np.vstack([figure_points(analysis, k), head_points(analysis, k)]), w, h)
 
 
 def _box(pts: np.ndarray, w: int, h: int) -> tuple[int, int, int, int]:

@@ -92,3 +92,20 @@ def test_a_folder_that_is_a_file_is_one_line_before_the_analysis(clip, tmp_path)
     assert res.exit_code == 2
     lines = res.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: --stills {f / 'sub'}: cannot write there")
+
+
+def test_a_filmed_persons_settings_are_the_cameras(clip, tmp_path):
+    """analyze --person on a clip listed 'share_of_max = 0.6' (a sensor calibration's
+    share, unused by the camera) and 'too_fast_s = 0.6', where the camera's own default
+    is 0.35 s; a too_fast_s set on the command line or by a clinician stays as set."""
+    from hingecoach.pose.judgement import CAMERA_TOO_FAST_S
+
+    db = tmp_path / "h.db"
+    res = runner.invoke(_app(), ["analyze", str(clip), "--save", "--person", "cam", "--db", str(db), "--json"])
+    assert res.exit_code == 0, res.output
+    assert "share_of_max" not in res.stderr
+    assert f"setting: too_fast_s = {CAMERA_TOO_FAST_S} (camera default)" in res.stderr
+    res = runner.invoke(_app(), ["person", "cam", "--too-fast-s", "0.5", "--db", str(db)])
+    assert res.exit_code == 0, res.output  # a clinician's too_fast_s is shown as theirs
+    res = runner.invoke(_app(), ["analyze", str(clip), "--person", "cam", "--db", str(db), "--json"])
+    assert "setting: too_fast_s = 0.5 (person 'cam'" in res.stderr

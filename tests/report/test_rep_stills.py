@@ -75,6 +75,34 @@ def test_the_still_is_the_person_at_the_bottom_with_the_straight_reference(clip,
     assert _share(rounded, RED, 30) > 0.002 and _share(rounded, GREEN, 30) < 0.0005
 
 
+def test_the_whole_head_is_in_the_still_even_without_a_margin(clip, analysed, monkeypatch):
+    """The landmarks stop at the nose and the ear; the crop reaches past them to the crown
+    and the face (with no margin at all, every pixel of the simulated head is inside the
+    box, where the box of the landmarks alone cuts some of it off)."""
+    from hingecoach import stills
+    from hingecoach.core.pose_types import EAR
+    from hingecoach.overlay import figure_points
+    from hingecoach.testing.camera_sim import HEAD_R_M
+
+    monkeypatch.setattr(stills, "MARGIN", 0.0)
+    poses, cam = clip[1], analysed.camera
+    cut_before = 0
+    for k in stills.bottom_frames(analysed):
+        pose = poses[cam.frames[k].index]
+        ys, xs = np.nonzero(pose.mask > 0.5)
+        ear = pose.xy[EAR[cam.orientation.side]]
+        head = np.hypot(xs - ear[0], ys - ear[1]) <= (HEAD_R_M + 0.01) * 150  # px_per_m of sim_clip
+        assert head.sum() > 100
+
+        def outside(box, xs=xs[head], ys=ys[head]):
+            x0, y0, x1, y1 = box
+            return int(np.sum((xs < x0) | (xs >= x1) | (ys < y0) | (ys >= y1)))
+
+        assert outside(stills.crop_box(analysed, k, pose.width, pose.height)) == 0
+        cut_before += outside(stills._box(figure_points(analysed, k), pose.width, pose.height))
+    assert cut_before > 0
+
+
 def test_seeking_and_decoding_forward_give_the_same_frames(clip, analysed):
     from hingecoach.stills import decode_at
 

@@ -22,7 +22,7 @@ from rich.console import Console
 
 import hingecoach.report.pdf as report_pdf
 from hingecoach.analysis import Analysis, AnalysisSettings
-from hingecoach.cli import _fault_abbreviations, _rep_tables
+from hingecoach.cli_reps import fault_abbreviations, rep_tables
 from hingecoach.coach import load, plan, plan_lines
 from hingecoach.report import gather, render_html, write_pdf
 from hingecoach.report.figures import REP_BAR, ZONE_GID, angle_plots
@@ -126,6 +126,12 @@ def test_camera_pdf_strings_have_no_sensor_words(camera, tmp_path, monkeypatch):
     assert not SENSOR_WORDS.search(text), SENSOR_WORDS.findall(text)
     assert f"range of hinge (median peak hip flexion): {_hip_median(a):.1f} deg" in text
     assert "Camera session (video): side view" in text
+    # the clip's verdict, as the HTML gives it (the PDF had none)
+    from hingecoach.report.wording import CLIP_VERDICTS
+
+    v = a.camera_verdict
+    assert f"The clip's verdict: {CLIP_VERDICTS[v.verdict][1]} ({sum(j.judged for j in v.reps)} of " \
+           f"{len(v.reps)} repetitions judged, {v.view.view} view)" in text
 
 
 @pytest.mark.camera
@@ -192,6 +198,9 @@ def test_camera_chart_zone_is_the_band_above_the_threshold_and_has_no_pelvis_lin
         assert "back_curvature_deg" not in lines  # the lumbar line is the dowel's bow already
         assert not any(SENSOR_WORDS.search(s) for s in _figure_strings(fig))
         assert "back bow (virtual dowel)" in _figure_strings(fig)
+        # hip, knee and trunk run through the band: its legend says it is the back bow's alone
+        th_text = f"{th:.0f}°"
+        assert f"rounding zone of the back bow only (> {th_text})" in _figure_strings(fig)
         # the reps are bars along the foot of the axes (axes fractions), never over the zone
         bars = [c for c in ax.collections if isinstance(c, PolyCollection) and c.get_gid() == "reps"]
         assert bars and all(c.get_transform() == ax.get_xaxis_transform() for c in bars)
@@ -210,11 +219,12 @@ def test_imu_chart_keeps_pelvis_tilt_and_the_zone_above_the_threshold():
     assert ext.y0 == pytest.approx(a.thresholds.lumbar_rounding_deg) and ext.y1 == pytest.approx(ax.get_ylim()[1])
     assert ext.y0 > ax.get_ylim()[0]  # a band, not the whole chart
     assert "pelvis tilt" in _figure_strings(fig) and "lumbar flexion" in _figure_strings(fig)
+    assert f"lumbar rounding zone (> {a.thresholds.lumbar_rounding_deg:.0f}°)" in _figure_strings(fig)
 
 
 def _table_text(a: Analysis, width: int) -> str:
     console = Console(width=width, record=True, color_system=None)
-    for part in _rep_tables(a, console):
+    for part in rep_tables(a, console):
         console.print(part)
     return console.export_text()
 
@@ -226,7 +236,7 @@ def test_rep_table_never_cuts_a_fault_name_at_80_columns(source):
                          for k, m in enumerate(a.reps)])
     text = _table_text(a, 80)
     assert max(len(line) for line in text.splitlines()) <= 80
-    short = _fault_abbreviations(LONG_FAULTS)
+    short = fault_abbreviations(LONG_FAULTS)
     table, _, legend = text.partition("faults: ")
     for name in LONG_FAULTS:
         if name in table:
@@ -239,8 +249,19 @@ def test_rep_table_never_cuts_a_fault_name_at_80_columns(source):
     assert all(name in wide for name in LONG_FAULTS) and "faults: " not in wide
 
 
+@pytest.mark.parametrize("source", ["imu", "camera"])
+def test_rep_table_without_faults_prints_no_empty_legend_at_80_columns(source):
+    """A session with no fault (the correct clip) printed a bare 'faults: ' line under
+    its table in an 80-column terminal."""
+    a = recording()[1] if source == "imu" else _camera_analysis()
+    a = replace(a, reps=[replace(m, faults=()) for m in a.reps])
+    text = _table_text(a, 80)
+    assert "faults:" not in text and "faults" in text  # the column's header, no legend
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
 def test_fault_abbreviations_are_unique():
-    short = _fault_abbreviations(["too_fast", "top_overextension", "two_feet", "squatting", "shallow_hinge"])
+    short = fault_abbreviations(["too_fast", "top_overextension", "two_feet", "squatting", "shallow_hinge"])
     assert len(set(short.values())) == 5 and short["too_fast"] == "TF" and short["two_feet"] == "TF2"
 
 
@@ -260,11 +281,20 @@ def test_history_page_of_a_filmed_person_has_no_sensor_words(camera):
             page = browser.new_page()
             page.goto(f"{srv.url}/history?person={CAMERA_PERSON}")
             page.locator("#plan", has_text="next session").wait_for(timeout=60_000)
+            page.wait_for_selector("#sessions tbody tr")
             text = page.inner_text("#plan")
+            sessions = page.inner_text("#sessions") + page.inner_text("#hinge-note")
+            charts = page.eval_on_selector_all("#charts svg", "els => els.map(e => e.getAttribute('aria-label'))")
         finally:
             browser.close()
     assert "Lumbar rounding cue from the camera" in text
     assert not SENSOR_WORDS.search(text), text
+    # the sessions table and its note too: the range of hinge as hip flexion, no pelvis column
+    assert "hinge° hip flexion" in sessions and "peak hip flexion" in sessions
+    assert not SENSOR_WORDS.search(sessions), sessions
+    # the lumbar chart is the back bow's, against the camera's threshold, not the sensors' default
+    assert any(c.startswith("Peak back bow") and "last clip's rounding threshold" in c for c in charts), charts
+    assert not any("lumbar flexion" in c for c in charts), charts
 
 
 def test_person_share_needs_landmarks_and_the_frame_height():
@@ -295,3 +325,55 @@ def test_source_sentence_names_the_kind_of_camera(camera):
             == "Camera session (live webcam): 30 frames/s; pose model BlazePose heavy.")
     imu = replace(a, info={**a.info, "placement": "T8"})
     assert source_sentence(imu, settings, None) == "Upper sensor at T8."
+
+
+class _Pages:
+    """Collects the figures ``write_pdf``'s helpers save."""
+
+    def __init__(self) -> None:
+        self.figs: list[Figure] = []
+
+    def savefig(self, fig: Figure) -> None:
+        self.figs.append(fig)
+
+
+@pytest.mark.parametrize("dpi", [60, 70, 150])
+def test_pdf_rep_table_verdict_never_overlaps_the_last_angle(camera, dpi):
+    """Rasterised at any resolution, each row's verdict starts right of its cells (a page
+    at 70 dpi drew the camera's hip angle under 'lumbar_rounding')."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    for analysis in (camera[2], recording()[1]):
+        pages = _Pages()
+        report_pdf._rep_pages(pages, analysis)
+        fig = pages.figs[0]
+        fig.set_dpi(dpi)
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        texts = [t for t in fig.texts if t.get_family()[0] == "DejaVu Sans Mono"][1:]  # rows after the header
+        assert len(texts) == 2 * len([*analysis.reps, *analysis.incomplete])
+        for cells, verdict in zip(texts[::2], texts[1::2], strict=True):
+            assert cells.get_window_extent(renderer).x1 < verdict.get_window_extent(renderer).x0, (
+                cells.get_text(), verdict.get_text())
+
+
+def test_progress_of_a_mixed_person_never_puts_the_two_sources_on_one_axis(camera, tmp_path):
+    """A person filmed once and measured with sensors once: each report's progress keeps
+    its own source's back and hinge measures and leaves the other's blank, and says so."""
+    import shutil
+
+    db0, cam_sid, a = camera
+    db = tmp_path / "mixed.db"
+    shutil.copy(db0, db)
+    rec, imu_a = recording()
+    with open_store(db) as st:
+        imu_sid = st.save_analysis(imu_a, raw=rec, person=CAMERA_PERSON, source="hinges.csv")
+        cam_d, imu_d = gather(st, cam_sid), gather(st, imu_sid)
+    by_id = {g.id: g for g in cam_d.progress}
+    assert by_id[cam_sid].hinge_range_deg == pytest.approx(_hip_median(a), abs=1e-3)
+    assert by_id[cam_sid].peak_lumbar_flexion_deg is not None
+    assert by_id[imu_sid].hinge_range_deg is None and by_id[imu_sid].peak_lumbar_flexion_deg is None
+    by_id = {g.id: g for g in imu_d.progress}
+    assert by_id[cam_sid].peak_lumbar_flexion_deg is None and by_id[cam_sid].hinge_range_deg is None
+    assert by_id[imu_sid].peak_lumbar_flexion_deg == pytest.approx(max(m.peak_lumbar_flexion_deg for m in imu_a.reps))
+    assert "as is their peak lumbar flexion" in render_html(cam_d)
+    assert "Filmed sessions measure the back otherwise" in render_html(imu_d)

@@ -227,6 +227,7 @@ def test_forget_removes_the_person_and_all_their_data(url, tmp_path):
     assert (rep.sessions, rep.pain_ratings, rep.notes) == (2, 1, 1)
     assert rep.reps == 2 * len(recording()[1].reps + recording()[1].incomplete)
     assert rep.recording_bytes > 100_000 and "2 session(s)" in rep.describe()
+    assert rep.stills == 0 and "still" not in rep.describe()  # an IMU session has no pictures
     assert st.person("Anna Example") is None and [s.person for s in st.sessions()] == ["ben"]
     for t in ("reps", "pain", "notes", "chunks", "streams"):
         n = st.db.execute(f"SELECT COUNT(*) FROM {t} WHERE session_id IN ({ids[0]}, {ids[1]})").fetchone()[0]

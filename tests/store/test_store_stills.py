@@ -106,6 +106,7 @@ def test_forget_removes_the_stills(url, camera_analysis):
         kept = save_file_analysis(st, camera_analysis, "sim.mp4", person="cleo")
         report = st.forget("ben")
         assert report.recording_bytes >= sum(len(s.data) for s in camera_analysis.stills)
+        assert report.stills == 2 and "event(s), 2 rep still(s) and " in report.describe()
         assert st.db.execute("SELECT COUNT(*) FROM stills WHERE session_id = ?", (gone,)).fetchone()[0] == 0
         assert st.stills(kept) == camera_analysis.stills
 
@@ -116,6 +117,6 @@ def test_a_schema_3_database_is_upgraded_and_takes_stills(url, camera_analysis):
     assert "stills" not in db.tables()
     db.close()
     with open_store(url) as st:
-        assert current_version(st.db) == SCHEMA_VERSION == 4 and "stills" in st.db.tables()
+        assert current_version(st.db) == SCHEMA_VERSION >= 4 and "stills" in st.db.tables()
         sid = save_file_analysis(st, camera_analysis, "sim.mp4")
         assert st.stills(sid) == camera_analysis.stills

@@ -70,3 +70,28 @@ def test_every_still_of_the_report_loads_in_the_browser(saved):
     assert all(done and w > 0 for done, w in sizes), sizes
     assert {w for _, w in sizes} == {s.width for s in stills}
     assert captions[2:] == [s.caption() for s in stills] and not errors
+
+
+def test_history_gives_a_filmed_session_its_hip_flexion_hinge(saved):
+    """The History API and page give a filmed session's range of hinge as its median peak
+    hip flexion, in its own column (its pelvis-tilt column stays empty: no pelvis sensor)."""
+    db, sid, _ = saved
+    with LiveServer(create_app(str(db))) as srv:
+        with httpx.Client(base_url=srv.url, timeout=60) as c:
+            (row,) = c.get("/api/people/Anna/history").json()["sessions"]
+        assert row["id"] == sid and row["hinge_range_deg"] is None and 40 < row["hip_flexion_deg"] < 150
+        if not Path(CHROMIUM).exists():
+            pytest.skip(f"no {CHROMIUM} (apt-get install chromium)")
+        pw = pytest.importorskip("playwright.sync_api")
+        with pw.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS, headless=True)
+            try:
+                page = browser.new_page()
+                page.goto(f"{srv.url}/history?person=Anna")
+                page.wait_for_selector("#sessions tbody tr")
+                heads = page.eval_on_selector_all("#sessions thead th", "els => els.map(e => e.textContent)")
+                cells = page.eval_on_selector_all("#sessions tbody tr td", "els => els.map(e => e.textContent)")
+            finally:
+                browser.close()
+    assert cells[heads.index("hinge° hip flexion")] == f"{row['hip_flexion_deg']:.1f}"
+    assert cells[heads.index("hinge° pelvis tilt")] == "–"  # hidden: no session of Anna's has it

@@ -6,10 +6,8 @@ from dataclasses import dataclass, replace
 
 from hingecoach.analysis import DISCLAIMER, Analysis
 from hingecoach.core.stills import RepStill
-from hingecoach.core.vocabulary import CAMERA
 from hingecoach.report.wording import (
     HingeRange,
-    camera_hinge_deg,
     hinge_range,
     is_camera,
     person_share,
@@ -43,6 +41,8 @@ class ReportData:
     # how the progress rows' hinge_range_deg was measured (a camera report shows its own)
     hinge_measure: str = "median peak pelvis tilt"
     person_share: float | None = None  # a camera's standing person, nose to feet, over the frame height
+    # whether progress rows of the other source (camera or sensors) were left blank
+    other_source_blank: bool = False
 
     def clearance_lines(self) -> list[str]:
         """One sentence per red-flag clearance: who cleared which flag when, and whether it holds."""
@@ -79,20 +79,19 @@ def gather(store: Store, session_id: int) -> ReportData:
     progress = store.sessions(name) if name else [rec.summary]
     clearances = tuple(store.clearances(name, active_only=False)) if name else ()
     stills = tuple(store.stills(session_id))
+    # a camera session is known by its stored hip flexion; the back and the hinge of the
+    # other source's sessions are other measures, left blank rather than drawn on one axis
+    filmed = {g.id for g in progress if g.hip_flexion_deg is not None}
     if not is_camera(a):
-        return ReportData(rec, a, person, progress, clearances=clearances, stills=stills)
+        rows = [replace(g, peak_lumbar_flexion_deg=None) if g.id in filmed else g for g in progress]
+        return ReportData(rec, a, person, rows, clearances=clearances, stills=stills,
+                          other_source_blank=bool(filmed))
     hinge = hinge_range(a, None)
-    rows = [replace(g, hinge_range_deg=hinge.value) if g.id == session_id else _camera_hinge(store, g)
-            for g in progress]
+    filmed.add(session_id)
+    rows = [replace(g, hinge_range_deg=hinge.value) if g.id == session_id
+            else replace(g, hinge_range_deg=g.hip_flexion_deg) if g.id in filmed
+            else replace(g, hinge_range_deg=None, peak_lumbar_flexion_deg=None) for g in progress]
     share = person_share(store.stream(session_id, "landmarks"), a.info.get("calibration_window_s"))
     return ReportData(rec, a, person, rows, clearances=clearances, hinge_measure=hinge.measure,
-                      person_share=share, stills=stills)
+                      person_share=share, stills=stills, other_source_blank=len(filmed) < len(progress))
 
-
-def _camera_hinge(store: Store, s: SessionSummary) -> SessionSummary:
-    """``s`` with the range of hinge a camera measures (median peak hip flexion) for a
-    camera session, None for a session of another source (its pelvis tilt is another
-    measure, not drawn on the same axis)."""
-    rec = store.session(s.id)
-    value = camera_hinge_deg(store.load_analysis(s.id, rec)) if rec.info.get("placement") == CAMERA else None
-    return replace(s, hinge_range_deg=value)

@@ -22,7 +22,7 @@ from matplotlib.patches import Patch
 from hingecoach.analysis import Analysis
 from hingecoach.core.timeseries import FloatArray
 from hingecoach.faults import RepMetrics
-from hingecoach.report.wording import channel_label, channels_to_draw, lumbar_name
+from hingecoach.report.wording import channel_label, channels_to_draw, is_camera, lumbar_name
 from hingecoach.store.records import SessionSummary
 
 ROW_S = 180.0  # seconds per row of the angle plot
@@ -135,13 +135,22 @@ def angle_plots(a: Analysis) -> list[tuple[Figure, str]]:
         handles, labels = axes[0].get_legend_handles_labels()
         handles += [Patch(color=OK_COLOUR, alpha=REP_ALPHA), Patch(color=FAULT_COLOUR, alpha=REP_ALPHA),
                     Patch(facecolor=FAULT_COLOUR, alpha=ZONE_ALPHA, lw=0)]
-        labels += ["rep without fault", "rep with a fault", f"lumbar rounding zone (> {th:.0f}°)"]
+        labels += ["rep without fault", "rep with a fault", zone_label(a, th)]
         axes[0].legend(handles, labels, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=6,
                        fontsize=7, frameon=False, borderaxespad=0.2)
         span = f"{page[0][0]:.0f}-{page[-1][1]:.0f} s"
         pictures.append((fig, f"Angles over time, {span}: {lumbar} with the rounding "
                          f"threshold at {th:.0f} degrees; reps marked green (no fault) or red (a fault)"))
     return pictures
+
+
+def zone_label(a: Analysis, th: float) -> str:
+    """The rounding zone's legend entry (``th``: the threshold, deg). A camera's chart
+    draws hip, knee and trunk angles on the same axis, well inside the band, so its entry
+    says the band is for the back bow alone."""
+    if is_camera(a):
+        return f"rounding zone of the back bow only (> {th:.0f}°)"
+    return f"lumbar rounding zone (> {th:.0f}°)"
 
 
 def _zone_and_reps(ax: Axes, th: float, ymax: float, shown: Sequence[RepMetrics]) -> None:

@@ -20,7 +20,7 @@ from hingecoach.report.explain import explain
 from hingecoach.report.figures import Picture, angle_figures, progress_figure
 from hingecoach.report.stills import CSS as STILLS_CSS
 from hingecoach.report.stills import grid_html, pair_html
-from hingecoach.report.wording import is_camera, lumbar_name, rep_peak
+from hingecoach.report.wording import CLIP_VERDICTS, is_camera, lumbar_name, rep_peak
 
 CAMERA_MEANING = ("The back bow is the virtual dowel: how far the back's outline bows from the hip-shoulder "
                   "line, as an angle (0 = standing, rounding positive; the camera's own scale). Hip flexion "
@@ -157,11 +157,6 @@ def _angles(a: Analysis) -> list[str]:
     else:
         out.append("<p>No angle samples were stored for this session.</p>")
     return out
-
-
-CLIP_VERDICTS = {"good": ("ok", "good: no form fault in the judged repetitions"),
-                 "faults": ("bad", "faults: a judged repetition has a form fault"),
-                 "cannot_judge": ("bad", "cannot judge: the camera could not see what the verdicts need")}
 
 
 def _camera_verdict(d: ReportData) -> list[str]:
@@ -312,7 +307,12 @@ def _progress(d: ReportData) -> list[str]:
         out.append("</tbody></table>")
         if camera:
             out.append(f'<p class="small">Hinge: the {escape(d.hinge_measure)} of each camera session; sessions '
-                       "of other kinds measure it otherwise and are left blank here.</p>")
+                       "of other kinds measure it otherwise and are left blank here"
+                       + (", as is their peak lumbar flexion (not the camera's back bow)" if d.other_source_blank
+                          else "") + ".</p>")
+        elif d.other_source_blank:
+            out.append('<p class="small">Filmed sessions measure the back otherwise (the camera\'s back bow and '
+                       "hip flexion) and are left blank here.</p>")
     if not s.person:
         out.append('<p class="small">This session belongs to no person, so progress shows it alone; '
                    "save sessions with --person to follow a person over time.</p>")

@@ -19,10 +19,14 @@ from hingecoach.report.data import PAIN_ADVICE, RED_FLAGS, ReportData
 from hingecoach.report.explain import explain
 from hingecoach.report.figures import angle_plots, progress_plot
 from hingecoach.report.stills import pair_on_page, save_pages
-from hingecoach.report.wording import is_camera, lumbar_name, rep_peak
+from hingecoach.report.wording import clip_verdict_lines, is_camera, lumbar_name, rep_peak
 
 A4 = (8.27, 11.69)
 ROWS_PER_PAGE = 40
+# the verdict's offset per character of the rep cells (page widths): DejaVu Sans Mono at
+# 8 pt advances 0.0081 of A4's width, more once rasterised at a low resolution (a page
+# drawn at 70 dpi put the last angle under the verdict); the slack keeps them apart
+MONO_CHAR = 0.0088
 
 
 def _n(x: Any, fmt: str = ".1f") -> str:
@@ -85,6 +89,8 @@ def write_pdf(d: ReportData, path: str | Path) -> None:
             tp.line(text, 11)
         if is_camera(a):
             tp.line(d.source_sentence(), 10)
+            for k, line in enumerate(clip_verdict_lines(rec.extra.get("camera_verdict", {}).get("verdict"))):
+                tp.line(line, 11 if k == 0 else 10, bold=k == 0)
         tp.line("", gap=0.01)
         counts = Counter(f for m in a.reps for f in m.faults)
         tp.line("What the faults mean", 13, True, 0.005)
@@ -155,6 +161,6 @@ def _rep_pages(pdf: PdfPages, a: Analysis) -> None:
             cells = row(m)
             verdict = (", ".join(m.faults) or "ok") + ("" if m.complete else " (incomplete)")
             fig.text(0.06, y, cells, family="DejaVu Sans Mono", fontsize=8, va="top")
-            fig.text(0.06 + 0.0082 * len(cells), y, verdict, family="DejaVu Sans Mono", fontsize=8,
+            fig.text(0.06 + MONO_CHAR * len(cells), y, verdict, family="DejaVu Sans Mono", fontsize=8,
                      va="top", color="#d23c3c" if m.faults else "#2e9d4a")
         pdf.savefig(fig)

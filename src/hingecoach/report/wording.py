@@ -19,14 +19,32 @@ import numpy as np
 from hingecoach.analysis import Analysis
 from hingecoach.core.timeseries import TimeSeries
 from hingecoach.core.vocabulary import CAMERA, WEBCAM_FORMAT
-from hingecoach.faults import RepMetrics
+from hingecoach.faults import HIP_FLEXION, RepMetrics, median_peak_hip_flexion
+from hingecoach.faults import rep_peak as series_rep_peak
 
-HIP = "hip_flexion_deg"
+HIP = HIP_FLEXION
 PELVIS = "pelvis_tilt_deg"
 #: Channels a camera does not measure: never drawn nor tabled for a camera session.
 NOT_CAMERA = frozenset({PELVIS})
 CAMERA_LUMBAR_LABEL = "back bow (virtual dowel)"
 FEET = ("left_heel", "right_heel", "left_ankle", "right_ankle", "left_foot_index", "right_foot_index")
+
+
+#: A camera clip's verdict: (css class, the sentence), by the stored verdict's ``clip``.
+CLIP_VERDICTS = {"good": ("ok", "good: no form fault in the judged repetitions"),
+                 "faults": ("bad", "faults: a judged repetition has a form fault"),
+                 "cannot_judge": ("bad", "cannot judge: the camera could not see what the verdicts need")}
+
+
+def clip_verdict_lines(verdict: Mapping[str, Any] | None) -> list[str]:
+    """A camera clip's stored verdict as plain lines: the verdict with how many reps were
+    judged and the view, then each reason; none without a verdict (an IMU session)."""
+    if not verdict:
+        return []
+    text = CLIP_VERDICTS.get(verdict["clip"], ("bad", verdict["clip"]))[1]
+    view = (verdict.get("view") or {}).get("view")
+    return [f"The clip's verdict: {text} ({verdict['judged_reps']} of {verdict['reps']} repetitions judged"
+            f"{', ' + view + ' view' if view else ''})", *(f"- {r}" for r in verdict.get("reasons") or [])]
 
 
 def is_camera(a: Analysis) -> bool:
@@ -89,20 +107,13 @@ def hinge_range(a: Analysis, stored: float | None) -> HingeRange:
 def camera_hinge_deg(a: Analysis) -> float | None:
     """Median over the complete reps of each rep's peak hip flexion (deg); None without
     hip flexion or complete reps."""
-    peaks = [p for p in (rep_peak(a, HIP, m) for m in a.reps) if p is not None]
-    return float(np.median(peaks)) if peaks else None
+    return median_peak_hip_flexion(a.angles, a.reps)
 
 
 def rep_peak(a: Analysis, channel: str, rep: RepMetrics) -> float | None:
-    """The largest finite value of ``channel`` from the rep's start to its end (deg), or
-    None when the channel is absent or never measured in the rep."""
-    if channel not in a.angles:
-        return None
-    t = a.angles.time_s
-    i0, i1 = np.searchsorted(t, [rep.start_s, rep.end_s], side="left")
-    seg = a.angles[channel][i0:i1 + 1]
-    seg = seg[np.isfinite(seg)]
-    return float(np.max(seg)) if seg.size else None
+    """The largest finite value of ``channel`` in the rep (deg), or None when the channel
+    is absent or never measured in the rep."""
+    return series_rep_peak(a.angles, channel, rep)
 
 
 def person_share(landmarks: TimeSeries | None, window_s: Sequence[float] | None) -> float | None:

@@ -33,7 +33,7 @@ from hingecoach.core.timeseries import TimeSeries
 from hingecoach.store import codec
 from hingecoach.store.backend import StoreError, require_extra
 from hingecoach.store.convert import REP_COLUMNS, dumps, loads, rep_row
-from hingecoach.store.migrations import update_summary
+from hingecoach.store.migrations import set_hip_flexion, stored_hip_flexion, update_summary
 from hingecoach.store.stills import STILL_COLUMNS, still_from_row, still_row
 from hingecoach.store.store import Store
 from hingecoach.store.streams import STREAM_DTYPES, STREAMS
@@ -378,6 +378,7 @@ def import_bundle(store: Store, doc: dict[str, Any], origin: str = "") -> int:
             store._write_chunks(sid, name_, arrays, 0)
         store._insert_stills(sid, doc.get("stills") or [])
         update_summary(db, sid)
+        set_hip_flexion(db, sid, stored_hip_flexion(db, sid))
     return sid
 
 

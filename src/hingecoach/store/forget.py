@@ -7,8 +7,8 @@ from hingecoach.store.people import PeopleQueries
 from hingecoach.store.records import ForgetReport
 
 # what hangs off a session, counted for the report, then deleted
-_COUNTED = ("reps", "pain", "notes", "cues", "events")
-_SESSION_TABLES = (*_COUNTED, "sets", "streams", "chunks", "stills")
+_COUNTED = ("reps", "pain", "notes", "cues", "events", "stills")
+_SESSION_TABLES = (*_COUNTED, "sets", "streams", "chunks")
 
 
 class ForgetQueries(PeopleQueries):
@@ -44,4 +44,4 @@ class ForgetQueries(PeopleQueries):
             self.db.execute("VACUUM people, red_flag_clearances, sessions, reps, pain, notes, cues, events, "
                             "sets, streams, chunks, stills")
         return ForgetReport(p.name, n_sessions, counts["reps"], counts["pain"], counts["notes"],
-                            counts["cues"], counts["events"], nbytes)
+                            counts["cues"], counts["events"], nbytes, counts["stills"])

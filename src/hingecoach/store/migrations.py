@@ -20,6 +20,12 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
+from hingecoach.core.timeseries import TimeSeries
+from hingecoach.core.vocabulary import CAMERA
+from hingecoach.faults import HIP_FLEXION, median_peak_hip_flexion
+from hingecoach.store import codec
 from hingecoach.store.backend import Backend
 
 APPLICATION = "hingecoach"
@@ -197,13 +203,21 @@ CREATE TABLE stills (
 """
 
 
+# v5: a camera session's range of hinge, the median of its complete reps' peak hip flexion,
+# kept beside the IMUs' median peak pelvis tilt (``hinge_range_deg``): the two are different
+# measures and are never stored in one column. Computed once when the session is saved
+# (listing a thousand sessions must not decode their angles); the data step fills it for
+# the sessions saved before from their stored angles and reps.
+V5 = """
+ALTER TABLE sessions ADD COLUMN hip_flexion_deg {real};
+"""
+
+
 def summarise(rows: list[tuple[float | None, float | None, str]]) -> tuple[int, int, float | None,
                                                                           float | None]:
     """(reps, faulty reps, peak lumbar flexion, range of hinge) of a session from its
     complete reps' (peak lumbar flexion, peak pelvis tilt, faults JSON). The range of
     hinge is the median peak pelvis tilt: how far the hips typically hinged."""
-    import numpy as np
-
     n = len(rows)
     faulty = sum(1 for _, _, f in rows if json.loads(f))
     lum = [r[0] for r in rows if r[0] is not None and np.isfinite(r[0])]
@@ -218,6 +232,53 @@ def update_summary(db: Backend, session_id: int) -> None:
     n, faulty, lum, hinge = summarise(rows)
     db.execute("UPDATE sessions SET n_reps = ?, n_faulty = ?, peak_lumbar_deg = ?, "
                "hinge_range_deg = ? WHERE id = ?", (n, faulty, lum, hinge, session_id))
+
+
+@dataclass(frozen=True)
+class _Span:
+    start_s: float
+    end_s: float
+
+
+def stored_hip_flexion(db: Backend, session_id: int) -> float | None:
+    """The session's median peak hip flexion over its complete reps (deg) from its stored
+    angles, None when it has no hip-flexion channel (an IMU session) or no complete rep."""
+    rows = list(db.execute("SELECT payload FROM chunks WHERE session_id = ? AND stream = 'angles' "
+                           "ORDER BY seq", (session_id,)))
+    parts = [codec.decode(p) for (p,) in rows]
+    if not parts or any(HIP_FLEXION not in p for p in parts):
+        return None
+    t = np.concatenate([p["time_s"] for p in parts])
+    hip = np.concatenate([p[HIP_FLEXION] for p in parts]).astype(np.float64)
+    order = np.argsort(t, kind="stable")
+    reps = [_Span(float(a), float(b)) for a, b in db.execute(
+        "SELECT start_s, end_s FROM reps WHERE session_id = ? AND complete = 1 ORDER BY idx", (session_id,))]
+    return median_peak_hip_flexion(TimeSeries(t[order], {HIP_FLEXION: hip[order]}), reps)
+
+
+def _placement(info: str | None) -> object:
+    try:
+        return (json.loads(info or "{}") or {}).get("placement")
+    except (ValueError, AttributeError):
+        return None
+
+
+def set_hip_flexion(db: Backend, session_id: int, value: float | None) -> None:
+    """Store the session's median peak hip flexion (deg; None for an IMU session)."""
+    db.execute("UPDATE sessions SET hip_flexion_deg = ? WHERE id = ?", (value, session_id))
+
+
+def _backfill_v5(db: Backend) -> None:
+    # only camera sessions have hip flexion: their angles alone are decoded
+    sids = [int(sid) for sid, info in list(db.execute("SELECT id, info FROM sessions"))
+            if _placement(info) == CAMERA]
+    for sid in sids:
+        try:
+            value = stored_hip_flexion(db, sid)
+        except codec.CodecError:
+            value = None  # a damaged chunk: reading the session names it; the listing shows none
+        if value is not None:
+            set_hip_flexion(db, sid, value)
 
 
 def _backfill_v2(db: Backend) -> None:
@@ -245,6 +306,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "sets, cues, events; per-session summary", V2, _backfill_v2),
     Migration(3, "clinicians' clearances of red flags", V3),
     Migration(4, "rep stills of camera sessions", V4),
+    Migration(5, "a camera session's median peak hip flexion", V5, _backfill_v5),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -92,9 +92,11 @@ class SessionSummary:
     reps: int
     faulty_reps: int
     peak_lumbar_flexion_deg: float | None
-    hinge_range_deg: float | None  # median peak pelvis tilt of the reps
+    hinge_range_deg: float | None  # median peak pelvis tilt of the reps (IMUs)
     pain_before: int | None
     pain_after: int | None
+    # a camera session's range of hinge: median peak hip flexion of the reps (None for IMUs)
+    hip_flexion_deg: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The summary as a JSON-ready dict."""
@@ -139,14 +141,17 @@ class ForgetReport:
     notes: int
     cues: int
     events: int
-    recording_bytes: int
+    recording_bytes: int  # sample chunks and rep stills
+    stills: int = 0  # rep stills (pictures of the person) of camera sessions
 
     def describe(self) -> str:
-        """One sentence for the person who asked to forget."""
+        """One sentence for the person who asked to forget (the rep stills named when
+        there were any: they are pictures of the person)."""
         mb = self.recording_bytes / 1e6
+        stills = f", {self.stills} rep still(s)" if self.stills else ""
         return (f"removed {self.person!r}: {self.sessions} session(s), {self.reps} rep(s), "
                 f"{self.pain_ratings} pain rating(s), {self.notes} note(s), {self.cues} cue(s), "
-                f"{self.events} event(s) and {mb:.1f} MB of recordings")
+                f"{self.events} event(s){stills} and {mb:.1f} MB of recordings")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from hingecoach import __version__
 from hingecoach.analysis import Analysis, AnalysisSettings, analyze_recording
 from hingecoach.core.conventions import PLACEMENTS
 from hingecoach.core.timeseries import TimeSeries
-from hingecoach.faults import Thresholds, default_thresholds
+from hingecoach.faults import Thresholds, default_thresholds, median_peak_hip_flexion
 from hingecoach.store.backend import StoreError, StoreNotFoundError
 from hingecoach.store.base import now_iso
 from hingecoach.store.convert import (
@@ -26,7 +26,7 @@ from hingecoach.store.convert import (
 )
 from hingecoach.store.entries import EntryQueries
 from hingecoach.store.markers import landmark_series
-from hingecoach.store.migrations import update_summary
+from hingecoach.store.migrations import set_hip_flexion, update_summary
 from hingecoach.store.people import PeopleQueries
 from hingecoach.store.records import SessionRecord, SessionSummary
 from hingecoach.store.stills import StillQueries
@@ -36,7 +36,8 @@ _SUMMARY_SQL = (
     "SELECT s.id, s.uid, p.name, s.started_at, s.kind, s.source, s.device, s.complete, "
     "s.n_reps, s.n_faulty, s.peak_lumbar_deg, s.hinge_range_deg, "
     "(SELECT value FROM pain WHERE session_id = s.id AND moment = 'before' ORDER BY id DESC LIMIT 1), "
-    "(SELECT value FROM pain WHERE session_id = s.id AND moment = 'after' ORDER BY id DESC LIMIT 1) "
+    "(SELECT value FROM pain WHERE session_id = s.id AND moment = 'after' ORDER BY id DESC LIMIT 1), "
+    "s.hip_flexion_deg "
     "FROM sessions s LEFT JOIN people p ON p.id = s.person_id ")
 
 
@@ -45,7 +46,8 @@ def _summary(r: Sequence[Any]) -> SessionSummary:
                           int(r[9]), None if r[10] is None else float(r[10]),
                           None if r[11] is None else float(r[11]),
                           None if r[12] is None else int(r[12]),
-                          None if r[13] is None else int(r[13]))
+                          None if r[13] is None else int(r[13]),
+                          None if r[14] is None else float(r[14]))
 
 
 class SessionQueries(PeopleQueries, StreamQueries, EntryQueries, StillQueries):
@@ -103,6 +105,7 @@ class SessionQueries(PeopleQueries, StreamQueries, EntryQueries, StillQueries):
                     self._stream_meta(sid, name, ts)
                     self._write_chunks(sid, name, series_columns(ts, dtype), 0)
             update_summary(self.db, sid)
+            set_hip_flexion(self.db, sid, median_peak_hip_flexion(a.angles, a.reps))
         return sid
 
     def update_extra(self, sid: int, data: Mapping[str, Any]) -> dict[str, Any]:

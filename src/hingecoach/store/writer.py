@@ -14,10 +14,10 @@ from numpy.typing import NDArray
 from hingecoach.analysis import AnalysisSettings
 from hingecoach.core.errors import ParameterError
 from hingecoach.core.timeseries import TimeSeries
-from hingecoach.faults import RepMetrics, Thresholds
+from hingecoach.faults import HIP_FLEXION, RepMetrics, Thresholds
 from hingecoach.store.backend import Backend, StoreError
 from hingecoach.store.convert import dumps, settings_json, thresholds_json
-from hingecoach.store.migrations import update_summary
+from hingecoach.store.migrations import set_hip_flexion, stored_hip_flexion, update_summary
 from hingecoach.store.streams import ANGLE_DTYPE, series_columns
 
 if TYPE_CHECKING:
@@ -212,6 +212,8 @@ class SessionWriter:
                 self._write_buffers()
                 for stream in list(self._seq):
                     self.store._compact_chunks(self.id, stream)
+                if HIP_FLEXION in self._channels.get("angles", ()):  # a camera's range of hinge
+                    set_hip_flexion(self.db, self.id, stored_hip_flexion(self.db, self.id))
                 if complete:
                     self.store._update_session(self.id, {"complete": 1})
             self.closed = True
