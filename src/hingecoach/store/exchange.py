@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hingecoach import __version__
+from hingecoach.core.errors import HingecoachError
 from hingecoach.core.timeseries import TimeSeries
 from hingecoach.store import codec
 from hingecoach.store.backend import StoreError, require_extra
@@ -206,6 +207,35 @@ def read_bundle(path: Path) -> dict[str, Any]:
         found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
         raise StoreError(f"{head_path}: expected a hingecoach session export (format "
                          f"{FORMAT!r}), found {str(found)!r}")
+    with _malformed(head_path):
+        return _read_body(path, head_path, doc)
+
+
+# what a document of the right format but the wrong shape raises while it is taken apart
+_SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, HingecoachError)
+
+
+@contextmanager
+def _malformed(where: str | Path) -> Iterator[None]:
+    """A document of the wrong shape (a missing key, a value of the wrong type) becomes
+    one StoreError naming the file."""
+    try:
+        yield
+    except StoreError as e:
+        if type(e) is not StoreError or ": database error: " not in str(e):
+            raise
+        # the database refused a value of the document (a list where a number belongs)
+        raise StoreError(f"{where}: expected a hingecoach session export, found a value the store cannot "
+                         f"take ({str(e).split(': database error: ', 1)[1][:160]})") from None
+    except _SHAPE_ERRORS as e:
+        why = f"no {e.args[0]!r} entry" if isinstance(e, KeyError) and e.args else str(e)
+        why = (why.strip().splitlines() or [type(e).__name__])[0][:160]
+        raise StoreError(f"{where}: expected a hingecoach session export, found a document it cannot "
+                         f"read ({why})") from None
+
+
+def _read_body(path: Path, head_path: Path, doc: dict[str, Any]) -> dict[str, Any]:
+    """The rest of ``read_bundle``, once the document is known to be an export."""
     if int(doc.get("format_version", 0)) > FORMAT_VERSION:
         raise StoreError(f"{head_path}: written by a newer hingecoach (export format "
                          f"{doc['format_version']}; this version reads up to {FORMAT_VERSION})")
@@ -272,7 +302,13 @@ def _parse_cell(col: str, v: str) -> Any:
 
 # -- importing --------------------------------------------------------------------------
 def import_bundle(store: Store, doc: dict[str, Any], origin: str = "") -> int:
-    """Add an exported session to ``store``; returns its new id."""
+    """Add an exported session to ``store``; returns its new id (a StoreError naming
+    ``origin`` when the document cannot be imported; nothing is then written)."""
+    with _malformed(origin or "import"):
+        return _import(store, doc, origin)
+
+
+def _import(store: Store, doc: dict[str, Any], origin: str) -> int:
     s = doc["session"]
     row = store.db.execute("SELECT id FROM sessions WHERE uid = ?", (s["uid"],)).fetchone()
     if row is not None:
@@ -340,6 +376,8 @@ def _cell(col: list[Any] | None, i: int, default: Any) -> Any:
     v = col[i]
     if isinstance(v, np.generic):
         v = v.item()
+    if not (v is None or isinstance(v, str | int | float)):
+        raise TypeError(f"a table cell holds a {type(v).__name__}, not a number or text")
     if isinstance(v, float) and not np.isfinite(v):
         return None
     return v
