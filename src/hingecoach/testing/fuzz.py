@@ -53,8 +53,8 @@ class Malformed(Exception):
     """Raised by a target when the product refused the input, but not in the usual shape."""
 
 
-class _Hang(Exception):
-    pass
+class _Hang(BaseException):
+    """The alarm: a BaseException, so that the product's ``except Exception`` lets it through."""
 
 
 def _on_alarm(_sig: int, _frame: Any) -> None:
@@ -81,30 +81,39 @@ def _shape(e: BaseException, where: str | None) -> str | None:
 
 def run(target: Callable[[bytes], None], data: bytes, hang_s: float = HANG_S,
         where: str | None = None) -> Outcome:
-    """Run ``target`` on ``data`` with a hang guard (SIGALRM, main thread only). A rejection
-    must be one line and, when ``where`` is given, contain it (the file's name)."""
+    """Run ``target`` on ``data`` with a hang guard (SIGALRM, main thread only; a call
+    stuck in C code is not interrupted, but counts as a hang when it returns late). A
+    rejection must be one line and, when ``where`` is given, contain it (the file's name)."""
     old = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, hang_s)
     t0 = time.perf_counter()
     try:
-        with warnings.catch_warnings():  # numpy's RuntimeWarnings on absurd numbers are not errors the person sees
-            warnings.simplefilter("ignore")
-            target(data)
-        return Outcome("ok", seconds=time.perf_counter() - t0)
+        out = _outcome(target, data, where)
     except _Hang:
-        return Outcome("hang", f"over {hang_s:g} s", time.perf_counter() - t0)
-    except (HingecoachError, BadInput, Rejected) as e:
-        why = _shape(e, where)
-        kind = "rejected" if why is None else "malformed"
-        detail = f"{type(e).__name__}: {str(e)[:300]}" + ("" if why is None else f" ({why})")
-        return Outcome(kind, detail, time.perf_counter() - t0)
-    except Malformed as e:
-        return Outcome("malformed", str(e)[:300], time.perf_counter() - t0)
-    except Exception as e:  # what the fuzzing is for: any other exception is a bug
-        return Outcome("traceback", f"{type(e).__name__}: {str(e)[:300]}", time.perf_counter() - t0)
+        out = Outcome("hang", f"over {hang_s:g} s")
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+    out.seconds = time.perf_counter() - t0
+    if out.seconds > hang_s and out.kind != "hang":
+        out = Outcome("hang", f"{out.seconds:.1f} s ({out.kind}: {out.detail[:200]})", out.seconds)
+    return out
+
+
+def _outcome(target: Callable[[bytes], None], data: bytes, where: str | None) -> Outcome:
+    try:
+        with warnings.catch_warnings():  # numpy's RuntimeWarnings on absurd numbers are not errors the person sees
+            warnings.simplefilter("ignore")
+            target(data)
+        return Outcome("ok")
+    except (HingecoachError, BadInput, Rejected) as e:
+        why = _shape(e, where)
+        detail = f"{type(e).__name__}: {str(e)[:300]}" + ("" if why is None else f" ({why})")
+        return Outcome("rejected" if why is None else "malformed", detail)
+    except Malformed as e:
+        return Outcome("malformed", str(e)[:300])
+    except Exception as e:  # what the fuzzing is for: any other exception is a bug
+        return Outcome("traceback", f"{type(e).__name__}: {str(e)[:300]}")
 
 
 JSON_ODD: list[Any] = [None, True, 0, -1, 1e308, -1e308, 2 ** 63, "", "x" * 300, "\u0000", [], {}, [[]], {"": {}},

@@ -374,8 +374,9 @@ def seed_manifest() -> bytes:
             b"b/rec2.csv,ben,L1,deadlift,,south,51,80\n")
 
 
-def seed_bundle() -> bytes:
-    """An export of one stored session without its raw recording (``export N --format json``)."""
+def seed_bundle(fmt: str = "json") -> bytes:
+    """An export of one stored session without its raw recording (``export N --format
+    json``; ``csv``: the export folder's files)."""
     from hingecoach.analysis import analyze_recording
     from hingecoach.sources.simulator import SimSettings, simulate
     from hingecoach.store import open_store
@@ -385,9 +386,16 @@ def seed_bundle() -> bytes:
     a = analyze_recording(rec)
     with tempfile.TemporaryDirectory() as tmp, contextlib.closing(open_store(f"{tmp}/s.db")) as st:
         sid = st.save_analysis(a, person="anna")
-        out = Path(tmp) / "e.json"
-        write_bundle(session_bundle(st, sid), "json", out)
-        return out.read_bytes()
+        out = Path(tmp) / ("e.json" if fmt == "json" else "e")
+        files = write_bundle(session_bundle(st, sid), fmt, out)
+        if fmt == "json":
+            return out.read_bytes()
+        return _join({f.name: f.read_bytes() for f in files})
+
+
+def seed_bundle_folder() -> bytes:
+    """The files of a CSV export folder."""
+    return seed_bundle("csv")
 
 
 # -- live data --------------------------------------------------------------------------------------------
@@ -552,7 +560,8 @@ def _targets() -> tuple[Target, ...]:
     other = [Target("BVH", in_file("clip.bvh", read_bvh_clip), seed_bvh, "clip.bvh"),
              Target("--script TOML", in_file("script.toml", load_script), seed_script, "script.toml"),
              Target("batch manifest", in_file("manifest.csv", read_manifest_file), seed_manifest, "manifest.csv"),
-             Target("export bundle (import)", in_file("export.json", import_export), seed_bundle, "export.json")]
+             Target("export bundle (import)", in_file("export.json", import_export), seed_bundle, "export.json"),
+             Target("export folder, CSV (import)", in_folder("export", import_export), seed_bundle_folder, "export")]
     live = [Target("UDP datagram", datagram, seed_datagram),
             Target("serial lines", serial_lines, seed_lines),
             Target("BLE notifications", ble_notifications, seed_lines),
