@@ -130,3 +130,13 @@ def test_mutations_are_reproducible_and_json_edits_stay_json():
     out = mutate_json(line, random.Random(1))
     assert out is not None and out.startswith(b"POST /api/people\n")
     assert mutate_json(b"not json", random.Random(1)) is None
+
+
+def test_a_dot_header_with_a_misspelt_time_column_is_one_line(tmp_path):
+    from hingecoach.testing.fuzz_inputs import seed_movella
+
+    p = tmp_path / "dot.csv"
+    p.write_bytes(seed_movella().replace(b",SampleTimeFine,", b",SampleTimeFineX,"))
+    with pytest.raises(InputError, match=r"dot\.csv, line 4: expected a column 'SampleTimeFine' in the header, "
+                                         r"found none$"):
+        read_device(p, fmt="movella")
