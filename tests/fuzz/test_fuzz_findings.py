@@ -140,3 +140,17 @@ def test_a_dot_header_with_a_misspelt_time_column_is_one_line(tmp_path):
     with pytest.raises(InputError, match=r"dot\.csv, line 4: expected a column 'SampleTimeFine' in the header, "
                                          r"found none$"):
         read_device(p, fmt="movella")
+
+
+@pytest.mark.parametrize("value", ["Infinity", "NaN", "-Infinity"])
+def test_a_web_body_with_a_non_finite_number_is_a_422_not_a_server_error(value):
+    # Python's JSON reads NaN and Infinity; FastAPI's 422 echoed the input and could not be sent
+    from hingecoach.testing.fuzz_web import app, reset
+
+    try:
+        r = app().client.post("/api/people", content=f'{{"name": {value}}}', headers={"content-type": "application/json"})
+        assert r.status_code == 422
+        (err,) = r.json()["detail"]
+        assert err["loc"] == ["body", "name"] and err["input"] is None
+    finally:
+        reset()

@@ -6,6 +6,7 @@ traceback or a hang."""
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -64,3 +65,33 @@ def test_arbitrary_bytes_are_accepted_or_rejected_in_one_line(target):
         _check(target, data)
 
     check()
+
+
+# -- property-based: JSON documents of the right keys and any values --------------------------------------
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                    max_leaves=10)
+NUMBERS = st.floats() | st.integers() | st.booleans() | st.none()
+
+
+def _target(name: str):
+    return next(t for t in TARGETS if t.name == name)
+
+
+@settings(CI, max_examples=300)
+@given(st.fixed_dictionaries({"sensor": st.sampled_from(["lower", "upper"]) | JSON, "t": NUMBERS | JSON,
+                              "acc": st.lists(NUMBERS, max_size=4) | JSON, "gyr": st.lists(NUMBERS, max_size=4) | JSON},
+                             optional={"seq": NUMBERS | JSON}))
+def test_any_datagram_of_the_right_keys_is_accepted_or_refused_in_one_line(doc):
+    _check(_target("UDP datagram"), json.dumps(doc).encode())
+
+
+@settings(CI, max_examples=200)
+@given(st.data())
+def test_any_values_in_a_web_request_are_answered_below_500(data):
+    target = _target("web API JSON")
+    seed = data.draw(st.sampled_from(target.seeds()))
+    line, _, body = seed.partition(b"\n")
+    keys = list(json.loads(body)) if body else []
+    doc = {k: data.draw(JSON) for k in keys}
+    _check(target, line + b"\n" + json.dumps(doc).encode())
