@@ -148,7 +148,8 @@ def test_a_web_body_with_a_non_finite_number_is_a_422_not_a_server_error(value):
     from hingecoach.testing.fuzz_web import app, reset
 
     try:
-        r = app().client.post("/api/people", content=f'{{"name": {value}}}', headers={"content-type": "application/json"})
+        r = app().client.post("/api/people", content=f'{{"name": {value}}}',
+                              headers={"content-type": "application/json"})
         assert r.status_code == 422
         (err,) = r.json()["detail"]
         assert err["loc"] == ["body", "name"] and err["input"] is None
