@@ -117,7 +117,7 @@ def _outcome(target: Callable[[bytes], None], data: bytes, where: str | None) ->
 
 
 JSON_ODD: list[Any] = [None, True, 0, -1, 1e308, -1e308, 2 ** 63, "", "x" * 300, "\u0000", [], {}, [[]], {"": {}},
-                       "NaN", 1.5, "../../etc/passwd", "nan", [1, 2, 3], {"a": None}]
+                       "NaN", 1.5, "../../etc/passwd", "nan", [1, 2, 3], {"a": None}, float("inf"), float("nan")]
 
 
 def _json_edit(node: Any, rng: random.Random) -> Any:
