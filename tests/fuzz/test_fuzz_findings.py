@@ -3,6 +3,8 @@ traceback; and the harness's own rules (what counts as a rejection, a finding, a
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import random
 import time
@@ -77,6 +79,13 @@ def test_a_plausible_recording_passes_the_range_check():
     (lambda d: d.update(format_version="x"), r"found a document it cannot read \(invalid literal"),
     (lambda d: d["tables"]["reps"][0].update(peak_lumbar_flexion_deg=[1, 2]),
      r"found a document it cannot read \(a table cell holds a list"),
+    # each of these was stored, then broke whatever read the session back
+    (lambda d: d["tables"]["reps"][0].update(peak_lumbar_flexion_deg=""),
+     r"found a document it cannot read \(a number column holds ''\)"),
+    (lambda d: d["person"].update(thresholds=2.5),
+     r"found a document it cannot read \(person thresholds: expected a table of values"),
+    (lambda d: d["streams"]["angles"].update(info={"lumbar_flexion_deg": ["deg", "a", "b", "c", "d"]}),
+     r"found a document it cannot read"),
 ])
 def test_an_export_of_the_wrong_shape_is_refused_in_one_line_and_nothing_is_imported(tmp_path, edit, words):
     doc = json.loads(seed_bundle())
@@ -155,3 +164,36 @@ def test_a_web_body_with_a_non_finite_number_is_a_422_not_a_server_error(value):
         assert err["loc"] == ["body", "name"] and err["input"] is None
     finally:
         reset()
+
+
+def test_stored_landmarks_of_the_wrong_shape_are_refused_in_one_line():
+    from hingecoach.core.timeseries import TimeSeries
+    from hingecoach.store.markers import BLAZEPOSE_NAMES, markers_of_stream
+
+    t = np.arange(5) / 10.0
+    data = {n: np.zeros((5, 2)) for n in BLAZEPOSE_NAMES}
+    data[BLAZEPOSE_NAMES[3]] = np.zeros(5)  # a column lost in a damaged export
+    with pytest.raises(StoreError, match=rf"landmarks: expected channel '{BLAZEPOSE_NAMES[3]}' as \(5, 2\) pixels, "
+                                         r"found \(5,\)$"):
+        markers_of_stream(TimeSeries(t, data))
+
+
+def test_a_csv_export_with_a_broken_json_cell_is_refused_in_one_line(tmp_path):
+    from hingecoach.testing.fuzz_inputs import _parts, seed_bundle_folder
+
+    files = dict(_parts(seed_bundle_folder()))
+    head, row, *rest = files["reps.csv"].decode().splitlines()
+    cells = next(csv.reader([row]))
+    cells[head.split(",").index("faults")] = "[oops"
+    out = io.StringIO()
+    csv.writer(out).writerow(cells)
+    files["reps.csv"] = "\n".join([head, out.getvalue().strip(), *rest]).encode() + b"\n"
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for name, body in files.items():
+        (folder / name).write_bytes(body)
+    with open_store(str(tmp_path / "s.db")) as st:
+        with pytest.raises(StoreError, match=r"export: expected a hingecoach session export, found a document it "
+                                             r"cannot read \(a json column holds '\[oops'\)$"):
+            import_bundle(st, read_bundle(folder), str(folder))
+        assert st.sessions() == []

@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from hingecoach import __version__
 from hingecoach.core.errors import HingecoachError
-from hingecoach.core.timeseries import TimeSeries
+from hingecoach.core.timeseries import ChannelInfo, TimeSeries
 from hingecoach.store import codec
 from hingecoach.store.backend import StoreError, require_extra
 from hingecoach.store.convert import REP_COLUMNS, dumps, loads, rep_row
@@ -308,8 +308,34 @@ def import_bundle(store: Store, doc: dict[str, Any], origin: str = "") -> int:
         return _import(store, doc, origin)
 
 
+def _check_shape(s: dict[str, Any], person: Any) -> None:
+    """The parts of an export that are stored as they are and read later must have their
+    types (a TypeError, which ``_malformed`` words, otherwise)."""
+    tables = {"settings": s.get("settings"), "info": s.get("info"), "extra": s.get("extra"),
+              "thresholds": s.get("thresholds")}
+    if person:
+        tables.update(person=person, **{"person thresholds": person.get("thresholds")})
+    for what, v in tables.items():
+        if v is not None and not isinstance(v, dict):
+            raise TypeError(f"{what}: expected a table of values, found a {type(v).__name__}")
+    if not isinstance(s.get("warnings") or [], list):
+        raise TypeError(f"warnings: expected a list, found a {type(s['warnings']).__name__}")
+
+
+def _check_stream(name: str, st: dict[str, Any]) -> None:
+    """A stream's channel descriptions and facts as the store reads them back (TypeError otherwise)."""
+    info, meta = st.get("info") or {}, st.get("meta") or {}
+    if not isinstance(info, dict) or not isinstance(meta, dict):
+        raise TypeError(f"stream {name}: expected tables for info and meta")
+    for k, v in info.items():
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            raise TypeError(f"stream {name}, channel {k}: expected a unit, frame and source as text")
+        ChannelInfo(*v)
+
+
 def _import(store: Store, doc: dict[str, Any], origin: str) -> int:
     s = doc["session"]
+    _check_shape(s, doc.get("person"))
     row = store.db.execute("SELECT id FROM sessions WHERE uid = ?", (s["uid"],)).fetchone()
     if row is not None:
         raise StoreError(f"{origin or 'import'}: this session is already in {store.url} as session "
@@ -352,12 +378,15 @@ def _import(store: Store, doc: dict[str, Any], origin: str) -> int:
                 raise StoreError(f"{origin}: table {t}: expected columns {', '.join(missing)}, found "
                                  f"{', '.join(data) or 'none'}")
             defaults = {"set_idx": None, "note": "", "data": "{}", "extra": "{}"}
-            rows = [(sid, *[_cell(data.get(c), i, defaults.get(c)) for c in cols]) for i in range(n)]
+            numeric = NUMERIC_COLUMNS.get(t, ())
+            kinds = {c: "number" if c in numeric else "json" if c in JSON_COLUMNS else "" for c in cols}
+            rows = [(sid, *[_cell(data.get(c), i, defaults.get(c), kinds[c]) for c in cols]) for i in range(n)]
             db.executemany(f"INSERT INTO {t} (session_id, {', '.join(cols)}) VALUES "
                            f"({', '.join('?' * (len(cols) + 1))})", rows)
         for name_, st in doc.get("streams", {}).items():
             if name_ not in STREAMS:
                 continue
+            _check_stream(name_, st)
             t_, data_ = _unflatten(st["columns"])
             ts = TimeSeries(t_, data_, meta=st.get("meta") or {})
             db.execute("INSERT INTO streams (session_id, name, info, meta) VALUES (?, ?, ?, ?)",
@@ -370,7 +399,13 @@ def _import(store: Store, doc: dict[str, Any], origin: str) -> int:
     return sid
 
 
-def _cell(col: list[Any] | None, i: int, default: Any) -> Any:
+# columns read back as numbers (a CSV export carries them as text the database converts)
+NUMERIC_COLUMNS = {"reps": (*REP_COLUMNS, "set_idx"), "sets": ("idx", "stage", "started_s", "ended_s"),
+                   "cues": ("t_s", "value_deg", "threshold_deg"), "events": ("t_s",), "pain": ("value", "set_idx")}
+
+
+def _cell(col: list[Any] | None, i: int, default: Any, kind: str = "") -> Any:
+    """Cell ``i`` of a column to store; ``kind`` "number" or "json": text must parse as one."""
     if col is None:
         return default
     v = col[i]
@@ -378,6 +413,11 @@ def _cell(col: list[Any] | None, i: int, default: Any) -> Any:
         v = v.item()
     if not (v is None or isinstance(v, str | int | float)):
         raise TypeError(f"a table cell holds a {type(v).__name__}, not a number or text")
+    if kind and isinstance(v, str):
+        try:
+            float(v) if kind == "number" else json.loads(v)
+        except ValueError:
+            raise TypeError(f"a {kind} column holds {v[:20]!r}") from None
     if isinstance(v, float) and not np.isfinite(v):
         return None
     return v

@@ -67,23 +67,25 @@ def one_line(e: BaseException) -> bool:
     return bool(text.strip()) and "\n" not in text.strip()
 
 
-def _shape(e: BaseException, where: str | None) -> str | None:
+def _shape(e: BaseException, where: str | tuple[str, ...] | None) -> str | None:
     """Why a rejection is not in the usual shape, or None when it is."""
     if not one_line(e):
         return "not one line"
     if isinstance(e, BadInput):
         # a live sample is refused with the counter it goes to and what was wrong
         return None if e.kind and e.detail.strip() else "no counter or detail"
-    if where and where not in str(e):
-        return f"does not name {where!r}"
+    names = (where,) if isinstance(where, str) else where or ()
+    if names and not any(n in str(e) for n in names):
+        return f"does not name {' or '.join(map(repr, names))}"
     return None
 
 
 def run(target: Callable[[bytes], None], data: bytes, hang_s: float = HANG_S,
-        where: str | None = None) -> Outcome:
+        where: str | tuple[str, ...] | None = None) -> Outcome:
     """Run ``target`` on ``data`` with a hang guard (SIGALRM, main thread only; a call
     stuck in C code is not interrupted, but counts as a hang when it returns late). A
-    rejection must be one line and, when ``where`` is given, contain it (the file's name)."""
+    rejection must be one line and, when ``where`` is given, contain it (the file's name;
+    a tuple: one of them)."""
     old = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, hang_s)
     t0 = time.perf_counter()
@@ -100,7 +102,7 @@ def run(target: Callable[[bytes], None], data: bytes, hang_s: float = HANG_S,
     return out
 
 
-def _outcome(target: Callable[[bytes], None], data: bytes, where: str | None) -> Outcome:
+def _outcome(target: Callable[[bytes], None], data: bytes, where: str | tuple[str, ...] | None) -> Outcome:
     try:
         with warnings.catch_warnings():  # numpy's RuntimeWarnings on absurd numbers are not errors the person sees
             warnings.simplefilter("ignore")
@@ -201,7 +203,7 @@ class Target:
     name: str
     fn: Callable[[bytes], None]
     seed: Callable[[], bytes | Sequence[bytes]]
-    where: str | None = None
+    where: str | tuple[str, ...] | None = None
     reset: Callable[[], None] | None = field(default=None, compare=False)
 
     def seeds(self) -> list[bytes]:

@@ -307,13 +307,18 @@ def read_manifest_file(path: Path) -> None:
 
 
 def import_export(path: Path) -> None:
-    """``hingecoach import FILE``: an export bundle read and imported into a new store."""
+    """``hingecoach import FILE``: an export bundle read and imported into a new store,
+    then the session read back (as ``sessions`` and ``report`` do)."""
     from hingecoach.store import open_store
     from hingecoach.store.exchange import import_bundle, read_bundle
 
     doc = read_bundle(path)
     with contextlib.closing(open_store(str(path.parent / "fuzz.db"))) as st:
-        import_bundle(st, doc, str(path))
+        sid = import_bundle(st, doc, str(path))
+        st.summary(sid)
+        rec = st.session(sid)
+        for name in rec.streams:
+            st.stream(sid, name)
 
 
 def seed_bvh() -> bytes:
@@ -396,6 +401,46 @@ def seed_bundle(fmt: str = "json") -> bytes:
 def seed_bundle_folder() -> bytes:
     """The files of a CSV export folder."""
     return seed_bundle("csv")
+
+
+def export_markers(path: Path) -> None:
+    """A camera session's export imported, then exported again as ``.trc`` and ``.c3d``
+    (``hingecoach import FILE``, ``hingecoach export N --format trc|c3d``): what a C3D
+    file is made from. (hingecoach writes C3D and TRC; it reads neither.)"""
+    from hingecoach.cli_store import _markers_of
+    from hingecoach.store import open_store
+    from hingecoach.store.exchange import import_bundle, read_bundle
+    from hingecoach.store.markers import write_c3d, write_trc
+
+    doc = read_bundle(path)
+    with contextlib.closing(open_store(str(path.parent / "fuzz.db"))) as st:
+        sid = import_bundle(st, doc, str(path))
+        m = _markers_of(st, sid)
+    write_trc(path.parent / "m.trc", m)
+    write_c3d(path.parent / "m.c3d", m)
+
+
+def seed_camera_bundle() -> bytes:
+    """The export of a simulated side-view camera session (one good rep, 10 frames/s, its
+    landmarks stored), made without MediaPipe."""
+    import numpy as np
+
+    from hingecoach.analysis import analyze_camera
+    from hingecoach.pose.camera import video_angles
+    from hingecoach.store import open_store
+    from hingecoach.store.exchange import session_bundle, write_bundle
+    from hingecoach.store.files import save_file_analysis
+    from hingecoach.testing.camera_sim import FramesModel, simulate_frames
+
+    frames = list(simulate_frames(["good"], fps=10, width=120, height=160, px_per_m=75))
+    result = video_angles(((i, t, np.zeros((2, 2, 3), np.uint8)) for i, t, *_ in frames),
+                          FramesModel([f for *_, f in frames]), source="sim.mp4")
+    a = analyze_camera(result, None, {"video": {"width": 120, "height": 160, "nominal_fps": 10.0}})
+    with tempfile.TemporaryDirectory() as tmp, contextlib.closing(open_store(f"{tmp}/s.db")) as st:
+        sid = save_file_analysis(st, a, "sim.mp4", person="ben")
+        out = Path(tmp) / "e.json"
+        write_bundle(session_bundle(st, sid), "json", out)
+        return out.read_bytes()
 
 
 # -- live data --------------------------------------------------------------------------------------------
@@ -561,7 +606,9 @@ def _targets() -> tuple[Target, ...]:
              Target("--script TOML", in_file("script.toml", load_script), seed_script, "script.toml"),
              Target("batch manifest", in_file("manifest.csv", read_manifest_file), seed_manifest, "manifest.csv"),
              Target("export bundle (import)", in_file("export.json", import_export), seed_bundle, "export.json"),
-             Target("export folder, CSV (import)", in_folder("export", import_export), seed_bundle_folder, "export")]
+             Target("export folder, CSV (import)", in_folder("export", import_export), seed_bundle_folder, "export"),
+             Target("C3D and TRC export (camera export imported)", in_file("camera.json", export_markers),
+                    seed_camera_bundle, ("camera.json", "session 1", "landmarks"))]
     live = [Target("UDP datagram", datagram, seed_datagram),
             Target("serial lines", serial_lines, seed_lines),
             Target("BLE notifications", ble_notifications, seed_lines),
