@@ -19,14 +19,8 @@ from hingecoach.sources.imu_csv import make_recording
 from hingecoach.store import StoreError, open_store
 from hingecoach.store.exchange import import_bundle, read_bundle
 from hingecoach.testing.fuzz import Malformed, Rejected, mutate, mutate_json, run
-from hingecoach.testing.fuzz_inputs import (
-    _materialise,
-    cli_args,
-    seed_bundle,
-    seed_metamotion,
-    seed_qsense,
-    seed_spinewise,
-)
+from hingecoach.testing.fuzz_inputs import _materialise, cli_args, seed_bundle, seed_bundle_folder
+from hingecoach.testing.fuzz_seeds import parts, seed_metamotion, seed_movella, seed_qsense, seed_spinewise
 
 
 # -- findings -------------------------------------------------------------------------------------------
@@ -142,8 +136,6 @@ def test_mutations_are_reproducible_and_json_edits_stay_json():
 
 
 def test_a_dot_header_with_a_misspelt_time_column_is_one_line(tmp_path):
-    from hingecoach.testing.fuzz_inputs import seed_movella
-
     p = tmp_path / "dot.csv"
     p.write_bytes(seed_movella().replace(b",SampleTimeFine,", b",SampleTimeFineX,"))
     with pytest.raises(InputError, match=r"dot\.csv, line 4: expected a column 'SampleTimeFine' in the header, "
@@ -179,9 +171,7 @@ def test_stored_landmarks_of_the_wrong_shape_are_refused_in_one_line():
 
 
 def test_a_csv_export_with_a_broken_json_cell_is_refused_in_one_line(tmp_path):
-    from hingecoach.testing.fuzz_inputs import _parts, seed_bundle_folder
-
-    files = dict(_parts(seed_bundle_folder()))
+    files = dict(parts(seed_bundle_folder()))
     head, row, *rest = files["reps.csv"].decode().splitlines()
     cells = next(csv.reader([row]))
     cells[head.split(",").index("faults")] = "[oops"

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from hingecoach.testing.fuzz import Malformed, Rejected, Target
-from hingecoach.testing.fuzz_inputs import seed_spinewise
+from hingecoach.testing.fuzz_seeds import seed_spinewise
 from hingecoach.web.jobs import Job, Jobs
 from hingecoach.web.worker import Task, run_task
 
@@ -197,7 +197,7 @@ def websocket(data: bytes) -> None:
     send the frames (parts split at PART: text, bytes, or a close with a code), leave."""
     from starlette.websockets import WebSocketDisconnect
 
-    from hingecoach.testing.fuzz_inputs import PART
+    from hingecoach.testing.fuzz_seeds import PART
 
     path = ("/ws/session", "/ws/analyses")[data[0] % 2 if data else 0]
     frames = data[1:].split(PART)
@@ -223,7 +223,7 @@ def websocket(data: bytes) -> None:
 
 def seed_websocket() -> list[bytes]:
     """A few messages to each feed, then a normal leave or a close."""
-    from hingecoach.testing.fuzz_inputs import PART
+    from hingecoach.testing.fuzz_seeds import PART
 
     msgs = [b'thello', b'{"type":"ping"}', b"b\x00\x01\x02", b"t" + json.dumps({"answer": 3}).encode()]
     return [b"\x00" + PART.join(msgs), b"\x01" + PART.join(msgs), b"\x00" + PART.join([*msgs, b"c\x03\xe8"])]
