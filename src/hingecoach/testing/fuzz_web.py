@@ -136,9 +136,8 @@ def api_request(data: bytes) -> None:
     line, _, body = data.partition(b"\n")
     words = line.decode("utf-8", "replace").split(" ", 1)
     method = words[0].upper() if words[0].upper() in METHODS else "POST"
-    path = urllib.parse.quote(words[-1].strip() or "/", safe="/?=&%")
-    if not path.startswith("/"):
-        path = "/" + path
+    # one leading slash: httpx cannot send a path starting with "//" (it reads a host there)
+    path = "/" + urllib.parse.quote(words[-1].strip(), safe="/?=&%").lstrip("/")
     r = app().client.request(method, path, content=body, headers={"content-type": "application/json"})
     _answer(r.status_code, r.content, f"{method} {path}")
 
