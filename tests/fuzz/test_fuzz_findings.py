@@ -76,6 +76,8 @@ def test_a_plausible_recording_passes_the_range_check():
     # each of these was stored, then broke whatever read the session back
     (lambda d: d["tables"]["reps"][0].update(peak_lumbar_flexion_deg=""),
      r"found a document it cannot read \(a number column holds ''\)"),
+    (lambda d: d["tables"]["reps"][0].update(extra=2.5),
+     r"found a document it cannot read \(the extra column holds a float\)"),
     (lambda d: d["person"].update(thresholds=2.5),
      r"found a document it cannot read \(person thresholds: expected a table of values"),
     (lambda d: d["streams"]["angles"].update(info={"lumbar_flexion_deg": ["deg", "a", "b", "c", "d"]}),
@@ -184,6 +186,6 @@ def test_a_csv_export_with_a_broken_json_cell_is_refused_in_one_line(tmp_path):
         (folder / name).write_bytes(body)
     with open_store(str(tmp_path / "s.db")) as st:
         with pytest.raises(StoreError, match=r"export: expected a hingecoach session export, found a document it "
-                                             r"cannot read \(a json column holds '\[oops'\)$"):
+                                             r"cannot read \(a faults column holds '\[oops'\)$"):
             import_bundle(st, read_bundle(folder), str(folder))
         assert st.sessions() == []

@@ -39,6 +39,7 @@ FORMAT_VERSION = 1
 FORMATS = ("json", "csv", "parquet")
 TABLES = ("reps", "sets", "cues", "events", "pain", "notes")
 JSON_COLUMNS = {"faults", "extra", "data"}
+JSON_TYPES: dict[str, type] = {"faults": list, "extra": dict, "data": dict}  # what each holds
 TEXT_COLUMNS = {"moment", "recorded_at", "author", "text", "stage", "exercise", "kind", "fault",
                 "note", "name"}
 _FLAT = re.compile(r"^(.*)\[(\d+)\]$")
@@ -379,7 +380,7 @@ def _import(store: Store, doc: dict[str, Any], origin: str) -> int:
                                  f"{', '.join(data) or 'none'}")
             defaults = {"set_idx": None, "note": "", "data": "{}", "extra": "{}"}
             numeric = NUMERIC_COLUMNS.get(t, ())
-            kinds = {c: "number" if c in numeric else "json" if c in JSON_COLUMNS else "" for c in cols}
+            kinds = {c: "number" if c in numeric else c if c in JSON_COLUMNS else "" for c in cols}
             rows = [(sid, *[_cell(data.get(c), i, defaults.get(c), kinds[c]) for c in cols]) for i in range(n)]
             db.executemany(f"INSERT INTO {t} (session_id, {', '.join(cols)}) VALUES "
                            f"({', '.join('?' * (len(cols) + 1))})", rows)
@@ -405,7 +406,8 @@ NUMERIC_COLUMNS = {"reps": (*REP_COLUMNS, "set_idx"), "sets": ("idx", "stage", "
 
 
 def _cell(col: list[Any] | None, i: int, default: Any, kind: str = "") -> Any:
-    """Cell ``i`` of a column to store; ``kind`` "number" or "json": text must parse as one."""
+    """Cell ``i`` of a column to store; ``kind`` "number", or a JSON column's name: text
+    must parse as a number, or as JSON of the column's type."""
     if col is None:
         return default
     v = col[i]
@@ -415,9 +417,11 @@ def _cell(col: list[Any] | None, i: int, default: Any, kind: str = "") -> Any:
         raise TypeError(f"a table cell holds a {type(v).__name__}, not a number or text")
     if kind and isinstance(v, str):
         try:
-            float(v) if kind == "number" else json.loads(v)
+            parsed = float(v) if kind == "number" else json.loads(v)
         except ValueError:
             raise TypeError(f"a {kind} column holds {v[:20]!r}") from None
+        if kind != "number" and parsed is not None and not isinstance(parsed, JSON_TYPES[kind]):
+            raise TypeError(f"the {kind} column holds a {type(parsed).__name__}")
     if isinstance(v, float) and not np.isfinite(v):
         return None
     return v
