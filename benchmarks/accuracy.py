@@ -1,9 +1,12 @@
 """Accuracy against simulator ground truth: prints a table and the targets it is held to.
 
-Random mountings, noise, gyroscope bias, 50 and 100 Hz, slow hinges, fast swings,
-walking, dropouts and clock jitter, each placement of the upper sensor; 10 seeds per
-condition (held out: the fusion settings were chosen on other seeds), the worst seed's
-RMSE shown. Run: nice python benchmarks/accuracy.py
+One row per condition, so the error can be traced to it: the sample rate (50, 100 Hz),
+the motion (slow, fast, rounded, over-extended hinges, kettlebell swings, walking), the
+mounting (random, square on the back), the gyroscope bias (none, 1.5, 3 deg/s), the
+sensor errors (noise or none, dropouts, clock jitter) and the placement of the upper
+sensor (L1, T12, T8, the neck). 10 seeds per condition, held out (the fusion settings
+and the bias learning were chosen on seeds 1-10), the worst seed's RMSE shown; reps,
+spurious reps and fault flags summed over the seeds. Run: nice python benchmarks/accuracy.py
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ CONDITIONS = {
 # Shown but outside the targets: samples lost in the middle of a kettlebell swing (200
 # deg/s, turning round in 0.1 s) cannot be bridged by integrating across the gap.
 BEYOND = {"swings 100 Hz with dropouts": dict(pattern="swing", reps=15, dropouts=3)}
-# The fusion settings were tuned on seeds 1-10; the table uses seeds never looked at then.
+# The fusion settings were chosen on seeds 1-10; the table uses seeds never looked at then.
 SEEDS = range(100, 110)
 
 

@@ -12,6 +12,7 @@ Run: python benchmarks/bvh.py [SHARED_DATA_DIR]   (default: ../shared/data besid
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
 import time
@@ -28,7 +29,7 @@ FILES = ("S01_T01", "S01_T02", "S01_T03")
 SEEDS = range(5)
 CONDITIONS = (("T12", 100.0), ("T12", 60.0), ("T8", 100.0))
 ANGLES = ("lumbar_flexion_deg", "pelvis_tilt_deg", "trunk_inclination_deg")
-TARGETS = (1.0, 1.5, 1.5)
+TARGETS = (0.7, 1.5, 1.5)  # lumbar: the two-IMU target on real motion
 
 
 def rmse(a: np.ndarray, b: np.ndarray) -> float:
@@ -71,7 +72,8 @@ def main() -> None:
                          *(f"{v:.2f}" for v in r_max), *(f"{v:.2f}" for v in a_max),
                          f"{max(gap):.1f}", bool(np.all(r_max <= TARGETS))))
     print(f"virtual IMUs on real box lifts (Xsens BVH, 60 Hz), {len(SEEDS)} seeds each: random "
-          f"mountings, noise, gyroscope bias ({platform.machine()}, {time.perf_counter() - t0:.0f} s)")
+          f"mountings, noise, gyroscope bias ({platform.machine()}, {time.perf_counter() - t0:.0f} s, "
+          f"load average {os.getloadavg()[0]:.1f})")
     hdr = ("file", "upper", "rate Hz", "clip s", "recording s", "reps in truth", "reps found",
            "lumbar RMSE real", "pelvis RMSE real", "trunk RMSE real", "lumbar all", "pelvis all",
            "trunk all", "lumbar: gravity vs joint, max deg", "targets met")
@@ -81,7 +83,7 @@ def main() -> None:
         print("| " + " | ".join(str(v) if not isinstance(v, bool) else ("yes" if v else "NO")
                                 for v in r) + " |")
     print("\nRMSE in deg, the largest over the seeds; 'real': the clip's own frames, 'all': with the "
-          "prepended stance and synthetic descent. targets: lumbar <= 1.0, pelvis and trunk <= 1.5")
+          "prepended stance and synthetic descent. targets: lumbar <= 0.7, pelvis and trunk <= 1.5")
 
 
 if __name__ == "__main__":

@@ -144,3 +144,32 @@ def test_a_rotated_file_gives_the_same_angles(video_dir, tmp_path):
     assert b.info["video"]["rotation_deg"] == 90 and (b.info["video"]["width"], b.info["video"]["height"]) == (360, 640)
     assert len(a.reps) == len(b.reps) >= 1
     assert np.max(np.abs(a.angles["hip_flexion_deg"] - b.angles["hip_flexion_deg"])) < 5.0
+
+
+def test_a_ten_rep_clips_report_embeds_a_still_per_rep_under_2_mb(clips, video_dir, tmp_path):
+    """Rep stills of a real clip (the analysis above, so no second pose pass): one per rep,
+    the lifter in the crop, and the report with all of them stays under 2 MB."""
+    import dataclasses
+    import re
+
+    import cv2
+
+    from hingecoach.report import gather, render_html
+    from hingecoach.stills import make_stills
+    from hingecoach.store import open_store
+    from hingecoach.store.files import save_file_analysis
+
+    clip = video_dir / "0016c_1.mp4"
+    a = dataclasses.replace(clips["c"], stills=make_stills(clip, clips["c"]))
+    assert [s.seq for s in a.stills] == list(range(1, 12))  # 10 reps and the last descent
+    assert [s.complete for s in a.stills] == [True] * 10 + [False]
+    for s in a.stills:
+        img = cv2.imdecode(np.frombuffer(s.data, np.uint8), cv2.IMREAD_COLOR)
+        assert img.shape[:2] == (s.height, s.width) and s.width < 360 and len(s.data) < 40_000
+    with open_store(tmp_path / "h.db") as st:
+        sid = save_file_analysis(st, a, clip)
+        html = render_html(gather(st, sid))
+    assert len(html.encode()) < 2_000_000
+    shown = re.findall(r'<figure class="still [a-z]+"><img src="data:image/jpeg;base64,', html)
+    has_pair = any(s.good for s in a.stills) and any(s.rounded for s in a.stills)
+    assert len(shown) == 11 + (2 if has_pair else 0)

@@ -22,6 +22,7 @@ from hingecoach.core.angle_defs import CAMERA_CHANNELS
 from hingecoach.core.notices import texts
 from hingecoach.core.numbers import round_or_none
 from hingecoach.core.recording import CameraInfo, RecordingInfo
+from hingecoach.core.stills import RepStill
 from hingecoach.core.timeseries import TimeSeries
 from hingecoach.core.vocabulary import (
     CAMERA,
@@ -87,6 +88,7 @@ class Analysis:
     info: dict[str, Any]
     camera: CameraResult | None = None  # the per-frame measures of a video (for the overlay)
     camera_verdict: ClipVerdict | None = None  # the clip's verdict and each rep's judgement
+    stills: list[RepStill] = field(default_factory=list)  # a video's rep stills (hingecoach.stills)
 
     def to_json(self) -> dict[str, Any]:
         """The ``hingecoach analyze --json`` document (NaN as null, times and angles to 3

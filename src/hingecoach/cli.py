@@ -5,18 +5,19 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
-from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich import box
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 from hingecoach import cli_batch, cli_live, cli_store
 from hingecoach.analysis import (
@@ -31,7 +32,7 @@ from hingecoach.analysis import (
 )
 from hingecoach.angles import AngleSettings
 from hingecoach.core.errors import HingecoachError
-from hingecoach.core.vocabulary import CAMERA, Exercise, Fusion, InputFormat, Setting
+from hingecoach.core.vocabulary import CAMERA, Exercise, Fusion, InputFormat, PoseModelName, Setting
 from hingecoach.faults import MESSAGES
 from hingecoach.orientation.fusion import FusionSettings
 from hingecoach.pose.verdict import BackReference
@@ -45,20 +46,14 @@ out = Console()
 err = Console(stderr=True)
 
 
-class PoseModelName(StrEnum):
-    """``--pose-model``: the BlazePose landmark model."""
-
-    lite = "lite"
-    full = "full"
-    heavy = "heavy"
-
-
 PoseModelOption = Annotated[PoseModelName | None, typer.Option(
     "--pose-model", help="video only: the BlazePose model (heavy: most accurate, slowest)")]
 
 
 OverlayOption = Annotated[Path | None, typer.Option(
     help="video only: write the video with skeleton, back outline, angles, reps and faults (mp4)")]
+StillsOption = Annotated[Path | None, typer.Option("--stills", help="video only: write each rep's bottom frame, "
+                                                    "drawn on, with its verdict, to this folder (JPEG)")]
 DurationOption = Annotated[float | None, typer.Option(
     help="webcam only: stop after this many seconds (default: Ctrl-C)")]
 ReferenceOption = Annotated[Path | None, typer.Option(
@@ -96,8 +91,35 @@ def _writing(output: Path) -> Iterator[None]:
         raise HingecoachError(f"{output}: cannot write: {e.strerror}") from None
 
 
-def _rep_table(a: Analysis) -> Table:
-    """The reps as a table: times, the peak angles of the sensor kind, faults."""
+def _fault_abbreviations(names: Iterable[str]) -> dict[str, str]:
+    """A short, unique code per fault id for a narrow terminal: the initials of its words
+    (``lumbar_rounding`` -> ``LR``), numbered when two ids share them."""
+    out: dict[str, str] = {}
+    for name in sorted(set(names)):
+        code = "".join(w[:1] for w in name.split("_") if w).upper() or name[:2].upper()
+        k, base = 2, code
+        while code in out.values():
+            code, k = f"{base}{k}", k + 1
+        out[name] = code
+    return out
+
+
+def _rep_tables(a: Analysis, console: Console) -> list[RenderableType]:
+    """The rep table as it fits ``console``: fault ids in full when the table fits its
+    width, else as short codes with a legend below that spells each one out; a fault id is
+    never cut."""
+    table = _rep_table(a)
+    need = Measurement.get(console, console.options.update_width(10_000), table).minimum
+    if need <= console.width:
+        return [table]
+    short = _fault_abbreviations(f for m in a.reps for f in m.faults)
+    legend = ", ".join(f"{code} = {name}" for name, code in short.items())
+    return [_rep_table(a, short), Text(f"faults: {legend}")]
+
+
+def _rep_table(a: Analysis, short: Mapping[str, str] | None = None) -> Table:
+    """The reps as a table: times, the peak angles of the sensor kind, faults (``short``:
+    a code per fault id, for a narrow terminal)."""
     t = Table(title=f"{len(a.reps)} reps (times in s, angles in deg)", title_justify="left",
               box=box.SIMPLE_HEAD)
     camera = a.info.get("placement") == CAMERA
@@ -114,7 +136,7 @@ def _rep_table(a: Analysis) -> Table:
         else:
             values = (f"{m.peak_lumbar_flexion_deg:.1f}", f"{m.peak_pelvis_tilt_deg:.1f}",
                       f"{m.lumbar_share:.2f}")
-        faults = "\n".join(m.faults) or "-"
+        faults = "\n".join((short or {}).get(f, f) for f in m.faults) or "-"
         if verdict is not None and not verdict.reps[k].judged:
             faults = f"not judged: {verdict.reps[k].view.view} view" + (f"\n{faults}" if m.faults else "")
         t.add_row(str(m.index), f"{m.start_s:.1f}", f"{m.bottom_s:.1f}", f"{m.end_s:.1f}", *values, faults)
@@ -142,7 +164,8 @@ def _print_analysis(a: Analysis) -> None:
                   f"{len(v.reps)} reps judged)", highlight=False)
         for reason in v.reasons:
             out.print(f"  - {escape(reason)}", highlight=False)
-    out.print(_rep_table(a))
+    for part in _rep_tables(a, out):
+        out.print(part)
     if a.incomplete:
         out.print(f"{len(a.incomplete)} incomplete rep (did not return to standing) not counted")
     seen = sorted({f for m in a.reps for f in m.faults})
@@ -185,6 +208,7 @@ def analyze(
     rounding_deg: Annotated[float | None, typer.Option(
         help="a fixed lumbar_rounding threshold in degrees (overrides the defaults)")] = None,
     overlay: OverlayOption = None,
+    stills: StillsOption = None,
     duration: DurationOption = None,
     pose_model: PoseModelOption = None,
     reference: ReferenceOption = None,
@@ -210,9 +234,9 @@ def analyze(
         shown = file if file is not None else Path(f"{lower} + {upper}")
         camera = file is not None and (fmt == InputFormat.video
                                        or (fmt == InputFormat.auto and is_camera_source(file)))
-        _camera_only(shown, camera, overlay=overlay, reference=reference)
+        _camera_only(shown, camera, overlay=overlay, reference=reference, stills=stills, pose_model=pose_model)
         if camera:
-            a = _analyze_video(shown, settings, duration, reference)
+            a = _analyze_video(shown, settings, duration, reference, stills, save)
         else:
             # a plain line, not a spinner: a spinner is a thread, and with a second thread
             # running the two sensors are not fused in two processes (fork is unsafe then)
@@ -257,11 +281,12 @@ def _progress(total: int | None, what: str) -> Any:
                     console=err, transient=True, disable=not err.is_terminal)
 
 
-def _camera_only(shown: Path, camera: bool, **options: Path | None) -> None:
-    """The video-only options (``--overlay``, ``--reference``) need a video."""
+def _camera_only(shown: Path, camera: bool, **options: object) -> None:
+    """The video-only options (``--overlay``, ``--reference``, ``--pose-model``...) need a video."""
     for name, value in options.items():
         if value is not None and not camera:
-            raise HingecoachError(f"--{name} {value}: needs a video, and {shown} is an IMU recording")
+            flag = name.replace("_", "-")
+            raise HingecoachError(f"--{flag} {value}: needs a video, and {shown} is an IMU recording")
 
 
 def _reference(clip: Path, settings: AnalysisSettings) -> BackReference:
@@ -278,12 +303,16 @@ def _reference(clip: Path, settings: AnalysisSettings) -> BackReference:
     return ref
 
 
-def _analyze_video(file: Path, settings: AnalysisSettings, duration: float | None,
-                   reference: Path | None = None) -> Analysis:
+def _analyze_video(file: Path, settings: AnalysisSettings, duration: float | None, reference: Path | None = None,
+                   stills: Path | None = None, save: bool = False) -> Analysis:
     """A video file or webcam through the pose stage, with a progress bar; ``reference``:
-    a clip of the person standing tall (``--reference``)."""
+    a clip of the person standing tall (``--reference``); then its rep stills for
+    ``--stills`` FOLDER (checked first) and ``--save`` (``hingecoach.stills.keep_stills``)."""
     from hingecoach.sources.video import parse_webcam, probe_video
+    from hingecoach.stills import check_folder, keep_stills
 
+    if stills is not None:
+        check_folder(stills, file)
     ref = _reference(reference, settings) if reference is not None else None
     webcam = parse_webcam(str(file)) is not None
     total = None if webcam else probe_video(file).frames
@@ -291,8 +320,11 @@ def _analyze_video(file: Path, settings: AnalysisSettings, duration: float | Non
         err.print(f"recording from {file}{f' for {duration:g} s' if duration else ''}; Ctrl-C stops it")
     with _progress(total, "pose") as bar:
         task = bar.add_task("pose", total=total)
-        return analyze_video(str(file), settings, progress=lambda i: bar.update(task, completed=i + 1),
-                             webcam_max_s=duration, reference=ref)
+        a = analyze_video(str(file), settings, progress=lambda i: bar.update(task, completed=i + 1),
+                          webcam_max_s=duration, reference=ref)
+    if (n := keep_stills(file, a, stills, save)) is not None:
+        err.print(f"wrote {n} rep still(s) to {stills}", highlight=False, markup=False)
+    return a
 
 
 def _write_overlay(file: Path, a: Analysis, path: Path) -> None:

@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import IO, Annotated, Any
@@ -19,9 +20,12 @@ from rich.table import Table
 from hingecoach.analysis import DISCLAIMER
 from hingecoach.cli_store import DbOption, fail
 from hingecoach.core.errors import HingecoachError
+from hingecoach.core.vocabulary import PoseModelName
 from hingecoach.feedback.audio import AudioSettings
 from hingecoach.feedback.display import LiveDisplay
 from hingecoach.live import LiveSession, LiveSettings, LiveSummary
+from hingecoach.live.run_camera import is_camera_source
+from hingecoach.sources.live import parse_source
 
 err = Console(stderr=True)
 
@@ -81,6 +85,9 @@ def live(
     rounding_deg: Annotated[float | None, typer.Option(help="a fixed lumbar_rounding threshold in degrees")] = None,
     duration: Annotated[float | None, typer.Option(help="stop after this many seconds (default: Ctrl-C or "
                                                         "the end of the source)")] = None,
+    pose_model: Annotated[PoseModelName | None, typer.Option(
+        "--pose-model", help="webcam or replayed video only: the BlazePose model [default: lite, the one "
+                             "that keeps up with 30 frames/s on 2 cores]")] = None,
 ) -> None:
     """Live cues while you move: stream two IMUs (UDP, serial, BLE), replay a recording, or use a webcam.
 
@@ -94,6 +101,11 @@ def live(
                                 placement=placement, exercise=exercise, share_of_max=share_of_max,
                                 lumbar_rounding_deg=rounding_deg, max_duration_s=duration,
                                 audio=AudioSettings(sound=sound, speech=speech))
+        if pose_model is not None:
+            if "," in source or not is_camera_source(parse_source(source)):
+                raise HingecoachError(f"--pose-model {pose_model}: needs a webcam or a video, and {source} "
+                                      "is an IMU source")
+            settings = replace(settings, camera=replace(settings.camera, pose_model=pose_model.value))
         writer = EventWriter(events_jsonl) if events_jsonl else None
         session = LiveSession(source, settings, on_event=writer, person=person)
         display = LiveDisplay(err, title=f"hingecoach live  {source}")

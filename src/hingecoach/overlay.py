@@ -96,14 +96,42 @@ def write_overlay(video: str | Path, analysis: Analysis, out: str | Path,
 
 def _draw_pose(cv2: Any, img: np.ndarray, analysis: Analysis, k: int, scale: float) -> None:
     """Frame ``k`` of the camera analysis: skeleton, back outline, virtual dowel, angles."""
+    bad = draw_figure(cv2, img, analysis, k, scale)
+    ang = analysis.angles
+    th = analysis.thresholds.lumbar_rounding_deg
+    lum = float(ang["lumbar_flexion_deg"][k])
+    lines = [f"trunk {ang['trunk_inclination_deg'][k]:5.0f}  hip {ang['hip_flexion_deg'][k]:5.0f}",
+             f"knee  {ang['knee_flexion_deg'][k]:5.0f}  neck {ang['neck_flexion_deg'][k]:5.0f}",
+             f"back  {lum:5.0f}  (limit {th:.0f})"]
+    for r, s in enumerate(lines):
+        color = RED if (r == 2 and bad) else WHITE
+        _text(cv2, img, s, (10, int((28 + 26 * r) * scale)), scale * 0.8, color)
+
+
+def figure_points(analysis: Analysis, k: int) -> np.ndarray:
+    """The image points (pixels, (n, 2)) that frame ``k``'s figure spans: the skeleton's
+    joints (the elbow lies between shoulder and wrist) and the back's outline (what a
+    still is cropped to)."""
     cam = analysis.camera
     assert cam is not None
-    ang = analysis.angles
+    side = cam.orientation.side
+    m = cam.frames[k]
+    joints = m.xy[[EAR[side], SHOULDER[side], HIP[side], KNEE[side], ANKLE[side], WRIST[side], NOSE]]
+    pts = np.vstack([joints, m.contour_xy.reshape(-1, 2)])
+    return np.asarray(pts[np.all(np.isfinite(pts), axis=1)], dtype=np.float64)
+
+
+def draw_figure(cv2: Any, img: np.ndarray, analysis: Analysis, k: int, scale: float) -> bool:
+    """Draw on ``img`` frame ``k``'s skeleton, back outline and straight reference (the
+    virtual dowel: red while the back is past the lumbar_rounding threshold). Returns
+    whether it was past it."""
+    cam = analysis.camera
+    assert cam is not None
     th = analysis.thresholds.lumbar_rounding_deg
     side, facing = cam.orientation.side, cam.orientation.facing
     m = cam.frames[k]
-    lum = float(ang["lumbar_flexion_deg"][k])
-    bad = np.isfinite(th) and lum > th
+    lum = float(analysis.angles["lumbar_flexion_deg"][k])
+    bad = bool(np.isfinite(th) and lum > th)
     xy = m.xy
     chain = [EAR[side], SHOULDER[side], HIP[side], KNEE[side], ANKLE[side]]
     arm = [SHOULDER[side], ELBOW[side], WRIST[side]]
@@ -123,12 +151,7 @@ def _draw_pose(cv2: Any, img: np.ndarray, analysis: Analysis, k: int, scale: flo
         b = sh + cam.bow_standing * length * nrm
         cv2.line(img, tuple(int(v) for v in np.round(a)), tuple(int(v) for v in np.round(b)),
                  RED if bad else GREEN, max(2, int(3 * scale)), cv2.LINE_AA)
-    lines = [f"trunk {ang['trunk_inclination_deg'][k]:5.0f}  hip {ang['hip_flexion_deg'][k]:5.0f}",
-             f"knee  {ang['knee_flexion_deg'][k]:5.0f}  neck {ang['neck_flexion_deg'][k]:5.0f}",
-             f"back  {lum:5.0f}  (limit {th:.0f})"]
-    for r, s in enumerate(lines):
-        color = RED if (r == 2 and bad) else WHITE
-        _text(cv2, img, s, (10, int((28 + 26 * r) * scale)), scale * 0.8, color)
+    return bad
 
 
 def _draw_reps(cv2: Any, img: np.ndarray, analysis: Analysis, t: float, scale: float) -> None:

@@ -117,3 +117,20 @@ def test_reference_needs_a_video():
 
     res = CliRunner().invoke(cli.app, ["analyze", "src/hingecoach/data/demo.csv", "--reference", "x.mp4"])
     assert res.exit_code == 2 and "--reference x.mp4: needs a video" in res.output
+
+
+def test_pose_model_needs_a_video_or_a_camera_source(tmp_path):
+    """--pose-model with an IMU recording or an IMU live source is an error, not ignored."""
+    from typer.testing import CliRunner
+
+    from hingecoach import cli
+
+    res = CliRunner().invoke(cli.app, ["analyze", "src/hingecoach/data/demo.csv", "--pose-model", "heavy"])
+    assert res.exit_code == 2
+    assert res.output.strip() == ("error: --pose-model heavy: needs a video, and src/hingecoach/data/demo.csv "
+                                  "is an IMU recording")
+    res = CliRunner().invoke(cli.app, ["live", "--source", "replay:src/hingecoach/data/demo.csv",
+                                       "--pose-model", "lite", "--db", str(tmp_path / "s.db")])
+    assert res.exit_code == 2
+    assert res.output.strip().splitlines() == [
+        "error: --pose-model lite: needs a webcam or a video, and replay:src/hingecoach/data/demo.csv is an IMU source"]

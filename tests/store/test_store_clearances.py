@@ -60,8 +60,8 @@ def test_a_schema_2_database_is_upgraded_and_takes_clearances(url):
     assert "red_flag_clearances" not in db.tables()
     db.close()
     with open_store(url) as st:
-        assert st.schema_version() == SCHEMA_VERSION == 3
-        assert current_version(st.db) == 3 and "red_flag_clearances" in st.db.tables()
+        assert st.schema_version() == SCHEMA_VERSION == 4
+        assert current_version(st.db) == 4 and "red_flag_clearances" in st.db.tables()
         assert st.clearances("old ann") == []
         c = st.add_clearance("old ann", "cancer_history", set_by="Dr Rao")
         assert st.clearances("old ann") == [c] and st.person("old ann").created_at == "2025-01-01"

@@ -178,6 +178,10 @@ def test_a_side_view_clip_to_its_verdict(tmp_path):
             page.wait_for_selector("#overlay-box:not(.hidden)", timeout=VIDEO_WAIT_MS)
             wait_until(page, "document.getElementById('overlay').readyState >= 1")  # the browser reads it
             assert page.evaluate("document.getElementById('overlay').duration") > 15
+            page.wait_for_selector("#stills-box:not(.hidden)")  # each rep's bottom frame, from the store
+            wait_until(page, "[...document.querySelectorAll('#stills img')].every(i => i.complete)")
+            sizes = page.eval_on_selector_all("#stills img", "els => els.map(e => e.naturalWidth)")
+            assert len(sizes) >= 10 and all(w > 0 for w in sizes)  # every rep, and the last descent
             assert fits(page)
             if write_docs:
                 page.evaluate("document.getElementById('overlay').currentTime = 10")

@@ -179,6 +179,10 @@ def _analyse(job: Job, opts: WorkerOptions, digest: str, cal_digest: str | None,
 
 def _save_payload(job: Job, a: Analysis, st: AnalysisSettings) -> SavePayload:
     """The raw recording read again exactly as the analysis read it (as ``analyze --save``
-    does), so the stored session can be re-analysed; a video is stored without it."""
+    does), so the stored session can be re-analysed; a video is stored without it, with
+    its rep stills instead (``hingecoach.stills``)."""
+    from hingecoach.stills import with_stills
+
+    with_stills(job.path, a)
     raw, cal, extra = raw_for_saving(job.path, calibration=job.calibration, placement=st.placement)
     return SavePayload(a, raw, cal, st, extra)

@@ -18,11 +18,14 @@ from typing import Any
 from hingecoach.coach.rules import ProgrammeState
 from hingecoach.coach.safety import FLAG_BY_ID, most_urgent
 from hingecoach.coach.stages import DEFAULT_SETTINGS, STAGE_BY_NUMBER, ProgrammeSettings, fmt_distance
+from hingecoach.core.vocabulary import CAMERA
 from hingecoach.faults import MAX_FLEXION_SHARE, default_thresholds
 from hingecoach.store import Clearance, Person, SessionSummary, Store
 
 KEY = "programme"  # the key in a session's extra
 CALIBRATION_SETTER = "maximum-flexion calibration"  # set_by of a threshold the coach derived
+CAMERA_ROUNDING_RULE = "the back bows beyond twice its standing distance from the hip-shoulder line"
+CAMERA_CRITERION = "the camera's own criterion"  # how a camera threshold's source begins
 
 
 @dataclass(frozen=True)
@@ -112,8 +115,30 @@ def load(store: Store | None, name: str, settings: ProgrammeSettings = DEFAULT_S
         if p.get("state"):
             state = ProgrammeState.from_json(p["state"])
             break
-    th, src, placement = threshold(person, state)
+    th, src, placement = threshold(person, state, camera=_last_filmed(store, list(summaries.values())))
     return PersonProgramme(person.name, state, history, th, src, placement, tuple(store.clearances(person.name)))
+
+
+@dataclass(frozen=True)
+class FilmedSession:
+    """The person's last session, when a camera recorded it: its id and the rounding
+    threshold the camera's own criterion gave there (deg, the virtual dowel's scale)."""
+
+    id: int
+    rounding_deg: float | None
+
+
+def _last_filmed(store: Store, sessions: list[SessionSummary]) -> FilmedSession | None:
+    """The person's last session if a camera recorded it, else None (sensors, or none yet)."""
+    if not sessions:
+        return None
+    last = max(sessions, key=lambda s: (s.started_at, s.id))
+    rec = store.session(last.id)
+    if rec.info.get("placement") != CAMERA:
+        return None
+    value = rec.thresholds.get("lumbar_rounding_deg")
+    own = str(rec.thresholds.get("lumbar_rounding_source", "")).startswith("camera")  # not set by hand
+    return FilmedSession(last.id, float(value) if own and isinstance(value, int | float) else None)
 
 
 def _replace_next_morning(e: SessionEntry, value: int) -> SessionEntry:
@@ -122,12 +147,15 @@ def _replace_next_morning(e: SessionEntry, value: int) -> SessionEntry:
     return replace(e, next_morning=value)
 
 
-def threshold(person: Person | None, state: ProgrammeState) -> tuple[float, str, str]:
+def threshold(person: Person | None, state: ProgrammeState, *,
+              camera: FilmedSession | None = None) -> tuple[float, str, str]:
     """The lumbar_rounding threshold the person's sessions use, where it comes from,
     and the upper sensor's placement: a clinician's value, else a share of the last
-    maximum-flexion calibration, else the default for the placement."""
+    maximum-flexion calibration, else the default for the placement. ``camera``: the
+    person's last session was filmed, so the placement is the camera and, without a
+    clinician's value or a calibration, the camera's own criterion applies."""
     vals = person.values() if person else {}
-    placement = str(vals.get("placement") or "T12")
+    placement = CAMERA if camera is not None else str(vals.get("placement") or "T12")
     entry = person.thresholds.get("lumbar_rounding_deg") if person else None
     share = float(vals.get("share_of_max", MAX_FLEXION_SHARE))
     if entry is not None:
@@ -142,6 +170,11 @@ def threshold(person: Person | None, state: ProgrammeState) -> tuple[float, str,
         return (share * state.max_flexion_deg,
                 f"{share:.0%} of your maximum flexion of {state.max_flexion_deg:.0f}° measured{where}",
                 placement)
+    if camera is not None:
+        th = default_thresholds(CAMERA, share_of_max=share, camera_rounding_deg=camera.rounding_deg)
+        there = (f" ({th.lumbar_rounding_deg:.0f}° in session {camera.id})" if camera.rounding_deg is not None
+                 else "")
+        return th.lumbar_rounding_deg, f"{CAMERA_CRITERION}, set in each clip: {CAMERA_ROUNDING_RULE}{there}", placement
     th = default_thresholds(placement, share_of_max=share)
     return th.lumbar_rounding_deg, f"the default for an upper sensor at {placement}", placement
 
@@ -198,9 +231,11 @@ def _blocked(st: ProgrammeState, person: str, cleared: set[str]) -> str | None:
 def plan_lines(p: dict[str, Any]) -> list[str]:
     """``hingecoach plan`` as text."""
     where = f", {p['wall_distance']} from the wall" if p["wall_distance_cm"] is not None else ", away from the wall"
+    cue = (f"  lumbar rounding cue from the camera: {p['threshold_source']}"
+           if p["placement"] == CAMERA and p["threshold_source"].startswith(CAMERA_CRITERION)
+           else f"  lumbar rounding cue above {p['threshold_deg']:.0f}° ({p['threshold_source']})")
     lines = [f"{p['person']}: next session at stage {p['stage']} of 4, {p['stage_name'].lower()}{where}",
-             f"  why: {p['reason']}",
-             f"  lumbar rounding cue above {p['threshold_deg']:.0f}° ({p['threshold_source']})"]
+             f"  why: {p['reason']}", cue]
     if p["last_session"]:
         ls = p["last_session"]
         lines.append(f"  last session: {ls['id']} on {ls['started_at'][:10]} ({ls['outcome']})")

@@ -48,6 +48,14 @@ def live_format(kind: str) -> str:
     return f"live-{kind}"
 
 
+class PoseModelName(StrEnum):
+    """``--pose-model``: the BlazePose landmark model (lite fastest, heavy most accurate)."""
+
+    lite = "lite"
+    full = "full"
+    heavy = "heavy"
+
+
 class Fusion(StrEnum):
     """Sensor fusion: 6-axis (accelerometer and gyroscope) or 9-axis (with magnetometer)."""
 

@@ -9,26 +9,40 @@ gaps. Frames before the zero is known are kept and run through once it is.
 
 Differences from the offline analysis, all at the edges: a frame where the periodic
 people check sees someone else is skipped on its own (offline: the frames nearest such a
-check); with no standing start in the first 15 s the zero comes from the most upright
-frames of those 15 s (offline: of the whole video).
+check; live, the check runs off the critical path, ``live.people``); with no standing
+start in the first 15 s the zero comes from the most upright frames of those 15 s
+(offline: of the whole video); a camera faster than 30 frames/s is decimated
+(``live.frames``).
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from hingecoach.core.angle_defs import CAMERA_CHANNELS
 from hingecoach.core.pose_types import PoseFrame
+from hingecoach.faults import RepMetrics
+from hingecoach.live.people import PeopleWatch
+from hingecoach.pose.back_shape import BackShape
 from hingecoach.pose.camera import CameraMeasurer, CameraSettings, FrameMeasure, standing_window
 from hingecoach.pose.dowel import bow_angle_deg, rounding_threshold_deg
 from hingecoach.pose.estimator import PoseModel
 from hingecoach.pose.filters import OneEuroFilter
+from hingecoach.pose.judgement import NAN_SHAPE, SAGITTAL_FAULTS, classify_view
 from hingecoach.pose.keypoints import choose_orientation
+from hingecoach.pose.verdict import (
+    UPRIGHT_HIP_DEG,
+    UPRIGHT_TRUNK_DEG,
+    back_reference,
+    bottom_window,
+    judge_rounding,
+)
 
 
 @dataclass
@@ -40,11 +54,20 @@ class CameraCounts:
     partial: int = 0
     crowded: int = 0
     used: int = 0
-    dropped_behind: int = 0  # frames skipped because processing fell behind real time
+    dropped_behind: int = 0  # frames lost because processing fell behind real time
+    # frames the source gave: frames + decimated + dropped_behind, and those still waiting
+    # in the queue when a session is stopped
+    handed: int = 0
+    decimated: int = 0  # left out on purpose by the frame-rate policy (live.frames.FrameRate)
 
     def as_dict(self) -> dict[str, int]:
         """The counters by name."""
         return dict(vars(self))
+
+
+#: Frames of back outline kept for the verdicts: 30 s at 30 frames/s (a rep and the
+#: second after it is judged within a few seconds of its start; longer reps are rare).
+BACK_HISTORY = 900
 
 
 @dataclass
@@ -57,6 +80,7 @@ class CameraAngles:
     emit: Callable[[dict[str, Any]], None]
     settings: CameraSettings = field(default_factory=CameraSettings)
     source: str = "camera"
+    people: PeopleWatch | None = None  # the people check on its own thread (else the model's, if any)
 
     def __post_init__(self) -> None:
         self.counts = CameraCounts()
@@ -71,6 +95,10 @@ class CameraAngles:
         self.window_s: tuple[float, float] | None = None
         self._filter = OneEuroFilter(self.settings.filter)
         self._prev_t = -math.inf
+        # the recent frames' back outlines (a rep's verdict reads them at its end) and the
+        # upright ones (the person's standing back, the verdict's reference): both bounded
+        self._backs: deque[tuple[float, BackShape, float]] = deque(maxlen=BACK_HISTORY)
+        self._upright: deque[BackShape] = deque(maxlen=BACK_HISTORY)
 
     @property
     def rounding_threshold_deg(self) -> float | None:
@@ -84,6 +112,8 @@ class CameraAngles:
         if pose is None:
             self.counts.no_person += 1
             return
+        if self.people is not None:
+            pose = self.people.mark(rgb, pose)
         if pose.other_people:
             self.counts.crowded += 1
             return
@@ -150,6 +180,10 @@ class CameraAngles:
             self.flushing = False
 
     def _emit(self, m: FrameMeasure) -> None:
+        back = m.back or NAN_SHAPE
+        self._backs.append((m.time_s, back, m.side_ratio))
+        if abs(m.hip) < UPRIGHT_HIP_DEG and abs(m.trunk) < UPRIGHT_TRUNK_DEG and math.isfinite(back.bow):
+            self._upright.append(back)
         curve = float(bow_angle_deg(m.bow - self.bow0)) if math.isfinite(m.bow) and math.isfinite(self.bow0) \
             else math.nan
         x = np.array([m.trunk, m.hip, m.knee, m.neck_raw - self.neck0, curve, curve])
@@ -158,3 +192,34 @@ class CameraAngles:
         self._prev_t = m.time_s
         y = self._filter.update(m.time_s, x)
         self.on_angles(m.time_s, dict(zip(CAMERA_CHANNELS, (float(v) for v in y), strict=True)))
+
+    def judge_rep(self, m: RepMetrics) -> RepMetrics:
+        """``m`` with lumbar_rounding decided as ``analyze`` decides it on a video (with
+        ``rounding_rule`` "shape"): the back outline's shape at the rep's bottom
+        (``verdict.judge_rounding``) against the person's standing back so far, the bow's
+        verdict (``m``'s own, from the threshold) when the shape is too close to call but
+        the outline was seen; a rep not seen from the side, or whose back could not be
+        judged, keeps no fault that needs the side view (``judgement.SAGITTAL_FAULTS``)."""
+        if self.settings.rounding_rule != "shape":
+            return m
+        frames = [(t, b, r) for t, b, r in self._backs if m.start_s - 1e-9 <= t <= m.end_s + 1e-9]
+        if not frames:
+            return m
+        ts = [t for t, _, _ in frames]
+        shapes = [b for _, b, _ in frames]
+        view = classify_view([r for _, _, r in frames])
+        bottom = int(np.argmin(np.abs(np.asarray(ts) - m.bottom_s)))
+        reference = back_reference(list(self._upright), [0.0] * len(self._upright), [0.0] * len(self._upright),
+                                   source="upright frames so far")
+        rv = judge_rounding(shapes, bottom, reference, time_s=ts, side_ratio=view.side_ratio)
+        bows = np.array([sh.bow for sh in shapes])[list(bottom_window(len(shapes), bottom, ts))]
+        rounded: bool | None = None
+        if rv.judged:
+            rounded = rv.rounded
+        elif np.mean(np.isfinite(bows)) >= 0.5:  # the outline was seen: the bow decides
+            rounded = "lumbar_rounding" in m.faults
+        # lumbar_rounding goes first, as in the offline fault order
+        faults = ["lumbar_rounding"] * bool(rounded) + [f for f in m.faults if f != "lumbar_rounding"]
+        if not (view.judgeable and rounded is not None):
+            faults = [f for f in faults if f not in SAGITTAL_FAULTS]
+        return replace(m, faults=tuple(faults))

@@ -67,6 +67,9 @@ class LiveCoach:
     angles_hz: float = 25.0
     clock: Callable[[], float] = lambda: 0.0
     keep_s: float = 20.0
+    # a rep's verdict beyond the thresholds (the live camera: the back outline's shape), applied
+    # when the rep is judged, before it is stored and announced
+    judge_rep: Callable[[RepMetrics], RepMetrics] | None = None
 
     def __post_init__(self) -> None:
         self.detector = RepDetector(self.rate_hz, self.placement, self.rep_settings)
@@ -183,6 +186,8 @@ class LiveCoach:
         o = g0 + i0
         r = replace(rep, start_i=rep.start_i - o, bottom_i=rep.bottom_i - o, end_i=rep.end_i - o)
         m = evaluate(rep_metrics(local, [r], rep_channel=self.rs.channel), self.thresholds)[0]
+        if self.judge_rep is not None:
+            m = self.judge_rep(m)
         (self.reps if m.complete else self.incomplete).append(m)
         self.emit(rep_event(m))
         self.on_rep(m)

@@ -292,13 +292,8 @@ class ImuAngles:
         dt = 1.0 / self.rate_hz if self._prev_t is None else row.t - self._prev_t
         self._prev_t = row.t
         f, ax = self._fusion, self._axes
-        if dt > self.settings.fusion.reset_gap_s:
-            # after a gap the filters start again from the accelerometer; the first step
-            # then integrates one period, not the whole gap (SensorFusion.update would
-            # scale that sample's rotation by gap / period)
-            for side, acc in (("lower", row.lower_acc), ("upper", row.upper_acc)):
-                f[side].restart(np.asarray(acc))
-            dt = 1.0 / self.rate_hz
+        # a gap longer than the fusion's reset_gap_s restarts each filter inside update(),
+        # from this sample's accelerometer and with the start-up ramp, as offline does
         up_lo = f["lower"].update(dt, np.asarray(row.lower_gyr), np.asarray(row.lower_acc))
         up_up = f["upper"].update(dt, np.asarray(row.upper_gyr), np.asarray(row.upper_acc))
         ax["lower"].add(up_lo)

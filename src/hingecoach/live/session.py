@@ -74,7 +74,11 @@ class LiveSettings:
     angles: AngleSettings = field(default_factory=AngleSettings)
     axes: LiveAxisSettings = field(default_factory=LiveAxisSettings)
     reps: RepSettings = field(default_factory=RepSettings)
-    camera: CameraSettings = field(default_factory=CameraSettings)
+    # the live camera runs BlazePose lite: 13 ms a frame here against 19 ms (p99 30 ms)
+    # for full, and 30-60 frames/s leave 17-33 ms (benchmarks/live_camera.py)
+    camera: CameraSettings = field(default_factory=lambda: CameraSettings(pose_model="lite"))
+    camera_max_fps: float | None = 30.0  # faster cameras are decimated to this (live.frames.FrameRate)
+    frame_queue: int = 3  # frames waiting for the pose model; more and the oldest is dropped
 
 
 @dataclass

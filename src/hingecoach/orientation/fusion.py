@@ -62,12 +62,19 @@ class FusionSettings:
 
     # The gyroscope leads and the accelerometer, less the sensor's own acceleration about
     # the hips, corrects its drift where it agrees with the gyroscope's gravity to 3 deg.
-    # Chosen on both kinds of ground truth at once: on the simulator alone
-    # (benchmarks/accuracy.py, seeds 1-10) gain 1 was best (worst lumbar RMSE 0.42 deg)
-    # but on real human motion (virtual IMUs on the Xsens box lifts, benchmarks/bvh.py) it
-    # made the worst lumbar RMSE 0.96 deg; gain 0.2 with 3 deg gives 0.68 deg there and
-    # 0.30-0.68 deg on the simulator (Fusion's own defaults: 0.5 and 10 deg). Real motion
-    # weighs more than the simulator.
+    # Why gain 0.2 and not more: with perfect sensors (no noise, no bias) on real lifting
+    # motion (virtual IMUs on the Xsens box lifts, benchmarks/bvh.py) the gyroscope alone
+    # is exact and every degree of fusion error comes from the accelerometer: the hips
+    # themselves move in a lift (squatting, stepping, 0.1-0.15 g), which the lever arms
+    # about fixed hips cannot take out; gain 1 lets 0.7 deg of it into the pelvis, 0.2
+    # under 0.2 deg. Why the low gain used to cost accuracy on the simulator (50 Hz, the
+    # neck): the bias fitted on the 2-3 s stance is off by 0.04-0.09 deg/s (sensor noise,
+    # sway), which a gain of 0.2 holds at 0.2-0.5 deg; with the true bias the error was
+    # under 0.25 deg. So the bias is learnt again in still moments (``bias_gain``).
+    # Rejection: what a swing's or a lift's acceleration left after the lever arms
+    # exceeds 3 deg; 5 and 10 deg let it in (swings at 50 Hz 0.47 and 0.83 deg lumbar,
+    # box lifts 0.74 and 0.69), 2 deg rejects real corrections too (box lifts 0.72):
+    # seeds 1-10 and the box lifts. Fusion's own defaults: 0.5 and 10 deg.
     gain: float = 0.2
     gyroscope_range_dps: float = 2000.0  # deg/s; readings near it trigger overrange recovery
     acceleration_rejection_deg: float = 3.0
@@ -82,6 +89,16 @@ class FusionSettings:
     # Take the sensor's own acceleration about the hips out of the accelerometer
     # (``_own_acceleration_g``, from the lever arms in ``LEVER_ARM_M``).
     compensate_lever_arm: bool = True
+    # Gyroscope bias learnt again in still moments (``SensorFusion._learn_bias``): the
+    # integral term Ki (1/s^2; 0: off) of a PI filter whose proportional term Kp is
+    # Fusion's gain (docs/references.md#complementary-filter-bias). The loop's damping
+    # is Kp / (2 sqrt(Ki)): 0.5 at Ki = Kp^2 = 0.04 if it learnt all the time, about 0.7
+    # as it learns only in still moments, about half of a session (damping 0.7: the
+    # usual compromise between speed and overshoot).
+    bias_gain: float = 0.04
+    still_rate_dps: float = 10.0  # a still moment: the gyroscope turns slower than this...
+    still_acc_g: float = 0.02  # ...and the accelerometer reads 1 g to within this
+    still_error_deg: float = 1.0  # ...and the filter's gravity is this close to it
 
 
 @dataclass(frozen=True)
@@ -196,12 +213,8 @@ class SensorFusion:
         self.period = 1.0 / self.rate
         self.bias_dps = np.rad2deg(np.asarray(gyro_bias_rad_s, dtype=np.float64))
         self._ahrs = imufusion.Ahrs()
-        self._ahrs.set_settings(imufusion.AhrsSettings(
-            sample_rate=self.rate, convention=imufusion.CONVENTION_NWU, gain=s.gain,
-            gyroscope_range=s.gyroscope_range_dps,
-            acceleration_rejection=s.acceleration_rejection_deg,
-            magnetic_rejection=s.magnetic_rejection_deg if s.magnetometer else 0.0,
-            rejection_timeout=s.recovery_trigger_s))  # seconds (imufusion 1.3)
+        self._lenient = True
+        self._set_lenient(False)
         if s.magnetometer and initial_mag is None:
             raise ParameterError("initial_mag", "the magnetic field at the start (9-axis)", None)
         self._initial_up = np.asarray(initial_up, dtype=np.float64)
@@ -211,7 +224,18 @@ class SensorFusion:
         self._span = max(1, round(RATE_CHANGE_SPAN_S * self.rate))
         self._hist: deque[tuple[float, FloatArray]] = deque(maxlen=self._span)
         self._clock_s = 0.0
+        # deg/s, learnt in still moments and taken from the gyroscope on top of the bias
+        self.bias_change_dps = np.zeros(3)
+        self._learn_max_sin2 = float(np.sin(np.deg2rad(s.still_error_deg))) ** 2
+        self._learn_every = max(1, round(1.0 * self.rate))
+        self._err_sum = np.zeros(3)  # rad s, since the bias last changed
+        self._count = 0  # still samples since then
+        # After a restart or a step over lost samples the filter is off by what the gap
+        # hid, not by a bias: the bias learns nothing until the proportional loop has
+        # taken that out (two of its time constants, 2 / gain seconds), counted in samples.
+        self._pause_n = round(2.0 / s.gain * self.rate) if s.gain > 0 else 0
         self.restart(self._initial_up, initial_mag)
+        self._quiet = 0  # samples left before the bias learns again: none at the start
 
     def restart(self, up: FloatArray, mag: FloatArray | None = None, settle: bool = False) -> None:
         """Restart the filter from ``up`` (sensor frame) and, 9-axis, the field ``mag`` (uT).
@@ -230,6 +254,24 @@ class SensorFusion:
             self._ahrs.set_quaternion(_quat_from_up(up))
         self._prev_gyr = None
         self._hist.clear()
+        self._quiet = self._pause_n  # what the filter knew before is gone (see __init__)
+
+    def _set_lenient(self, lenient: bool) -> None:
+        """Fusion's settings; ``lenient``: no acceleration rejection. Just after lost
+        samples the filter is off by what the gap hid (1-2 deg in a step of walking,
+        more in a swing), often past the rejection angle: rejecting the accelerometer
+        against such an estimate keeps it wrong until the recovery time has passed.
+        Lenient for as long as the bias learns nothing (``_quiet``, 2 / gain seconds)."""
+        if lenient == self._lenient:
+            return
+        self._lenient = lenient
+        s = self.settings
+        self._ahrs.set_settings(imufusion.AhrsSettings(
+            sample_rate=self.rate, convention=imufusion.CONVENTION_NWU, gain=s.gain,
+            gyroscope_range=s.gyroscope_range_dps,
+            acceleration_rejection=0.0 if lenient else s.acceleration_rejection_deg,  # 0: none
+            magnetic_rejection=s.magnetic_rejection_deg if s.magnetometer else 0.0,
+            rejection_timeout=s.recovery_trigger_s))  # seconds (imufusion 1.3)
 
     @property
     def quaternion(self) -> FloatArray:
@@ -243,13 +285,19 @@ class SensorFusion:
         nine = self.settings.magnetometer
         if nine and mag_ut is None:
             raise ParameterError("mag_ut", "a magnetometer sample (9-axis)", None)
-        if dt_s > self.settings.reset_gap_s:
+        restarted = dt_s > self.settings.reset_gap_s
+        if restarted:
             # the filter starts again from this sample's gravity: the silence before it is
             # not integrated (one nominal period is, as for a first sample)
             self.restart(acc_g, mag_ut, settle=True)
             dt_s = self.period
         g = np.rad2deg(gyr_rad_s) - self.bias_dps
         mean = g if self._prev_gyr is None else 0.5 * (g + self._prev_gyr)
+        raw_acc_g = acc_g
+        long_step = dt_s > LONG_STEP_PERIODS * self.period
+        self._quiet = self._pause_n if restarted or long_step else max(self._quiet - 1, 0)
+        self._set_lenient(self._quiet > 0)
+        still = bool(self._still(g[None, :], acc_g[None, :])[0]) and self._quiet == 0
         self._clock_s += dt_s
         if self.lever_arm_m is not None:
             if self._hist:
@@ -261,13 +309,61 @@ class SensorFusion:
         self._hist.append((self._clock_s, g))
         self._prev_gyr = g
         mag = None if not nine else np.asarray(mag_ut, dtype=np.float64)
-        if dt_s > LONG_STEP_PERIODS * self.period:
+        mean = mean - self.bias_change_dps
+        if long_step:
             self._long_step(dt_s, mean, acc_g, mag)
         elif mag is not None:
             self._ahrs.update(mean * (dt_s / self.period), acc_g, mag)
         else:
             self._ahrs.update_no_magnetometer(mean * (dt_s / self.period), acc_g)
-        return np.asarray(self._ahrs.get_gravity())
+        up = np.asarray(self._ahrs.get_gravity())
+        if still:
+            self._learn_bias(raw_acc_g[None, :], up[None, :], np.array([dt_s]))
+        return up
+
+    def _still(self, g_dps: FloatArray, acc_g: FloatArray) -> npt.NDArray[np.bool_]:
+        """(n,) True where a sample is a still moment: the gyroscope (bias removed) turns
+        slower than ``still_rate_dps`` and the accelerometer reads 1 g to ``still_acc_g``;
+        all False when the bias is not learnt."""
+        s = self.settings
+        if s.bias_gain <= 0.0:
+            return np.zeros(len(g_dps), dtype=bool)
+        rate = np.sqrt(np.einsum("ij,ij->i", g_dps, g_dps))
+        norm = np.sqrt(np.einsum("ij,ij->i", acc_g, acc_g))
+        return np.asarray((rate < s.still_rate_dps) & (np.abs(norm - 1.0) < s.still_acc_g))
+
+    def _quiet_run(self, n: int, events: IntArray) -> IntArray:
+        """``update``'s count of samples left before the bias learns again, for a run of
+        ``n`` samples with restarts or long steps at ``events``; carried on after it."""
+        i = np.arange(n)
+        last = np.full(n, -1, dtype=np.int64)
+        last[events] = events
+        last = np.maximum.accumulate(last)
+        quiet = np.where(last >= 0, self._pause_n - (i - last), self._quiet - (i + 1))
+        quiet = np.maximum(quiet, 0)
+        if n:
+            self._quiet = int(quiet[-1])
+        return quiet
+
+    def _learn_bias(self, acc_g: FloatArray, up: FloatArray, dt: FloatArray) -> None:
+        """The integral term, over still samples (rows of ``acc_g`` in g, ``up``, and their
+        steps ``dt`` in s). In a still moment the accelerometer's direction is gravity, and
+        the part of the filter's tilt error that remains (Fusion's gain corrects the rest)
+        is what a bias left in the gyroscope holds it at. Fusion turns the filter by
+        ``gain * (a x up)`` (rad/s); the bias change integrates ``bias_gain * (a x up)``,
+        summed and applied once every ``_learn_every`` still samples (1 s: a hold far
+        shorter than the loop's time constants, and a block of samples driven from C in
+        between)."""
+        a, u = acc_g.T, up.T
+        e = np.array([a[1] * u[2] - a[2] * u[1], a[2] * u[0] - a[0] * u[2], a[0] * u[1] - a[1] * u[0]])
+        e /= np.sqrt(a[0] * a[0] + a[1] * a[1] + a[2] * a[2])
+        ok = e[0] * e[0] + e[1] * e[1] + e[2] * e[2] <= self._learn_max_sin2  # further off: no bias
+        self._err_sum = self._err_sum + e @ np.where(ok, dt, 0.0)
+        self._count += len(dt)
+        if self._count >= self._learn_every:
+            self.bias_change_dps = self.bias_change_dps - np.rad2deg(self.settings.bias_gain) * self._err_sum
+            self._err_sum = np.zeros(3)
+            self._count = 0
 
     def _own_acceleration_run(self, g: FloatArray, dt: FloatArray, resets: IntArray) -> FloatArray:
         """``_own_acceleration_g`` over a run, with ``update``'s rate change: the rate now
@@ -306,6 +402,28 @@ class SensorFusion:
             self._ahrs.update(gyr_dps, acc_g, mag)
         self._ahrs.set_sample_period(self.period)
 
+    def _drive(self, r: _Run, a: int, b: int) -> None:
+        """Samples a..b (no restart, long step or change of the bias inside) in blocks
+        driven from C; then the bias learns from the still samples among them."""
+        grav = self._ahrs.get_gravity
+        quat = self._ahrs.get_quaternion
+        for i in range(a, b, _BLOCK):
+            # blocks of samples: the small arrays Fusion returns are freed block by
+            # block and their memory reused (an hour's worth at once costs page faults)
+            j = min(i + _BLOCK, b)
+            gyr_b = ((r.mean[i:j] - self.bias_change_dps) * r.scale[i:j, None]).astype(np.float32)
+            if r.mag32 is None or r.quats is None:
+                # map() drives the updates from C; the list only collects each gravity
+                g_i = [grav() for _ in map(self._ahrs.update_no_magnetometer, gyr_b, r.acc32[i:j])]
+                r.ups[i:j] = np.concatenate(g_i).reshape(-1, 3)
+            else:
+                both = [(grav(), quat()) for _ in map(self._ahrs.update, gyr_b, r.acc32[i:j], r.mag32[i:j])]
+                r.ups[i:j] = np.array([u for u, _ in both])
+                r.quats[i:j] = np.array([q for _, q in both])
+        sel = np.flatnonzero(r.still[a:b]) + a
+        if sel.size:
+            self._learn_bias(r.raw_acc_g[sel], r.ups[sel], r.dt[sel])
+
     def run(self, time_s: FloatArray, gyr_rad_s: FloatArray, acc_m_s2: FloatArray,
             mag_ut: FloatArray | None = None) -> FloatArray:
         """The same maths as ``update`` over all samples, vectorised where it can be:
@@ -319,23 +437,26 @@ class SensorFusion:
         dt = np.empty(n)
         dt[0] = self.period
         dt[1:] = np.diff(time_s)
-        acc_g = acc_m_s2 / STANDARD_GRAVITY
+        raw_acc_g = acc_m_s2 / STANDARD_GRAVITY
         g = np.rad2deg(gyr_rad_s) - self.bias_dps
         resets = np.flatnonzero(dt > self.settings.reset_gap_s)
-        acc_g = acc_g - self._own_acceleration_run(g, dt, resets)
+        acc_g = raw_acc_g - self._own_acceleration_run(g, dt, resets)
         mean = g.copy()
         mean[1:] = 0.5 * (g[1:] + g[:-1])
         mean[resets] = g[resets]  # a restart forgets the previous sample...
         dt[resets] = self.period  # ...and does not integrate the silence before it
         if self._prev_gyr is not None and 0 not in resets:
             mean[0] = 0.5 * (g[0] + self._prev_gyr)
-        # Fusion computes in single precision: handing it float32 rows is the same cast
-        # it would make itself, done once for all samples instead of once per call (it
-        # halves the time of the loop).
         long_steps = np.flatnonzero(dt > LONG_STEP_PERIODS * self.period)
         scale = dt / self.period
         scale[long_steps] = 1.0  # these run alone with their own sample period
-        gyr = (mean * scale[:, None]).astype(np.float32)
+        quiet = self._quiet_run(n, np.union1d(resets, long_steps))
+        still = self._still(g, raw_acc_g) & (quiet == 0)
+        lenient = quiet > 0
+        quiet_end = self._quiet  # (the restarts below set it again)
+        # Fusion computes in single precision: handing it float32 rows is the same cast
+        # it would make itself, done once for a block instead of once per call (it
+        # halves the time of the loop).
         acc32 = acc_g.astype(np.float32)
         mag32 = None
         if self.settings.magnetometer:
@@ -344,34 +465,47 @@ class SensorFusion:
             mag32 = np.asarray(mag_ut, dtype=np.float32)
         ups = np.empty((n, 3))
         quats = np.empty((n, 4)) if mag32 is not None else None
-        bounds = sorted({0, n, *resets.tolist(), *long_steps.tolist(), *(long_steps + 1).tolist()})
+        turns = np.flatnonzero(lenient[1:] != lenient[:-1]) + 1
+        bounds = sorted({0, n, *resets.tolist(), *long_steps.tolist(), *(long_steps + 1).tolist(),
+                         *turns.tolist()})
         reset_set = set(resets.tolist())
         long_set = set(long_steps.tolist())
-        grav = self._ahrs.get_gravity
-        quat = self._ahrs.get_quaternion
+        # the bias changes after every _learn_every-th still sample (counting on from
+        # the samples before this run): a block ends there
+        still_at = np.flatnonzero(still)
+        changes = still_at[self._learn_every - self._count - 1::self._learn_every] + 1
+        bounds = sorted({*bounds, *changes.tolist()})
+        run = _Run(mean, scale, acc32, mag32, raw_acc_g, dt, still, ups, quats)
         for a, b in itertools.pairwise(bounds):
             if a in reset_set:
                 self.restart(acc_g[a], None if mag32 is None else mag32[a], settle=True)
+            self._set_lenient(bool(lenient[a]))
             if a in long_set:
-                self._long_step(float(dt[a]), gyr[a], acc32[a], None if mag32 is None else mag32[a])
-                ups[a] = grav()
+                gyr = (mean[a] - self.bias_change_dps).astype(np.float32)
+                self._long_step(float(dt[a]), gyr, acc32[a], None if mag32 is None else mag32[a])
+                ups[a] = self._ahrs.get_gravity()
                 if quats is not None:
-                    quats[a] = quat()
+                    quats[a] = self._ahrs.get_quaternion()
                 continue
-            # blocks of samples: the small arrays Fusion returns are freed block by
-            # block and their memory reused (an hour's worth at once costs page faults)
-            for i in range(a, b, _BLOCK):
-                j = min(i + _BLOCK, b)
-                if mag32 is None or quats is None:
-                    # map() drives the updates from C; the list only collects each gravity
-                    g_i = [grav() for _ in map(self._ahrs.update_no_magnetometer, gyr[i:j], acc32[i:j])]
-                    ups[i:j] = np.concatenate(g_i).reshape(-1, 3)
-                    continue
-                both = [(grav(), quat()) for _ in map(self._ahrs.update, gyr[i:j], acc32[i:j], mag32[i:j])]
-                ups[i:j] = np.array([u for u, _ in both])
-                quats[i:j] = np.array([q for _, q in both])
+            self._drive(run, a, b)
         self._prev_gyr = g[-1]
+        self._quiet = quiet_end
         return FusionOutput(ups, quats)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What ``SensorFusion.run_full`` hands its driver: per-sample inputs and outputs."""
+
+    mean: FloatArray  # (n, 3) deg/s, trapezoidal mean, bias removed
+    scale: FloatArray  # (n,) the step over the nominal period
+    acc32: npt.NDArray[np.float32]  # (n, 3) g, less the own acceleration
+    mag32: npt.NDArray[np.float32] | None
+    raw_acc_g: FloatArray  # (n, 3) g, as measured
+    dt: FloatArray  # (n,) s
+    still: npt.NDArray[np.bool_]
+    ups: FloatArray
+    quats: FloatArray | None
 
 
 def _run_one(job: FusionJob) -> FusionOutput:

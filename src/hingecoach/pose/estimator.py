@@ -54,6 +54,7 @@ class PoseModel(Protocol):
 
 
 def import_mediapipe() -> Any:
+    """The mediapipe module (the ``camera`` extra), its C++ logging cut to errors."""
     os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging: errors only
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     return require("camera", "mediapipe", "camera analysis needs the 'camera' extra")
@@ -110,7 +111,8 @@ class BlazePose:
 
     Pose tracks one person and its mask shows only that person, so every
     ``people_check_every`` frames MediaPipe's selfie segmentation (general model, all
-    people, bundled too; ~10 ms) looks for others: ``PoseFrame.other_people``."""
+    people, bundled too; ~10 ms) looks for others: ``PoseFrame.other_people``; 0: never
+    (the live camera runs that check on a thread of its own, ``live.people``)."""
 
     def __init__(self, *, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5, people_check_every: int = 15,
@@ -125,11 +127,13 @@ class BlazePose:
                 enable_segmentation=True, smooth_segmentation=True,
                 min_detection_confidence=min_detection_confidence,
                 min_tracking_confidence=min_tracking_confidence)
-            self._people = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
-        self._every = max(1, people_check_every)
+            self._people = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) \
+                if people_check_every > 0 else None
+        self._every = max(0, people_check_every)
         self._n = 0
 
     def process(self, rgb: np.ndarray) -> PoseFrame | None:
+        """One RGB frame (H x W x 3 uint8) -> its pose in pixels, or None without a person."""
         h, w = rgb.shape[:2]
         if not self._started:  # the first frame starts the graph and its notes
             with quiet_stderr():
@@ -144,7 +148,7 @@ class BlazePose:
             return None
         mask = None if r.segmentation_mask is None else np.asarray(r.segmentation_mask, dtype=np.float32)
         others = None
-        if mask is not None and self._n % self._every == 0:
+        if mask is not None and self._people is not None and self._n % self._every == 0:
             others = count_others(self._people.process(rgb).segmentation_mask, mask)
         self._n += 1
         xy = np.asarray(lm[:, :2] * (w, h), dtype=np.float64)
@@ -152,5 +156,7 @@ class BlazePose:
                          width=w, height=h, other_people=others)
 
     def close(self) -> None:
+        """Release MediaPipe's graphs."""
         self._pose.close()
-        self._people.close()
+        if self._people is not None:
+            self._people.close()

@@ -9,14 +9,22 @@ from __future__ import annotations
 import base64
 import math
 from collections import Counter
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
 from hingecoach.analysis import Analysis
-from hingecoach.faults import MESSAGES
+from hingecoach.faults import MESSAGES, RepMetrics
 from hingecoach.report.data import PAIN_ADVICE, RED_FLAGS, ReportData
 from hingecoach.report.explain import explain
 from hingecoach.report.figures import Picture, angle_figures, progress_figure
+from hingecoach.report.stills import CSS as STILLS_CSS
+from hingecoach.report.stills import grid_html, pair_html
+from hingecoach.report.wording import is_camera, lumbar_name, rep_peak
+
+CAMERA_MEANING = ("The back bow is the virtual dowel: how far the back's outline bows from the hip-shoulder "
+                  "line, as an angle (0 = standing, rounding positive; the camera's own scale). Hip flexion "
+                  "is the trunk against the thigh.")
 
 CSS = """
 :root { --ok: #2e9d4a; --bad: #d23c3c; --ink: #1d1d1f; --mute: #5f6368; }
@@ -89,8 +97,8 @@ def _fact(value: str, label: str) -> str:
 def render_html(d: ReportData) -> str:
     """The whole report as one self-contained HTML page (figures inlined as PNG data URIs)."""
     a = d.analysis
-    return "\n".join([*_head(d), *_facts(d), *_camera_verdict(d), *_angles(a), *_reps(a, _judgements(d)),
-                      *_faults(d), *_pain(d),
+    return "\n".join([*_head(d), *pair_html(d), *_facts(d), *_camera_verdict(d), *_angles(a),
+                      *_reps(a, _judgements(d)), *grid_html(d), *_faults(d), *_pain(d),
                       *_notes_and_warnings(d), *_progress(d), *_footer(d)])
 
 
@@ -100,7 +108,7 @@ def _head(d: ReportData) -> list[str]:
     out = [
         "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>hingecoach report: session {s.id}</title><style>{CSS}</style></head><body>",
+        f"<title>hingecoach report: session {s.id}</title><style>{CSS}{STILLS_CSS}</style></head><body>",
         f"<h1>Hip hinge session {s.id}</h1>",
         f'<p class="sub">{who} · {escape(_when(s.started_at))} · {escape(s.kind)} · '
         f'source {escape(s.source or "–")}{" · device " + escape(s.device) if s.device else ""} · '
@@ -119,17 +127,20 @@ def _facts(d: ReportData) -> list[str]:
     faulty = [m for m in a.reps if m.faults]
     share = f"{100 * len(faulty) / len(a.reps):.0f} %" if a.reps else "–"
     pain = {p.moment: p.value for p in d.record.pain}
+    hinge = d.hinge
+    # the IMU label stays as it always read; a camera's says what it measured
+    hinge_label = hinge.label if is_camera(a) else "range of hinge (median pelvis tilt)"
     out = ['<div class="facts">']
     out += [_fact(str(len(a.reps)), "repetitions"), _fact(f"{len(faulty)} ({share})", "with a fault"),
-            _fact(_num(s.peak_lumbar_flexion_deg, ".0f", "°"), "peak lumbar flexion"),
-            _fact(_num(s.hinge_range_deg, ".0f", "°"), "range of hinge (median pelvis tilt)"),
+            _fact(_num(s.peak_lumbar_flexion_deg, ".0f", "°"), f"peak {lumbar_name(a)}"),
+            _fact(_num(hinge.value, ".0f", "°"), hinge_label),
             _fact(_num(th.lumbar_rounding_deg, ".0f", "°"), "lumbar rounding threshold"),
             _fact(f"{_num(pain.get('before'), 'd')} → {_num(pain.get('after'), 'd')}",
                   "pain before → after (0-10)")]
     out.append("</div>")
+    source = d.source_sentence()
     out.append(f'<p class="small">Threshold: {escape(th.lumbar_rounding_source)}.'
-               + (f" Upper sensor at {escape(str(a.info.get('placement')))}." if a.info.get("placement")
-                  else "") + "</p>")
+               + (f" {escape(source)}" if source else "") + "</p>")
     return out
 
 
@@ -137,9 +148,11 @@ def _angles(a: Analysis) -> list[str]:
     out = ["<h2>Angles over time</h2>"]
     pics = angle_figures(a)
     if pics:
-        out.append('<p class="small">Lumbar flexion is the bend of the lower back (0 = neutral '
-                   "standing, forward positive). The shaded red zone is above the lumbar rounding "
-                   "threshold; each repetition is shaded green (no fault) or red (a fault).</p>")
+        what = (CAMERA_MEANING if is_camera(a) else "Lumbar flexion is the bend of the lower back (0 = neutral "
+                "standing, forward positive).")
+        out.append(f'<p class="small">{what} The shaded red band is above the lumbar rounding '
+                   "threshold; each repetition is marked along the foot of the chart, green (no fault) or "
+                   "red (a fault).</p>")
         out += [_img(p) for p in pics]
     else:
         out.append("<p>No angle samples were stored for this session.</p>")
@@ -181,15 +194,30 @@ def _judged(j: dict[str, Any]) -> str:
     return f'<br><span class="small">not judged: {escape(j.get("not_judged_because") or "no reason given")}</span>'
 
 
+def _rep_columns(a: Analysis) -> tuple[str, list[Callable[[RepMetrics], str]]]:
+    """The measure columns of the rep table (header cells, one formatter per column) by
+    source: a camera's back bow, trunk, hip and knee; the IMUs' lumbar flexion, pelvis tilt
+    and lumbar share."""
+    if is_camera(a):
+        return ("<th>back bow (°)</th><th>trunk (°)</th><th>hip flexion (°)</th><th>knee/hip</th>"
+                "<th>neck ext. (°)</th><th>descent (s)</th>",
+                [lambda m: _num(m.peak_lumbar_flexion_deg), lambda m: _num(m.peak_trunk_inclination_deg),
+                 lambda m: _num(rep_peak(a, "hip_flexion_deg", m)), lambda m: _num(m.knee_hip_ratio, ".2f"),
+                 lambda m: _num(m.peak_neck_extension_deg), lambda m: _num(m.descent_s, ".2f")])
+    return ("<th>lumbar flexion (°)</th><th>pelvis tilt (°)</th><th>lumbar share</th><th>descent (s)</th>",
+            [lambda m: _num(m.peak_lumbar_flexion_deg), lambda m: _num(m.peak_pelvis_tilt_deg),
+             lambda m: _num(m.lumbar_share, ".2f"), lambda m: _num(m.descent_s, ".2f")])
+
+
 def _reps(a: Analysis, judgements: list[dict[str, Any]] | None = None) -> list[str]:
     """The repetitions table; ``judgements``: a camera session's per-rep judgements."""
     out = ["<h2>Repetitions</h2>"]
     if not (a.reps or a.incomplete):
         out.append("<p>No repetitions were recorded in this session.</p>")
         return out
+    head, cells = _rep_columns(a)
     out.append('<table class="reps"><thead><tr><th>rep</th><th>start (s)</th><th>bottom (s)</th>'
-               "<th>end (s)</th><th>lumbar flexion (°)</th><th>pelvis tilt (°)</th>"
-               "<th>lumbar share</th><th>descent (s)</th><th class=l>verdict</th></tr></thead><tbody>")
+               f"<th>end (s)</th>{head}<th class=l>verdict</th></tr></thead><tbody>")
     for k, m in enumerate([*a.reps, *a.incomplete]):
         verdict = (f'<span class="bad">{escape(", ".join(m.faults))}</span>' if m.faults
                    else '<span class="ok">ok</span>')
@@ -201,9 +229,8 @@ def _reps(a: Analysis, judgements: list[dict[str, Any]] | None = None) -> list[s
             verdict += _judged(judgements[k])
         out.append(f"<tr><td>{m.index if m.complete else '–'}</td><td>{_num(m.start_s)}</td>"
                    f"<td>{_num(m.bottom_s)}</td><td>{_num(m.end_s)}</td>"
-                   f"<td>{_num(m.peak_lumbar_flexion_deg)}</td><td>{_num(m.peak_pelvis_tilt_deg)}</td>"
-                   f"<td>{_num(m.lumbar_share, '.2f')}</td><td>{_num(m.descent_s, '.2f')}</td>"
-                   f"<td class=l>{verdict}</td></tr>")
+                   + "".join(f"<td>{c(m)}</td>" for c in cells)
+                   + f"<td class=l>{verdict}</td></tr>")
     out.append("</tbody></table>")
     return out
 
@@ -268,13 +295,14 @@ def _notes_and_warnings(d: ReportData) -> list[str]:
 def _progress(d: ReportData) -> list[str]:
     s = d.summary
     out = ['<section class="progress"><h2>Progress</h2>']
-    pic = progress_figure(d.progress, s.id)
+    camera = is_camera(d.analysis)
+    pic = progress_figure(d.progress, s.id, d.hinge_measure, "back bow" if camera else "lumbar flexion")
     if pic is not None:
         out.append(_img(pic))
     if len(d.progress) > 1 or pic is None:
         out.append('<table><thead><tr><th>session</th><th class=l>date</th><th>reps</th>'
-                   "<th>faulty</th><th>peak lumbar (°)</th><th>hinge (°)</th><th>pain before → after</th>"
-                   "</tr></thead><tbody>")
+                   f"<th>faulty</th><th>{'peak back bow' if camera else 'peak lumbar'} (°)</th><th>hinge (°)</th>"
+                   "<th>pain before → after</th></tr></thead><tbody>")
         for g in d.progress:
             mark = " ◀" if g.id == s.id else ""
             out.append(f"<tr><td>{g.id}{mark}</td><td class=l>{escape(g.started_at[:16].replace('T', ' '))}"
@@ -282,6 +310,9 @@ def _progress(d: ReportData) -> list[str]:
                        f"<td>{_num(g.peak_lumbar_flexion_deg)}</td><td>{_num(g.hinge_range_deg)}</td>"
                        f"<td>{_num(g.pain_before, 'd')} → {_num(g.pain_after, 'd')}</td></tr>")
         out.append("</tbody></table>")
+        if camera:
+            out.append(f'<p class="small">Hinge: the {escape(d.hinge_measure)} of each camera session; sessions '
+                       "of other kinds measure it otherwise and are left blank here.</p>")
     if not s.person:
         out.append('<p class="small">This session belongs to no person, so progress shows it alone; '
                    "save sessions with --person to follow a person over time.</p>")

@@ -550,12 +550,20 @@ def write_truth(path: Path, truth: TimeSeries, reps: list[RepTruth], settings: S
 
 def lean_back(sc: Any, te: float, lean_deg: float) -> float:
     """Script a lean back at the top of a rep that ended at ``te`` (s): lumbar extension by
-    ``lean_deg``, the pelvis tipping back 4 deg, held 0.4 s, then upright again by
-    ``te`` + 1.6 s. Returns the lumbar flexion it reaches (-``lean_deg``)."""
+    ``lean_deg`` and the thoracic spine extending as much, the pelvis tipping back 4 deg,
+    held 0.4 s, then upright again by ``te`` + 1.6 s. Returns the lumbar flexion it
+    reaches (-``lean_deg``).
+
+    The thoracic spine extends with the lumbar (the thresholds scale by placement on that
+    assumption, ``core.conventions.PLACEMENT_SCALE``: twice the lumbar angle seen from the
+    neck, 1.5 times from T8); a lean of the lumbar spine alone would be over-extended at
+    L1/T12 and not seen as such from T8 or the neck."""
     tl = te + 0.6
     sc.lumbar.to(tl, -lean_deg)
+    sc.thoracic.to(tl, -lean_deg)
     sc.pelvis.to(tl, -4.0)
     sc.hold_all(tl + 0.4)
     sc.lumbar.to(tl + 1.0, 0.0)
+    sc.thoracic.to(tl + 1.0, 0.0)
     sc.pelvis.to(tl + 1.0, 0.0)
     return -lean_deg

@@ -6,11 +6,14 @@ significant digits): the session's facts, its person (name and thresholds), the 
 angles; a channel with several columns, like ``lower_acc``, becomes ``lower_acc[0]``,
 ``lower_acc[1]``...). JSON is one file; CSV and Parquet are a folder with
 ``session.json`` and one file per table, readable by a spreadsheet or pandas.
-Importing a session twice is refused (sessions keep their uid).
+Importing a session twice is refused (sessions keep their uid). A camera session's rep
+stills travel with it: base64 in the JSON file, image files under ``stills/`` in a CSV
+or Parquet folder (listed in ``session.json``).
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 import re
@@ -26,11 +29,13 @@ from numpy.typing import NDArray
 
 from hingecoach import __version__
 from hingecoach.core.errors import HingecoachError
+from hingecoach.core.stills import RepStill
 from hingecoach.core.timeseries import ChannelInfo, TimeSeries
 from hingecoach.store import codec
 from hingecoach.store.backend import StoreError, require_extra
 from hingecoach.store.convert import REP_COLUMNS, dumps, loads, rep_row
 from hingecoach.store.migrations import update_summary
+from hingecoach.store.stills import STILL_COLUMNS, still_from_row, still_row
 from hingecoach.store.store import Store
 from hingecoach.store.streams import STREAM_DTYPES, STREAMS
 
@@ -43,6 +48,7 @@ JSON_TYPES: dict[str, type] = {"faults": list, "extra": dict, "data": dict}  # w
 TEXT_COLUMNS = {"moment", "recorded_at", "author", "text", "stage", "exercise", "kind", "fault",
                 "note", "name"}
 _FLAT = re.compile(r"^(.*)\[(\d+)\]$")
+STILLS_DIR = "stills"  # a folder export's rep stills, one image file each
 
 Columns = dict[str, list[Any]]
 
@@ -119,7 +125,7 @@ def session_bundle(store: Store, sid: int) -> dict[str, Any]:
                     "software_version": rec.software_version, "settings": rec.settings,
                     "calibration": rec.calibration, "thresholds": rec.thresholds, "info": rec.info,
                     "warnings": rec.warnings, "extra": rec.extra},
-        "tables": tables, "streams": streams,
+        "tables": tables, "streams": streams, "stills": store.stills(sid),
     }
 
 
@@ -135,7 +141,7 @@ def _finite_list(a: NDArray[Any]) -> list[Any]:
 
 
 def _head(bundle: dict[str, Any]) -> dict[str, Any]:
-    head = {k: v for k, v in bundle.items() if k not in ("tables", "streams")}
+    head = {k: v for k, v in bundle.items() if k not in ("tables", "streams", "stills")}
     head["streams"] = {n: {"info": s["info"], "meta": s["meta"]} for n, s in bundle["streams"].items()}
     return head
 
@@ -151,6 +157,8 @@ def write_bundle(bundle: dict[str, Any], fmt: str, out: Path) -> list[Path]:
                          for t, cols in bundle["tables"].items()}
         for name, s in bundle["streams"].items():
             doc["streams"][name]["columns"] = {c: _finite_list(v) for c, v in s["columns"].items()}
+        doc["stills"] = [{**_still_head(x), "data": base64.b64encode(x.data).decode("ascii")}
+                         for x in bundle.get("stills", [])]
         with _writing(out):
             out.write_text(json.dumps(doc, separators=(",", ":")), encoding="utf-8")
         return [out]
@@ -161,7 +169,15 @@ def write_bundle(bundle: dict[str, Any], fmt: str, out: Path) -> list[Path]:
     written = []
     with _writing(out):
         out.mkdir(parents=True, exist_ok=True)
-        (out / "session.json").write_text(json.dumps(_head(bundle), indent=1), encoding="utf-8")
+        head = _head(bundle)
+        head["stills"] = []
+        for x in bundle.get("stills", []):
+            f = out / STILLS_DIR / x.file_name()
+            f.parent.mkdir(exist_ok=True)
+            f.write_bytes(x.data)
+            written.append(f)
+            head["stills"].append({**_still_head(x), "file": f"{STILLS_DIR}/{f.name}"})
+        (out / "session.json").write_text(json.dumps(head, indent=1), encoding="utf-8")
         written.append(out / "session.json")
         tables: dict[str, dict[str, Any]] = dict(bundle["tables"])
         for name, s in bundle["streams"].items():
@@ -175,6 +191,34 @@ def write_bundle(bundle: dict[str, Any], fmt: str, out: Path) -> list[Path]:
                                          for c, v in cols.items()}), path, compression="zstd")
             written.append(path)
     return written
+
+
+def _still_head(x: RepStill) -> dict[str, Any]:
+    """A still's columns for the export (faults as a list), without its image."""
+    return {c: (list(x.faults) if c == "faults" else v)
+            for c, v in zip(STILL_COLUMNS, still_row(x)[:len(STILL_COLUMNS)], strict=True)}
+
+
+def _read_stills(doc: dict[str, Any], folder: Path | None, origin: Path) -> list[RepStill]:
+    """The stills listed in an export's head: their image inline (JSON) or in a file."""
+    out = []
+    for i, x in enumerate(doc.get("stills") or []):
+        try:
+            data = base64.b64decode(x["data"], validate=True) if folder is None else _still_file(folder, x["file"])
+            cols = [dumps(x["faults"]) if c == "faults" else x[c] for c in STILL_COLUMNS]
+            out.append(still_from_row([*cols, data]))
+        except (KeyError, TypeError, ValueError, OSError) as e:
+            raise StoreError(f"{origin}: rep still {i + 1}: expected an image and its columns "
+                             f"({', '.join(STILL_COLUMNS)}), found unreadable content ({e})") from None
+    return out
+
+
+def _still_file(folder: Path, name: str) -> bytes:
+    """A still's image file, which must lie inside the export folder."""
+    f = (folder / name).resolve()
+    if not f.is_relative_to(folder.resolve()):
+        raise ValueError(f"{name} is outside the export folder")
+    return f.read_bytes()
 
 
 def _write_csv(path: Path, cols: dict[str, Any]) -> None:
@@ -245,6 +289,7 @@ def _read_body(path: Path, head_path: Path, doc: dict[str, Any]) -> dict[str, An
             s["columns"] = {c: np.array([np.nan if x is None else x for x in v], dtype=np.float64)
                             for c, v in s.get("columns", {}).items()}
         doc["tables"] = {t: _rows_to_columns(rows) for t, rows in doc.get("tables", {}).items()}
+        doc["stills"] = _read_stills(doc, None, path)
         return doc
     fmt = "parquet" if any(path.glob("*.parquet")) else "csv"
     doc["tables"] = {}
@@ -257,6 +302,7 @@ def _read_body(path: Path, head_path: Path, doc: dict[str, Any]) -> dict[str, An
         if not f.exists():
             raise StoreError(f"{path}: expected {f.name} (listed in session.json), found no such file")
         doc["streams"][name]["columns"] = _read_table(f, fmt, numeric=True)
+    doc["stills"] = _read_stills(doc, path, head_path)
     return doc
 
 
@@ -396,6 +442,7 @@ def _import(store: Store, doc: dict[str, Any], origin: str) -> int:
             arrays: dict[str, NDArray[Any]] = {"time_s": ts.time_s}
             arrays.update({k: v.astype(dtype) for k, v in ts.data.items()})
             store._write_chunks(sid, name_, arrays, 0)
+        store._insert_stills(sid, doc.get("stills") or [])
         update_summary(db, sid)
     return sid
 

@@ -8,7 +8,7 @@ from hingecoach.store.records import ForgetReport
 
 # what hangs off a session, counted for the report, then deleted
 _COUNTED = ("reps", "pain", "notes", "cues", "events")
-_SESSION_TABLES = (*_COUNTED, "sets", "streams", "chunks")
+_SESSION_TABLES = (*_COUNTED, "sets", "streams", "chunks", "stills")
 
 
 class ForgetQueries(PeopleQueries):
@@ -30,7 +30,8 @@ class ForgetQueries(PeopleQueries):
                 return int(self.db.execute(sql, (p.id,)).fetchone()[0] or 0)
             counts = {t: count(f"SELECT COUNT(*) FROM {t} WHERE session_id IN ({sel})")
                       for t in _COUNTED}
-            nbytes = count(f"SELECT SUM(LENGTH(payload)) FROM chunks WHERE session_id IN ({sel})")
+            nbytes = sum(count(f"SELECT SUM(LENGTH(payload)) FROM {t} WHERE session_id IN ({sel})")
+                         for t in ("chunks", "stills"))
             n_sessions = count("SELECT COUNT(*) FROM sessions WHERE person_id = ?")
             for t in _SESSION_TABLES:
                 self.db.execute(f"DELETE FROM {t} WHERE session_id IN ({sel})", (p.id,))
@@ -41,6 +42,6 @@ class ForgetQueries(PeopleQueries):
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         else:  # reclaim the dead rows now rather than at the next autovacuum
             self.db.execute("VACUUM people, red_flag_clearances, sessions, reps, pain, notes, cues, events, "
-                            "sets, streams, chunks")
+                            "sets, streams, chunks, stills")
         return ForgetReport(p.name, n_sessions, counts["reps"], counts["pain"], counts["notes"],
                             counts["cues"], counts["events"], nbytes)

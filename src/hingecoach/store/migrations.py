@@ -175,6 +175,28 @@ CREATE INDEX red_flag_clearances_person ON red_flag_clearances(person_id, flag);
 """
 
 
+# v4: a camera session's rep stills: for each rep, its bottom frame drawn on and encoded
+# (JPEG), with the rep's verdict; a row per still, as small as the other blobs.
+V4 = """
+CREATE TABLE stills (
+    session_id {int} NOT NULL REFERENCES sessions(id),
+    seq {int} NOT NULL,
+    rep_index {int} NOT NULL,
+    complete {int} NOT NULL,
+    t_s {real} NOT NULL,
+    frame_index {int} NOT NULL,
+    judged {int} NOT NULL,
+    not_judged_because TEXT,
+    faults TEXT NOT NULL DEFAULT '[]',
+    mime TEXT NOT NULL,
+    width {int} NOT NULL,
+    height {int} NOT NULL,
+    payload {blob} NOT NULL,
+    PRIMARY KEY (session_id, seq)
+);
+"""
+
+
 def summarise(rows: list[tuple[float | None, float | None, str]]) -> tuple[int, int, float | None,
                                                                           float | None]:
     """(reps, faulty reps, peak lumbar flexion, range of hinge) of a session from its
@@ -222,6 +244,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "people, sessions, reps, pain, notes, recordings", V1),
     Migration(2, "sets, cues, events; per-session summary", V2, _backfill_v2),
     Migration(3, "clinicians' clearances of red flags", V3),
+    Migration(4, "rep stills of camera sessions", V4),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -29,6 +29,7 @@ from hingecoach.store.markers import landmark_series
 from hingecoach.store.migrations import update_summary
 from hingecoach.store.people import PeopleQueries
 from hingecoach.store.records import SessionRecord, SessionSummary
+from hingecoach.store.stills import StillQueries
 from hingecoach.store.streams import ANGLE_DTYPE, LANDMARK_DTYPE, StreamQueries, series_columns
 
 _SUMMARY_SQL = (
@@ -47,7 +48,7 @@ def _summary(r: Sequence[Any]) -> SessionSummary:
                           None if r[13] is None else int(r[13]))
 
 
-class SessionQueries(PeopleQueries, StreamQueries, EntryQueries):
+class SessionQueries(PeopleQueries, StreamQueries, EntryQueries, StillQueries):
     """Sessions: creating, saving an analysis whole, listing, reading back."""
 
     # -- writing --------------------------------------------------------------------------
@@ -80,7 +81,7 @@ class SessionQueries(PeopleQueries, StreamQueries, EntryQueries):
                       device: str = "", started_at: str | None = None, kind: str = "offline",
                       extra: dict[str, Any] | None = None) -> int:
         """Store a finished analysis (its reps, thresholds, angles; a camera analysis's
-        landmarks) and, when given, the raw recording and calibration it came from, in one
+        landmarks and rep stills) and, when given, the raw recording and calibration it came from, in one
         transaction. Returns the id."""
         a = analysis
         if a.camera_verdict is not None:  # the clip's verdict and what each rep could be judged on
@@ -94,6 +95,7 @@ class SessionQueries(PeopleQueries, StreamQueries, EntryQueries):
                              "source": a.info.get("calibration_source")},
                 info=a.info, warnings=a.warnings, complete=True, extra=extra)
             self._insert_reps(sid, [*a.reps, *a.incomplete])
+            self._insert_stills(sid, a.stills)
             for name, ts, dtype in (("raw", raw, None), ("calibration", calibration, None),
                                     ("angles", a.angles, ANGLE_DTYPE),
                                     ("landmarks", landmark_series(a), LANDMARK_DTYPE)):

@@ -73,6 +73,9 @@ def analyse(task: Task, send: Callable[[Any], None]) -> tuple[Analysis, Any]:
 
         total = probe_video(path).frames
         a = analyze_video(path, task.settings, progress=_Progress(send, "analysis", total))
+        from hingecoach.stills import with_stills
+
+        with_stills(path, a)  # each rep's bottom frame, stored with the session
         raw = None
     else:
         raw = read_recording(path, placement=task.settings.placement)

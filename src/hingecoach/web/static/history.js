@@ -14,7 +14,9 @@ const hist = {
       hc.el("h2", {}, `${h.person}: next session`),
       hc.el("p", {}, `Stage ${p.stage} of 4, ${p.stage_name.toLowerCase()}` +
         (p.wall_distance_cm !== null ? `, ${p.wall_distance} from the wall` : "") +
-        `. Lumbar rounding cue above ${p.threshold_deg.toFixed(0)}° (${p.threshold_source}).`),
+        (p.placement === "camera" && p.threshold_source.startsWith("the camera's")
+          ? `. Lumbar rounding cue from the camera: ${p.threshold_source}.`
+          : `. Lumbar rounding cue above ${p.threshold_deg.toFixed(0)}° (${p.threshold_source}).`)),
       hc.el("p", { class: "mute" }, `Why: ${p.reason}`),
       ...(p.blocked ? [hc.el("p", { class: "banner stop" }, p.blocked)] : []));
     const rows = h.sessions;

@@ -40,6 +40,8 @@ const up = {
     this.$("progress-card").classList.add("hidden");
     this.$("pick").classList.remove("hidden");
     this.$("overlay").removeAttribute("src");
+    this.$("stills-box").classList.add("hidden");
+    delete this.$("stills-box").dataset.sid;
   },
 
   async send() {
@@ -152,6 +154,9 @@ const up = {
     b.className = `banner ${{ good: "ok", faults: "stop", cannot_judge: "" }[kind] ?? ""}`;
     b.dataset.verdict = kind;
     this.$("reasons").replaceChildren(...reasons.map((x) => hc.el("li", {}, x)));
+    // a camera's lumbar measure is the virtual dowel's bow, on the camera's own scale
+    const camera = (r.recording || {}).placement === "camera";
+    this.$("lumbar-head").textContent = camera ? "peak back bow°" : "peak lumbar°";
     this.$("reps").querySelector("tbody").replaceChildren(...r.reps.map((x) => hc.el("tr", {},
       hc.el("td", {}, String(x.index)),
       hc.el("td", {}, `${hc.fmt(x.start_s)}–${hc.fmt(x.end_s)}`),
@@ -166,6 +171,21 @@ const up = {
     link.classList.toggle("hidden", !job.report);
     this.$("warnings").textContent = (r.warnings || []).join(" ");
     this.$("result").classList.remove("hidden");
+    this.stills(job.session_id);
+  },
+
+  // A video's rep stills (each rep's bottom frame, drawn on, with its verdict), from the store.
+  async stills(sid) {
+    const box = this.$("stills-box");
+    if (sid === null || sid === undefined || box.dataset.sid === String(sid)) return;
+    box.dataset.sid = String(sid);
+    let list = [];
+    try { list = (await hc.api("GET", `/api/sessions/${sid}`)).stills || []; } catch (e) { /* none shown */ }
+    const kind = (s) => (s.verdict === "ok" ? "ok" : s.verdict === "not judged" ? "mute" : "bad");
+    this.$("stills").replaceChildren(...list.map((s) => hc.el("figure", { class: "still" },
+      hc.el("img", { src: s.url, width: s.width, height: s.height, alt: s.caption }),
+      hc.el("figcaption", { class: kind(s) }, s.caption))));
+    box.classList.toggle("hidden", !list.length);
   },
 };
 
