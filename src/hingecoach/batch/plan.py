@@ -17,7 +17,7 @@ import glob
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,36 +214,47 @@ def read_manifest(manifest: Path) -> tuple[list[tuple[str, dict[str, Any]]], dic
         f = manifest.open(newline="", encoding="utf-8-sig")
     except OSError as e:
         raise BatchError(f"{manifest}: expected a readable manifest (CSV), found {e.strerror or e}") from None
-    with f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None:
-            raise BatchError(f"{manifest}: expected a header line with a 'path' column, found an empty file")
-        cols = _parse_header(manifest, header)
-        rows: list[tuple[str, dict[str, Any]]] = []
-        seen: dict[str, int] = {}
-        for line, cells in enumerate(reader, start=2):
-            if not any(c.strip() for c in cells):
+    try:
+        with f:
+            return _read_rows(manifest, csv.reader(f))
+    except UnicodeDecodeError as e:
+        raise BatchError(f"{manifest}: expected a UTF-8 manifest (CSV), found a byte that is not UTF-8 "
+                         f"({e.reason})") from None
+    except csv.Error as e:
+        raise BatchError(f"{manifest}: expected a CSV manifest, found {e}") from None
+
+
+def _read_rows(manifest: Path, reader: Iterator[list[str]]
+               ) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, str]]:
+    """The manifest's rows, read from ``reader`` (see ``read_manifest``)."""
+    header = next(reader, None)
+    if header is None:
+        raise BatchError(f"{manifest}: expected a header line with a 'path' column, found an empty file")
+    cols = _parse_header(manifest, header)
+    rows: list[tuple[str, dict[str, Any]]] = []
+    seen: dict[str, int] = {}
+    for line, cells in enumerate(reader, start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) > len(cols):
+            raise BatchError(f"{manifest}, line {line}: expected {len(cols)} cells, found {len(cells)}")
+        cells = cells + [""] * (len(cols) - len(cells))
+        values: dict[str, Any] = {}
+        for (name, typ), cell in zip(cols, cells, strict=True):
+            if name == "path":
                 continue
-            if len(cells) > len(cols):
-                raise BatchError(f"{manifest}, line {line}: expected {len(cols)} cells, found {len(cells)}")
-            cells = cells + [""] * (len(cols) - len(cells))
-            values: dict[str, Any] = {}
-            for (name, typ), cell in zip(cols, cells, strict=True):
-                if name == "path":
-                    continue
-                values[name] = (_setting(manifest, line, name, cell) if name in SETTING_COLUMNS
-                                else _typed(manifest, line, name, typ, cell))
-            raw = cells[[c for c, _ in cols].index("path")].strip()
-            if not raw:
-                raise BatchError(f"{manifest}, line {line}, column 'path': expected a path, found an empty cell")
-            p = Path(raw)
-            path = os.path.abspath(p if p.is_absolute() else manifest.parent / p)
-            if path in seen:
-                raise BatchError(f"{manifest}, line {line}, column 'path': expected each recording once, "
-                                 f"found {raw!r} again (first on line {seen[path]})")
-            seen[path] = line
-            rows.append((path, values))
+            values[name] = (_setting(manifest, line, name, cell) if name in SETTING_COLUMNS
+                            else _typed(manifest, line, name, typ, cell))
+        raw = cells[[c for c, _ in cols].index("path")].strip()
+        if not raw:
+            raise BatchError(f"{manifest}, line {line}, column 'path': expected a path, found an empty cell")
+        p = Path(raw)
+        path = os.path.abspath(p if p.is_absolute() else manifest.parent / p)
+        if path in seen:
+            raise BatchError(f"{manifest}, line {line}, column 'path': expected each recording once, "
+                             f"found {raw!r} again (first on line {seen[path]})")
+        seen[path] = line
+        rows.append((path, values))
     return rows, {c: t for c, t in cols if c != "path" and c not in SETTING_COLUMNS}
 
 

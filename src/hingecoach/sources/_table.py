@@ -237,6 +237,9 @@ def read_numeric(
     ``text``: the file's text, or its UTF-8 bytes (``read_text_bytes``). ``header_line``
     and ``first_data_line`` are 0-based indexes into the file's lines.
     """
+    missing = [w for w in wanted if w not in names]
+    if missing:  # a header the format was recognised by, with a column misspelt
+        raise InputError(path, f"a column {missing[0]!r} in the header", "none", line=header_line + 1)
     index = [list(names).index(w) for w in wanted]
     ncols = len(names)
     data = text if isinstance(text, bytes) else text.encode("utf-8")

@@ -30,6 +30,9 @@ from hingecoach.sources._table import clean_time, gap_warnings, read_numeric, re
 SIDES = ("lower", "upper")
 IMU_COLUMNS = ["time_s"] + [f"{s}_{k}_{a}" for s in SIDES for k in ("acc", "gyr") for a in "xyz"]
 MAG_COLUMNS = [f"{s}_mag_{a}" for s in SIDES for a in "xyz"]
+# beyond any body-worn sensor's range (high-g accelerometers reach 400 g, gyroscopes 4000 deg/s):
+# a value past these is a broken file, and would overflow the fusion's float32 arithmetic
+PLAUSIBLE = {"acc": (2000.0, "m/s^2"), "gyr": (200.0, "rad/s"), "mag": (1e4, "uT")}
 
 
 def imu_info(source: str) -> dict[str, ChannelInfo]:
@@ -44,6 +47,13 @@ def make_recording(time_s: np.ndarray, channels: dict[str, np.ndarray], *, sourc
     """Assemble and sanity-check an IMU recording (SI units) from any reader."""
     name = Path(source).name
     info = {k: v for k, v in imu_info(source).items() if k in channels}
+    for ch, v in channels.items():
+        limit, unit = PLAUSIBLE[ch.rsplit("_", 1)[-1]]
+        over = (np.abs(v) > limit).any(axis=1)  # NaN (a missing value) is not over
+        if over.any():
+            i = int(np.argmax(over))
+            raise InputError(source, f"values within +-{limit:g} {unit} (a body-worn sensor's range)",
+                             f"{np.abs(v[i]).max():.3g} at {time_s[i]:.3f} s", column=ch)
     for side in SIDES:
         acc = channels[f"{side}_acc"]
         med = float(np.median(np.sqrt(np.einsum("ij,ij->i", acc, acc))))  # |acc| per sample

@@ -43,6 +43,8 @@ def _kind(path: Path, names: list[str]) -> tuple[str, float, list[str]]:
         col = next((n for n in names if n.lower().startswith(ax + " (")), None)
         if col is None:
             raise InputError(path, f"a column '{ax} (unit)'", "none", line=1)
+        if not col.rstrip().endswith(")"):
+            raise InputError(path, f"a column '{ax} (unit)'", repr(col[:40]), line=1)
         cols.append(col)
         unit = col[col.index("(") + 1:col.rindex(")")].strip().lower()
     if unit not in UNITS:

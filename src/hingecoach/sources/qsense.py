@@ -68,6 +68,10 @@ def _read_sensor(path: Path) -> np.ndarray:
     if hdr is None:
         raise InputError(path, "a QSense header line 'ax ay az gx gy gz ...'", "none in the first 12 lines")
     names = lines[hdr].split()
+    missing = [c for c in ("gx", "gy", "gz") if c not in names]
+    if missing:
+        raise InputError(path, "a QSense header line 'ax ay az gx gy gz ...'", f"no column {missing[0]}",
+                         line=hdr + 1)
     table = read_numeric(path, text, header_line=hdr, names=names,
                          wanted=["ax", "ay", "az", "gx", "gy", "gz"], delimiter="\t",
                          first_data_line=hdr + 1)

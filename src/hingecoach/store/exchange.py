@@ -28,8 +28,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hingecoach import __version__
+from hingecoach.core.errors import HingecoachError
 from hingecoach.core.stills import RepStill
-from hingecoach.core.timeseries import TimeSeries
+from hingecoach.core.timeseries import ChannelInfo, TimeSeries
 from hingecoach.store import codec
 from hingecoach.store.backend import StoreError, require_extra
 from hingecoach.store.convert import REP_COLUMNS, dumps, loads, rep_row
@@ -43,6 +44,7 @@ FORMAT_VERSION = 1
 FORMATS = ("json", "csv", "parquet")
 TABLES = ("reps", "sets", "cues", "events", "pain", "notes")
 JSON_COLUMNS = {"faults", "extra", "data"}
+JSON_TYPES: dict[str, type] = {"faults": list, "extra": dict, "data": dict}  # what each holds
 TEXT_COLUMNS = {"moment", "recorded_at", "author", "text", "stage", "exercise", "kind", "fault",
                 "note", "name"}
 _FLAT = re.compile(r"^(.*)\[(\d+)\]$")
@@ -250,6 +252,35 @@ def read_bundle(path: Path) -> dict[str, Any]:
         found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
         raise StoreError(f"{head_path}: expected a hingecoach session export (format "
                          f"{FORMAT!r}), found {str(found)!r}")
+    with _malformed(head_path):
+        return _read_body(path, head_path, doc)
+
+
+# what a document of the right format but the wrong shape raises while it is taken apart
+_SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, HingecoachError)
+
+
+@contextmanager
+def _malformed(where: str | Path) -> Iterator[None]:
+    """A document of the wrong shape (a missing key, a value of the wrong type) becomes
+    one StoreError naming the file."""
+    try:
+        yield
+    except StoreError as e:
+        if type(e) is not StoreError or ": database error: " not in str(e):
+            raise
+        # the database refused a value of the document (a list where a number belongs)
+        raise StoreError(f"{where}: expected a hingecoach session export, found a value the store cannot "
+                         f"take ({str(e).split(': database error: ', 1)[1][:160]})") from None
+    except _SHAPE_ERRORS as e:
+        why = f"no {e.args[0]!r} entry" if isinstance(e, KeyError) and e.args else str(e)
+        why = (why.strip().splitlines() or [type(e).__name__])[0][:160]
+        raise StoreError(f"{where}: expected a hingecoach session export, found a document it cannot "
+                         f"read ({why})") from None
+
+
+def _read_body(path: Path, head_path: Path, doc: dict[str, Any]) -> dict[str, Any]:
+    """The rest of ``read_bundle``, once the document is known to be an export."""
     if int(doc.get("format_version", 0)) > FORMAT_VERSION:
         raise StoreError(f"{head_path}: written by a newer hingecoach (export format "
                          f"{doc['format_version']}; this version reads up to {FORMAT_VERSION})")
@@ -318,8 +349,40 @@ def _parse_cell(col: str, v: str) -> Any:
 
 # -- importing --------------------------------------------------------------------------
 def import_bundle(store: Store, doc: dict[str, Any], origin: str = "") -> int:
-    """Add an exported session to ``store``; returns its new id."""
+    """Add an exported session to ``store``; returns its new id (a StoreError naming
+    ``origin`` when the document cannot be imported; nothing is then written)."""
+    with _malformed(origin or "import"):
+        return _import(store, doc, origin)
+
+
+def _check_shape(s: dict[str, Any], person: Any) -> None:
+    """The parts of an export that are stored as they are and read later must have their
+    types (a TypeError, which ``_malformed`` words, otherwise)."""
+    tables = {"settings": s.get("settings"), "info": s.get("info"), "extra": s.get("extra"),
+              "thresholds": s.get("thresholds")}
+    if person:
+        tables.update(person=person, **{"person thresholds": person.get("thresholds")})
+    for what, v in tables.items():
+        if v is not None and not isinstance(v, dict):
+            raise TypeError(f"{what}: expected a table of values, found a {type(v).__name__}")
+    if not isinstance(s.get("warnings") or [], list):
+        raise TypeError(f"warnings: expected a list, found a {type(s['warnings']).__name__}")
+
+
+def _check_stream(name: str, st: dict[str, Any]) -> None:
+    """A stream's channel descriptions and facts as the store reads them back (TypeError otherwise)."""
+    info, meta = st.get("info") or {}, st.get("meta") or {}
+    if not isinstance(info, dict) or not isinstance(meta, dict):
+        raise TypeError(f"stream {name}: expected tables for info and meta")
+    for k, v in info.items():
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            raise TypeError(f"stream {name}, channel {k}: expected a unit, frame and source as text")
+        ChannelInfo(*v)
+
+
+def _import(store: Store, doc: dict[str, Any], origin: str) -> int:
     s = doc["session"]
+    _check_shape(s, doc.get("person"))
     row = store.db.execute("SELECT id FROM sessions WHERE uid = ?", (s["uid"],)).fetchone()
     if row is not None:
         raise StoreError(f"{origin or 'import'}: this session is already in {store.url} as session "
@@ -362,12 +425,15 @@ def import_bundle(store: Store, doc: dict[str, Any], origin: str = "") -> int:
                 raise StoreError(f"{origin}: table {t}: expected columns {', '.join(missing)}, found "
                                  f"{', '.join(data) or 'none'}")
             defaults = {"set_idx": None, "note": "", "data": "{}", "extra": "{}"}
-            rows = [(sid, *[_cell(data.get(c), i, defaults.get(c)) for c in cols]) for i in range(n)]
+            numeric = NUMERIC_COLUMNS.get(t, ())
+            kinds = {c: "number" if c in numeric else c if c in JSON_COLUMNS else "" for c in cols}
+            rows = [(sid, *[_cell(data.get(c), i, defaults.get(c), kinds[c]) for c in cols]) for i in range(n)]
             db.executemany(f"INSERT INTO {t} (session_id, {', '.join(cols)}) VALUES "
                            f"({', '.join('?' * (len(cols) + 1))})", rows)
         for name_, st in doc.get("streams", {}).items():
             if name_ not in STREAMS:
                 continue
+            _check_stream(name_, st)
             t_, data_ = _unflatten(st["columns"])
             ts = TimeSeries(t_, data_, meta=st.get("meta") or {})
             db.execute("INSERT INTO streams (session_id, name, info, meta) VALUES (?, ?, ?, ?)",
@@ -382,12 +448,28 @@ def import_bundle(store: Store, doc: dict[str, Any], origin: str = "") -> int:
     return sid
 
 
-def _cell(col: list[Any] | None, i: int, default: Any) -> Any:
+# columns read back as numbers (a CSV export carries them as text the database converts)
+NUMERIC_COLUMNS = {"reps": (*REP_COLUMNS, "set_idx"), "sets": ("idx", "stage", "started_s", "ended_s"),
+                   "cues": ("t_s", "value_deg", "threshold_deg"), "events": ("t_s",), "pain": ("value", "set_idx")}
+
+
+def _cell(col: list[Any] | None, i: int, default: Any, kind: str = "") -> Any:
+    """Cell ``i`` of a column to store; ``kind`` "number", or a JSON column's name: text
+    must parse as a number, or as JSON of the column's type."""
     if col is None:
         return default
     v = col[i]
     if isinstance(v, np.generic):
         v = v.item()
+    if not (v is None or isinstance(v, str | int | float)):
+        raise TypeError(f"a table cell holds a {type(v).__name__}, not a number or text")
+    if kind and isinstance(v, str):
+        try:
+            parsed = float(v) if kind == "number" else json.loads(v)
+        except ValueError:
+            raise TypeError(f"a {kind} column holds {v[:20]!r}") from None
+        if kind != "number" and parsed is not None and not isinstance(parsed, JSON_TYPES[kind]):
+            raise TypeError(f"the {kind} column holds a {type(parsed).__name__}")
     if isinstance(v, float) and not np.isfinite(v):
         return None
     return v

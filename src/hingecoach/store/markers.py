@@ -67,6 +67,10 @@ def markers_of_stream(ts: TimeSeries, height_m: float | None = None) -> Markers:
     missing = [n for n in BLAZEPOSE_NAMES if n not in ts.data]
     if missing:
         raise StoreError(f"landmarks: no channel {missing[0]!r} in the stored stream")
+    odd = next((n for n in BLAZEPOSE_NAMES if np.shape(ts[n]) != (len(ts.time_s), 2)), None)
+    if odd is not None:
+        raise StoreError(f"landmarks: expected channel {odd!r} as ({len(ts.time_s)}, 2) pixels, "
+                         f"found {np.shape(ts[odd])}")
     xy = np.stack([ts[n] for n in BLAZEPOSE_NAMES], axis=1)
     h = ts.meta.get("image_height")
     if not h:

@@ -7,9 +7,12 @@ of problem it was, so a page or a script tests the code, never the words.
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from hingecoach.core.errors import ConflictError, HingecoachError, NotFoundError, ParameterError
+from hingecoach.core.numbers import finite_or_none
 from hingecoach.web.uploads import TooLarge
 
 # The first type that matches wins; anything else the person can act on is a 400.
@@ -33,6 +36,15 @@ async def hingecoach_error(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(error)}, status_code=status)
 
 
+async def validation_error(request: Request, error: Exception) -> JSONResponse:
+    """FastAPI's own 422 for a body that fails validation, with a NaN or infinite input
+    (Python's JSON reads ``NaN`` and ``Infinity``) shown as null: JSON cannot carry it."""
+    assert isinstance(error, RequestValidationError)
+    return JSONResponse({"detail": finite_or_none(jsonable_encoder(error.errors()))}, status_code=422)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Answer every HingecoachError raised by an endpoint through ``hingecoach_error``."""
+    """Answer every HingecoachError raised by an endpoint through ``hingecoach_error``,
+    and validation errors through ``validation_error``."""
     app.add_exception_handler(HingecoachError, hingecoach_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
