@@ -6,6 +6,22 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from hingecoach.faults import RepMetrics
+from hingecoach.sources.video import VIDEO_SUFFIXES
+
+#: The session kinds in plain words, for people (the stored ``kind`` stays the id); an
+#: analysed file ("offline") is named by its source in ``kind_label``.
+KIND_LABELS = {"live": "live", "programme": "programme", "plan": "plan", "reanalysis": "re-analysed file"}
+
+
+def kind_label(kind: str, source: str) -> str:
+    """A session's kind in plain words, by where it came from: 'video file', 'webcam
+    recording' or 'recorded file' for an analysed file, 'live', 'programme', 'plan'..."""
+    if kind == "offline":
+        src = source.strip().lower()
+        if src.startswith("webcam:"):
+            return "webcam recording"
+        return "video file" if src.endswith(VIDEO_SUFFIXES) else "recorded file"
+    return KIND_LABELS.get(kind, kind)
 
 PAIN_MOMENTS = ("before", "after", "set", "next_morning", "during")
 
@@ -97,6 +113,11 @@ class SessionSummary:
     pain_after: int | None
     # a camera session's range of hinge: median peak hip flexion of the reps (None for IMUs)
     hip_flexion_deg: float | None = None
+
+    @property
+    def what(self) -> str:
+        """The kind in plain words (``kind_label``): what the reports and the History show."""
+        return kind_label(self.kind, self.source)
 
     def to_json(self) -> dict[str, Any]:
         """The summary as a JSON-ready dict."""
