@@ -153,7 +153,8 @@ class SessionRecord:
 
 @dataclass(frozen=True)
 class ForgetReport:
-    """What ``Store.forget`` removed (counts, and bytes of recordings)."""
+    """What ``Store.forget`` removed (counts, and bytes of recordings); ``reps`` counts
+    every stored rep, ``incomplete_reps`` those of them that did not return to standing."""
 
     person: str
     sessions: int
@@ -164,13 +165,17 @@ class ForgetReport:
     events: int
     recording_bytes: int  # sample chunks and rep stills
     stills: int = 0  # rep stills (pictures of the person) of camera sessions
+    incomplete_reps: int = 0
 
     def describe(self) -> str:
         """One sentence for the person who asked to forget (the rep stills named when
-        there were any: they are pictures of the person)."""
+        there were any: they are pictures of the person). Reps are counted as the report
+        counts them: the complete ones, with the incomplete ones apart."""
         mb = self.recording_bytes / 1e6
         stills = f", {self.stills} rep still(s)" if self.stills else ""
-        return (f"removed {self.person!r}: {self.sessions} session(s), {self.reps} rep(s), "
+        extra = f" (+{self.incomplete_reps} incomplete)" if self.incomplete_reps else ""
+        return (f"removed {self.person!r}: {self.sessions} session(s), "
+                f"{self.reps - self.incomplete_reps} rep(s){extra}, "
                 f"{self.pain_ratings} pain rating(s), {self.notes} note(s), {self.cues} cue(s), "
                 f"{self.events} event(s){stills} and {mb:.1f} MB of recordings")
 
