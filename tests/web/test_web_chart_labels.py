@@ -58,7 +58,7 @@ def test_every_x_label_is_inside_the_chart(case):
     drawn = [b["text"] for b in boxes]
     assert labels[-1] in drawn and labels[0] in drawn  # the ends are labelled, at both widths
     for b in boxes:
-        assert 0 <= b["x0"] and b["x1"] <= b["W"], b
+        assert b["x0"] >= 0 and b["x1"] <= b["W"], b
     for a, b in zip(boxes, boxes[1:], strict=False):
         if a["width"] == b["width"]:
             assert a["x1"] < b["x0"], (a, b)  # neighbours never overlap
