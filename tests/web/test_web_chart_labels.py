@@ -3,6 +3,7 @@ chart's right edge. Rendered by the real chart.js in headless Debian chromium.""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,6 @@ def test_every_x_label_is_inside_the_chart(case):
     assert labels[-1] in drawn and labels[0] in drawn  # the ends are labelled, at both widths
     for b in boxes:
         assert b["x0"] >= 0 and b["x1"] <= b["W"], b
-    for a, b in zip(boxes, boxes[1:], strict=False):
+    for a, b in pairwise(boxes):
         if a["width"] == b["width"]:
             assert a["x1"] < b["x0"], (a, b)  # neighbours never overlap
