@@ -190,11 +190,12 @@ def _box(pts: np.ndarray, w: int, h: int) -> tuple[int, int, int, int]:
 
 
 def _band(cv2: Any, still: RepStill, width: int) -> np.ndarray:
-    """The verdict under the picture: 'rep 3: ok' in green, a fault in red, not judged in yellow."""
+    """The verdict under the picture: 'rep 3: ok' in green, a fault (its short name) in red,
+    not judged in yellow."""
     color = GREEN if still.verdict == OK else (YELLOW if still.verdict == NOT_JUDGED else RED)
     scale, font = 0.5, cv2.FONT_HERSHEY_SIMPLEX
     lines: list[str] = []
-    for word in f"{still.title()}: {still.verdict}".split():
+    for word in f"{still.title()}: {still.verdict_text}".split():
         joined = f"{lines[-1]} {word}" if lines else word
         if lines and cv2.getTextSize(joined, font, scale, 1)[0][0] <= width - 12:
             lines[-1] = joined

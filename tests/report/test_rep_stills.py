@@ -58,7 +58,7 @@ def test_one_still_per_rep_with_its_verdict(analysed):
         img = _decode(x.data)
         assert img.shape[:2] == (x.height, x.width) and x.height > HEIGHT_PX  # the picture and its band
         assert x.t_s == pytest.approx(m.bottom_s, abs=0.5 / 15)
-        assert x.caption().startswith(f"rep {m.index} at {x.t_s:.1f} s: {x.verdict}")
+        assert x.caption().startswith(f"rep {m.index} at {x.t_s:.1f} s: {x.verdict_text}")
 
 
 def test_the_still_is_the_person_at_the_bottom_with_the_straight_reference(clip, analysed):
@@ -178,7 +178,7 @@ def test_the_html_report_embeds_every_still_and_the_pair_first(ten_reps):
     pair_at = html.index("A correct repetition next to a rounded one")
     assert pair_at < html.index('class="facts"') < html.index("Each repetition at its bottom")
     pair = html[pair_at:html.index("</div>", pair_at)]
-    assert "rep 1 at" in pair and "rep 2 at" in pair and "lumbar_rounding" in pair
+    assert "rep 1 at" in pair and "rep 2 at" in pair and "lower back rounded" in pair and "lumbar_rounding" not in pair
     for s in a.stills:
         assert s.caption() in html
 

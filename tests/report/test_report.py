@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from hingecoach.core.timeseries import TimeSeries
+from hingecoach.core.vocabulary import fault_labels
 from hingecoach.faults import MESSAGES, RepMetrics
 from hingecoach.report import EXPLANATIONS, gather, render_html, write_report
 from hingecoach.store import open_store
@@ -54,7 +55,7 @@ def test_html_report_shows_everything(three_sessions, tmp_path):
     body = html.split('<table class="reps">')[1].split("</table>")[0]
     assert body.count("<tr>") == 1 + len(a.reps) + len(a.incomplete)
     for m in a.reps:
-        assert (", ".join(m.faults) if m.faults else ">ok<") in body
+        assert (escape(fault_labels(m.faults)) if m.faults else ">ok<") in body
     # each fault seen, explained in plain language (the common-mistakes list) with its cue
     for f in {f for m in a.reps for f in m.faults}:
         assert EXPLANATIONS[f].mistake in html and MESSAGES[f].replace("'", "&#x27;") in html
@@ -63,6 +64,7 @@ def test_html_report_shows_everything(three_sessions, tmp_path):
     assert "not a diagnosis" in html and "see a doctor or physical therapist" in html
     assert 'class="progress"' in html and "@media print" in html and "page-break-before" in html
     assert "Incomplete session" not in html
+    assert " · recorded file · source hinges-" in html and "offline" not in html  # the kind in plain words
 
 
 def test_report_of_an_incomplete_session_without_reps(tmp_path):

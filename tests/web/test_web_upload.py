@@ -81,6 +81,7 @@ def test_a_recording_becomes_a_session_with_the_analyze_document(server, recordi
     assert [p["name"] for p in c.get("/api/people").json()] == ["Anna"]
     hist = c.get("/api/people/Anna/history").json()
     assert [x["id"] for x in hist["sessions"]] == [sid]
+    assert hist["sessions"][0]["kind"] == "offline" and hist["sessions"][0]["what"] == "recorded file"
     assert not list(server.app.state.hc.upload_dir.iterdir())  # the upload was deleted
     assert any(j["id"] == job_id for j in c.get("/api/analyses").json())
 

@@ -124,6 +124,7 @@ def test_first_visit_a_person_a_broken_file_and_a_recording(tmp_path, recording)
             assert fits(page)  # the report too, at 390 px
             page.goto(f"{srv.url}/history")
             page.wait_for_selector("#sessions tbody tr")
+            assert page.locator("#sessions tbody tr td").nth(1).inner_text() == "recorded file"  # not "offline"
             titles = [t.lower() for t in page.locator("#charts svg.chart").evaluate_all(
                 "els => els.map(e => e.getAttribute('aria-label'))")]
             assert not any(t.startswith(("programme stage", "wall distance", "pain")) for t in titles), titles

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from hingecoach.core.vocabulary import fault_labels
+
 JPEG = "image/jpeg"
 #: The verdict of a rep that was judged and broke no rule, and of one that was not judged.
 OK, NOT_JUDGED = "ok", "not judged"
@@ -45,6 +47,12 @@ class RepStill:
         return OK if self.judged else NOT_JUDGED
 
     @property
+    def verdict_text(self) -> str:
+        """The verdict for people: ``ok``, the faults' short names (``core.vocabulary.
+        FAULT_LABELS``) or ``not judged``."""
+        return fault_labels(self.faults) if self.faults else self.verdict
+
+    @property
     def good(self) -> bool:
         """Judged, complete, and no fault: the rep to show as the correct one."""
         return self.judged and self.complete and not self.faults
@@ -59,8 +67,9 @@ class RepStill:
         return f"rep {self.rep_index}" if self.complete else "incomplete rep"
 
     def caption(self) -> str:
-        """The verdict for people: 'rep 3 at 7.4 s: ok', with why it was not judged."""
-        text = f"{self.title()} at {self.t_s:.1f} s: {self.verdict}"
+        """The verdict for people: 'rep 3 at 7.4 s: ok' or 'rep 4 at 9.1 s: lower back
+        rounded' (the faults' short names), with why it was not judged."""
+        text = f"{self.title()} at {self.t_s:.1f} s: {self.verdict_text}"
         if not self.complete:
             text += " (did not return to standing; not counted)"
         if not self.judged and self.not_judged_because:

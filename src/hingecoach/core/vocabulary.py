@@ -99,3 +99,27 @@ Setting = StrEnum("Setting", "placement exercise share_of_max lumbar_rounding_de
 
 
 SETTING_NAMES: Final = tuple(s.value for s in Setting)
+
+
+#: Each form fault's short name for people, by fault id: what the reports and the rep
+#: stills show (JSON and the command line's rep table keep the ids, which are stable).
+#: The explanations in ``report.explain`` spell each one out.
+FAULT_LABELS: Final = {
+    "lumbar_rounding": "lower back rounded",
+    "top_overextension": "leaned back at the top",
+    "too_fast": "too fast",
+    "shallow_hinge": "too little hip hinge",
+    "squatting": "squatted",
+    "neck_craning": "neck craned",
+}
+
+
+def fault_label(fault: str) -> str:
+    """The short name of ``fault`` (a fault id) for people; an id without one (a newer
+    rule) is shown with spaces for its underscores, so a report never hides a fault."""
+    return FAULT_LABELS.get(fault, fault.replace("_", " "))
+
+
+def fault_labels(faults: tuple[str, ...] | list[str]) -> str:
+    """``faults`` (ids) as their short names, comma-separated."""
+    return ", ".join(fault_label(f) for f in faults)

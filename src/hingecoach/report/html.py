@@ -14,6 +14,7 @@ from html import escape
 from typing import Any
 
 from hingecoach.analysis import Analysis
+from hingecoach.core.vocabulary import fault_label, fault_labels
 from hingecoach.faults import MESSAGES, RepMetrics
 from hingecoach.report.data import PAIN_ADVICE, RED_FLAGS, ReportData
 from hingecoach.report.explain import explain
@@ -110,7 +111,7 @@ def _head(d: ReportData) -> list[str]:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>hingecoach report: session {s.id}</title><style>{CSS}{STILLS_CSS}</style></head><body>",
         f"<h1>Hip hinge session {s.id}</h1>",
-        f'<p class="sub">{who} · {escape(_when(s.started_at))} · {escape(s.kind)} · '
+        f'<p class="sub">{who} · {escape(_when(s.started_at))} · {escape(s.what)} · '
         f'source {escape(s.source or "–")}{" · device " + escape(s.device) if s.device else ""} · '
         f"hingecoach {escape(d.record.software_version)}</p>",
     ]
@@ -214,7 +215,7 @@ def _reps(a: Analysis, judgements: list[dict[str, Any]] | None = None) -> list[s
     out.append('<table class="reps"><thead><tr><th>rep</th><th>start (s)</th><th>bottom (s)</th>'
                f"<th>end (s)</th>{head}<th class=l>verdict</th></tr></thead><tbody>")
     for k, m in enumerate([*a.reps, *a.incomplete]):
-        verdict = (f'<span class="bad">{escape(", ".join(m.faults))}</span>' if m.faults
+        verdict = (f'<span class="bad">{escape(fault_labels(m.faults))}</span>' if m.faults
                    else '<span class="ok">ok</span>')
         if not m.complete:
             verdict += " (incomplete: did not return to standing; not counted)"
@@ -239,7 +240,7 @@ def _faults(d: ReportData) -> list[str]:
             e = explain(f)
             cue = MESSAGES.get(f, "")
             out.append(f'<div class="fault"><h3>{escape(e.mistake)} <span class="small">'
-                       f"({escape(f)}: {n} of {len(a.reps)} reps)</span></h3><p>{escape(e.why)}</p>"
+                       f"({escape(fault_label(f))}: {n} of {len(a.reps)} reps)</span></h3><p>{escape(e.why)}</p>"
                        + (f"<p><b>Instead:</b> {escape(e.fix)}</p>" if e.fix else "")
                        + (f'<p class="small">Cue: “{escape(cue)}”</p>' if cue else "") + "</div>")
     else:

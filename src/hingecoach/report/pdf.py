@@ -14,6 +14,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from hingecoach.analysis import Analysis
+from hingecoach.core.vocabulary import fault_label, fault_labels
 from hingecoach.faults import RepMetrics
 from hingecoach.report.data import PAIN_ADVICE, RED_FLAGS, ReportData
 from hingecoach.report.explain import explain
@@ -70,7 +71,7 @@ def write_pdf(d: ReportData, path: str | Path) -> None:
     with PdfPages(path, metadata={"Title": f"hingecoach session {s.id}", "Creator": "hingecoach"}) as pdf:
         tp = _TextPage(pdf)
         tp.line(f"Hip hinge session {s.id}", 18, True, 0.01)
-        tp.line(f"{s.person or 'no person recorded'} · {s.started_at[:16].replace('T', ' ')} UTC · {s.kind} · "
+        tp.line(f"{s.person or 'no person recorded'} · {s.started_at[:16].replace('T', ' ')} UTC · {s.what} · "
                 f"source {s.source or '-'} · hingecoach {rec.software_version}", 9, gap=0.015)
         tp.y -= pair_on_page(tp.fig, tp.y, d)
         if not s.complete:
@@ -98,7 +99,7 @@ def write_pdf(d: ReportData, path: str | Path) -> None:
             tp.line("No form faults in this session." if a.reps else "No repetitions recorded.")
         for f, n in counts.most_common():
             e = explain(f)
-            tp.line(f"{e.mistake} ({f}: {n} of {len(a.reps)} reps)", 11, True)
+            tp.line(f"{e.mistake} ({fault_label(f)}: {n} of {len(a.reps)} reps)", 11, True)
             tp.line(e.why, 10)
             if e.fix:
                 tp.line("Instead: " + e.fix, 10, gap=0.008)
@@ -159,7 +160,7 @@ def _rep_pages(pdf: PdfPages, a: Analysis) -> None:
         for k, m in enumerate(reps[p0:p0 + ROWS_PER_PAGE]):
             y = 0.905 - k * 0.021
             cells = row(m)
-            verdict = (", ".join(m.faults) or "ok") + ("" if m.complete else " (incomplete)")
+            verdict = (fault_labels(m.faults) or "ok") + ("" if m.complete else " (incomplete)")
             fig.text(0.06, y, cells, family="DejaVu Sans Mono", fontsize=8, va="top")
             fig.text(0.06 + MONO_CHAR * len(cells), y, verdict, family="DejaVu Sans Mono", fontsize=8,
                      va="top", color="#d23c3c" if m.faults else "#2e9d4a")

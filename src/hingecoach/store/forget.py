@@ -32,6 +32,7 @@ class ForgetQueries(PeopleQueries):
                       for t in _COUNTED}
             nbytes = sum(count(f"SELECT SUM(LENGTH(payload)) FROM {t} WHERE session_id IN ({sel})")
                          for t in ("chunks", "stills"))
+            incomplete = count(f"SELECT COUNT(*) FROM reps WHERE complete = 0 AND session_id IN ({sel})")
             n_sessions = count("SELECT COUNT(*) FROM sessions WHERE person_id = ?")
             for t in _SESSION_TABLES:
                 self.db.execute(f"DELETE FROM {t} WHERE session_id IN ({sel})", (p.id,))
@@ -44,4 +45,4 @@ class ForgetQueries(PeopleQueries):
             self.db.execute("VACUUM people, red_flag_clearances, sessions, reps, pain, notes, cues, events, "
                             "sets, streams, chunks, stills")
         return ForgetReport(p.name, n_sessions, counts["reps"], counts["pain"], counts["notes"],
-                            counts["cues"], counts["events"], nbytes, counts["stills"])
+                            counts["cues"], counts["events"], nbytes, counts["stills"], incomplete)

@@ -6,6 +6,22 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from hingecoach.faults import RepMetrics
+from hingecoach.sources.video import VIDEO_SUFFIXES
+
+#: The session kinds in plain words, for people (the stored ``kind`` stays the id); an
+#: analysed file ("offline") is named by its source in ``kind_label``.
+KIND_LABELS = {"live": "live", "programme": "programme", "plan": "plan", "reanalysis": "re-analysed file"}
+
+
+def kind_label(kind: str, source: str) -> str:
+    """A session's kind in plain words, by where it came from: 'video file', 'webcam
+    recording' or 'recorded file' for an analysed file, 'live', 'programme', 'plan'..."""
+    if kind == "offline":
+        src = source.strip().lower()
+        if src.startswith("webcam:"):
+            return "webcam recording"
+        return "video file" if src.endswith(VIDEO_SUFFIXES) else "recorded file"
+    return KIND_LABELS.get(kind, kind)
 
 PAIN_MOMENTS = ("before", "after", "set", "next_morning", "during")
 
@@ -98,6 +114,11 @@ class SessionSummary:
     # a camera session's range of hinge: median peak hip flexion of the reps (None for IMUs)
     hip_flexion_deg: float | None = None
 
+    @property
+    def what(self) -> str:
+        """The kind in plain words (``kind_label``): what the reports and the History show."""
+        return kind_label(self.kind, self.source)
+
     def to_json(self) -> dict[str, Any]:
         """The summary as a JSON-ready dict."""
         return asdict(self)
@@ -132,7 +153,8 @@ class SessionRecord:
 
 @dataclass(frozen=True)
 class ForgetReport:
-    """What ``Store.forget`` removed (counts, and bytes of recordings)."""
+    """What ``Store.forget`` removed (counts, and bytes of recordings); ``reps`` counts
+    every stored rep, ``incomplete_reps`` those of them that did not return to standing."""
 
     person: str
     sessions: int
@@ -143,13 +165,17 @@ class ForgetReport:
     events: int
     recording_bytes: int  # sample chunks and rep stills
     stills: int = 0  # rep stills (pictures of the person) of camera sessions
+    incomplete_reps: int = 0
 
     def describe(self) -> str:
         """One sentence for the person who asked to forget (the rep stills named when
-        there were any: they are pictures of the person)."""
+        there were any: they are pictures of the person). Reps are counted as the report
+        counts them: the complete ones, with the incomplete ones apart."""
         mb = self.recording_bytes / 1e6
         stills = f", {self.stills} rep still(s)" if self.stills else ""
-        return (f"removed {self.person!r}: {self.sessions} session(s), {self.reps} rep(s), "
+        extra = f" (+{self.incomplete_reps} incomplete)" if self.incomplete_reps else ""
+        return (f"removed {self.person!r}: {self.sessions} session(s), "
+                f"{self.reps - self.incomplete_reps} rep(s){extra}, "
                 f"{self.pain_ratings} pain rating(s), {self.notes} note(s), {self.cues} cue(s), "
                 f"{self.events} event(s){stills} and {mb:.1f} MB of recordings")
 

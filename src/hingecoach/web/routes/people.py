@@ -69,7 +69,8 @@ def history(s: Locked, name: str = Depends(person_name)) -> dict[str, Any]:
     rows = []
     for x in s.sessions(name):
         h = steps.get(x.id)
-        rows.append({**x.to_json(), "faulty_share": None if not x.reps else round(x.faulty_reps / x.reps, 3),
+        rows.append({**x.to_json(), "what": x.what,
+                     "faulty_share": None if not x.reps else round(x.faulty_reps / x.reps, 3),
                      "programme": None if h is None else h.to_json()})
     th, src, _ = threshold(s.person(name), pp.state)
     return {"person": name, "sessions": rows, "plan": plan(pp), "threshold_deg": round(th, 1),

@@ -14,6 +14,15 @@ const chart = {
     return out.length > 1 ? out.slice(0, out.findIndex((v) => v >= hi - 1e-9) + 1) : out;
   },
 
+  // The plot's left and right margins (user units): room for the y ticks on the left and,
+  // on both sides, for half the longest x label, which is centred under its point, so
+  // the first and the last label are drawn whole. charW: the width of a character of the
+  // 16 px font, a little above the widest digits of the usual sans-serif fonts.
+  edges(labels, charW = 10.5) {
+    const half = Math.ceil((Math.max(0, ...labels.map((s) => String(s).length)) * charW) / 2) + 2;
+    return [Math.max(40, half), Math.max(16, half)];
+  },
+
   // True when some series has a value to draw.
   hasData(series) { return series.some((s) => s.values.some((v) => v !== null && v !== undefined)); },
 
@@ -23,7 +32,8 @@ const chart = {
   line(title, labels, series, opts = {}) {
     // a phone gets a narrower drawing (readable text once scaled), its legend under the title
     const narrow = (opts.width ?? window.innerWidth) < 600;
-    const ns = "http://www.w3.org/2000/svg", W = narrow ? 380 : 900, H = narrow ? 230 : 200, L = 40, R = 16,
+    const [L, R] = chart.edges(labels);
+    const ns = "http://www.w3.org/2000/svg", W = narrow ? 380 : 900, H = narrow ? 230 : 200,
       T = narrow ? 44 : 26, B = 34;
     const svg = document.createElementNS(ns, "svg");
     svg.setAttribute("viewBox", `0 0 ${W} ${H}`); svg.setAttribute("class", "chart");
@@ -51,7 +61,9 @@ const chart = {
       add("line", { x1: L, x2: W - R, y1: y(opts.hline), y2: y(opts.hline), stroke: "#d23c3c", "stroke-dasharray": "6 4" });
     }
     const step = Math.max(1, Math.ceil(n / (narrow ? 4 : 12)));
-    labels.forEach((lab, i) => { if (i % step === 0) add("text", { x: x(i), y: H - 12, "text-anchor": "middle" }, lab); });
+    // every step-th label and always the last (the latest session), without one too near it
+    const shown = (i) => i === n - 1 || (i % step === 0 && n - 1 - i >= step);
+    labels.forEach((lab, i) => { if (shown(i)) add("text", { x: x(i), y: H - 12, "text-anchor": "middle" }, lab); });
     series.forEach((s, k) => {
       let d = "", prev = null;
       const points = s.values.filter((v) => v !== null && v !== undefined).length;

@@ -53,7 +53,7 @@ const hist = {
     const tbody = document.querySelector("#sessions tbody");
     tbody.replaceChildren(...rows.map((s) => hc.el("tr", {},
       hc.el("td", { class: "l" }, s.started_at.slice(0, 16).replace("T", " ")),
-      hc.el("td", { class: "l" }, s.programme ? `${s.kind}: ${s.programme.outcome}` : s.kind),
+      hc.el("td", { class: "l" }, s.programme ? `${s.what}: ${s.programme.outcome}` : s.what),
       hc.el("td", {}, s.programme ? `${s.programme.stage_before} → ${s.programme.stage_after}` : "–"),
       hc.el("td", {}, String(s.reps)), hc.el("td", {}, String(s.faulty_reps)),
       hc.el("td", {}, hc.fmt(s.peak_lumbar_flexion_deg)),
