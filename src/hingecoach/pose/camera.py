@@ -38,7 +38,9 @@ from hingecoach.pose.keypoints import (
     facing_vote,
     keypoint_angles,
     missing_points,
+    nose_depth,
     side_view_ratio,
+    turn_toward_camera,
 )
 
 
@@ -80,6 +82,8 @@ class FrameMeasure:
     bow_other_facing: float = float("nan")  # the bow measured as if facing the other way
     back: BackShape | None = None  # the back's outline shape (pose.back_shape), None without a mask
     back_other_facing: BackShape | None = None  # the same as if facing the other way (some frames)
+    turn: float = float("nan")  # keypoints.turn_toward_camera: + chest toward the camera, - back
+    nose_depth: float = float("nan")  # keypoints.nose_depth: - face toward the camera, + away
 
 
 OTHER_FACING_EVERY = 4
@@ -115,7 +119,8 @@ class CameraMeasurer:
             bow, contour = float("nan"), np.empty((0, 2))
         return FrameMeasure(index, t, k.trunk_inclination_deg, k.hip_flexion_deg, k.knee_flexion_deg,
                             k.neck_raw_deg, bow, side_view_ratio(pose), pose.xy, contour,
-                            other.bow if other is not None else float("nan"), back, other)
+                            other.bow if other is not None else float("nan"), back, other,
+                            turn_toward_camera(pose), nose_depth(pose))
 
 
 @dataclass
