@@ -311,8 +311,9 @@ def _view_warnings(c: _Collected, name: str) -> list[str]:
     crowded = _crowded_frames(c.crowd_checks, [m.index for m in c.measures])
     if crowded:
         where = _fmt_ranges(_ranges(sorted(crowded)), c.times)
-        out.append(f"{name}: other people in view in {where}; the analysis follows the lifter (the "
-                   "person the pose model tracks): check the skeleton in --overlay is on the lifter")
+        out.append(f"{name}: other people in view in {where}; the analysis follows the lifter (the largest, "
+                   "most central and moving person, kept from then on): check the skeleton in --overlay is "
+                   "on the lifter")
     return out
 
 
