@@ -127,3 +127,15 @@ def test_a_still_double_in_view_does_not_take_the_pose_from_the_lifter(rounded):
     lifter_x0 = (round(640 * 16 / 9) - 360) // 2  # the lifter's strip in the letterboxed frame
     off = np.count_nonzero((hips < lifter_x0) | (hips > lifter_x0 + 360))
     assert off <= 2, (off, w)
+
+
+def test_a_lift_filmed_from_behind_is_never_judged(shared_data):
+    """A sumo deadlift filmed from behind at an angle (the lifter's back turned to the
+    camera, the shoulders and hips 0.38 of the trunk length apart, as a near-side view would
+    measure): not judged, and the reason says it was seen from behind."""
+    a = analyze_file(shared_data / "video" / "wild" / "sumodeadlift_back_gymappai_1.mp4")
+    d = a.to_json()
+    v = d["verdict"]
+    assert v["view"]["turned"] == "away" and v["view"]["view"] in ("oblique", "front/back")
+    assert v["clip"] == "cannot_judge" and d["reps"] and not any(r["judged"] for r in d["reps"])
+    assert all("from behind" in r["not_judged_because"] for r in d["reps"])

@@ -119,7 +119,7 @@ class ViewClass:
     def reason(self) -> str:
         """Why the back and knees were not judged, and how to film instead."""
         if self.view == "front/back":
-            seen = "from the front or back"
+            seen = {"away": "from behind", "toward": "from the front"}.get(self.turned, "from the front or back")
         elif self.turned == "away":
             seen = "from behind at an angle"
         else:
