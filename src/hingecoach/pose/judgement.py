@@ -28,13 +28,16 @@ View (``classify_view``), from the landmarks' own numbers, medians over the fram
 
 Judged: side views, and near-side views turned toward the camera with the back's shape
 rule alone (``verdict.judge_rounding``; the dowel's bow is not used there). The limit
-0.45 is the most oblique view checked against labels: the oblique takes of the labelled
-lifter (``0016X_2``, 0.44-0.45) where the shape rule gave no wrong verdict on 50 reps
-(it abstains on the rounded, correct and hip-first takes and reads the squat take's 10
-reps as squats with the back not rounded, both right), while the bow called all 10
-hip-first reps rounded. A view turned away from the camera past the side limit (seen
-from behind) is never judged: the outline is then the far side of the back, and
-BlazePose's left/right and facing are least reliable from behind.
+0.45 is the most oblique view checked against labels, the oblique takes of the labelled
+lifter (``0016X_2``, 0.43-0.45), with the view gates lifted: the bow called all 10
+hip-first reps rounded (wrong), while the shape rule gave no wrong verdict: it judged the
+squat take's 10 reps (back not rounded, squatting: right) and abstained on the others (at
+the bottom the foreshortened back is under its 60 px minimum), so the evidence for it
+there is thin. A rep's own view counts too, and a hinge's bottom foreshortens the trunk
+and raises the ratio: the reps of those takes measure over 0.45 and are not judged. A
+view turned away from the camera past the side limit (seen from behind) is never judged:
+the outline is then the far side of the back, and BlazePose's left/right and facing are
+least reliable from behind.
 """
 
 from __future__ import annotations
