@@ -147,8 +147,10 @@ class BlazePose:
         self._seen: list[Person] = []  # the people at the previous check
         self._checks = 0
         self._wrong = False  # the last pose was someone else's
+        self._wrong_checks = 0  # checks in a row that found the pose on someone else
         self._last_box: tuple[float, float, float, float] | None = None  # the tracked person's
         self._last_xy: np.ndarray | None = None
+        self._last_mask: np.ndarray | None = None  # the tracked person's mask, full frame
 
     def _new_pose(self) -> Any:
         return self._mp.solutions.pose.Pose(
@@ -171,10 +173,16 @@ class BlazePose:
             gx, gy = 0.1 * (x1 - x0), 0.1 * (y1 - y0)
             image = rgb.copy()
             image[max(0, int(y0 - gy)):int(y1 + gy) + 1, max(0, int(x0 - gx)):int(x1 + gx) + 1] = 0
+            if self._last_mask is not None and self._last_mask.shape == (h, w):
+                image[self._last_mask > 0.2] = 0  # and their whole outline (hair, a weight, a loose limb)
         r = self._finder.process(image)
         if r.pose_landmarks is None:
             return []
         lm = np.array([(p.x, p.y, p.visibility) for p in r.pose_landmarks.landmark])
+        # a person is someone whose shoulders and hips are seen (visibility 0.5, as
+        # CameraSettings.min_visibility): not a shape the model half-matches in a blank
+        if float(np.mean(lm[[11, 12, 23, 24], 2])) < 0.5:
+            return []
         xy = lm[:, :2] * (w, h)
         found = Person(landmark_box(xy, lm[:, 2]), xy)
         if self._last_box is not None and same_person(found.box, self._last_box):
@@ -195,6 +203,11 @@ class BlazePose:
         self._checks += 1
         if self._wrong and self.crop.engaged:  # the model took someone else: detect afresh
             self._wrong = False
+            self._wrong_checks += 1
+            if self._wrong_checks >= 2:  # the lifter is gone from their place (a cut): choose again
+                self.crop.lifter = None
+                self._checks = 0
+                self._wrong_checks = 0
             self._pose.close()
             with quiet_stderr():
                 self._pose = self._new_pose()
@@ -233,7 +246,7 @@ class BlazePose:
         else:
             r = self._pose.process(image)
         if r.pose_landmarks is None:
-            self._last_box = self._last_xy = None
+            self._last_box = self._last_xy = self._last_mask = None
             return None
         lm = np.array([(p.x, p.y, p.z, p.visibility) for p in r.pose_landmarks.landmark])
         if lm.shape[0] != N_LANDMARKS:
@@ -253,12 +266,14 @@ class BlazePose:
             if self.follow_lifter:  # the pose model's own search sees people the segmentation misses
                 others = max(others, len(self._seen) - 1)
         box_now = landmark_box(xy, lm[:, 3])
-        if self.crop is not None and self._checks > CHOOSE_CHECKS and not same_person(box_now, self.crop.lifter):
+        if self.crop is not None and self.crop.engaged and self._checks > CHOOSE_CHECKS \
+                and not same_person(box_now, self.crop.lifter):
             self._wrong = True  # someone else (walking through): not the lifter's pose
-            self._last_box = self._last_xy = None
+            self._last_box = self._last_xy = self._last_mask = None
             return None
         self._wrong = False
-        self._last_box, self._last_xy = box_now, xy
+        self._wrong_checks = 0
+        self._last_box, self._last_xy, self._last_mask = box_now, xy, mask
         if self.crop is not None:
             self.crop.follow(self._last_box)
         # MediaPipe's z is scaled like x, by the width of the image it was given
