@@ -128,8 +128,8 @@ class ViewClass:
         else:
             seen = "at an angle (oblique)"
         return (f"the camera saw the lifter {seen}, not from the side (left and right shoulders and hips "
-                f"{self.side_ratio:.2f} of the trunk length apart; a side view is under {SIDE_MAX_RATIO:g}, "
-                f"and up to {NEAR_SIDE_MAX_RATIO:g} when turned toward the camera): {FILM_HINT}")
+                f"over {SIDE_MAX_RATIO:g} of the trunk length apart, or over {NEAR_SIDE_MAX_RATIO:g} turned "
+                f"toward the camera): {FILM_HINT}")
 
     def to_json(self) -> dict[str, Any]:
         """The view, with its numbers and the limits it was classified by."""
