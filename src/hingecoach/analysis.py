@@ -238,7 +238,7 @@ def _pose_model(model: PoseModel | None, st: AnalysisSettings) -> PoseModel:
         return model
     from hingecoach.pose.estimator import BlazePose
 
-    return BlazePose(model=st.camera.pose_model)
+    return BlazePose(model=st.camera.pose_model, follow_lifter=True)
 
 
 def video_back_reference(source: str | Path, settings: AnalysisSettings | None = None, *,
