@@ -149,6 +149,8 @@ class BlazePose:
         self._checks = 0
         self._wrong = False  # the last pose was someone else's
         self._wrong_checks = 0  # checks in a row that found the pose on someone else
+        self._lost_checks = 0  # checks in a row with no pose in the crop
+        self._anchor: tuple[float, float, float, float] | None = None  # the lifter's box at the last check
         self._last_box: tuple[float, float, float, float] | None = None  # the tracked person's
         self._last_xy: np.ndarray | None = None
         self._last_mask: np.ndarray | None = None  # the tracked person's mask, full frame
@@ -202,13 +204,29 @@ class BlazePose:
         people = with_movement(people, self._seen)
         self._seen = people
         self._checks += 1
-        if self._wrong and self.crop.engaged:  # the model took someone else: detect afresh
+        if not self._wrong:  # the lifter's place at this check: the pose must not drift off it
+            self._anchor = self._last_box if self._last_box is not None else self._anchor
+        if self.crop.engaged and self._last_box is None and not self._wrong:
+            self._lost_checks += 1
+            if self._lost_checks >= 2:  # the lifter lost for two checks: choose again
+                self.crop.lifter = self._anchor = None
+                self._checks = 1
+                self._lost_checks = 0
+        else:
+            self._lost_checks = 0
+        if self._wrong and self.crop.engaged:  # the model took someone else: back to the lifter
             self._wrong = False
-            self._wrong_checks += 1
-            if self._wrong_checks >= 2:  # the lifter is gone from their place (a cut): choose again
-                self.crop.lifter = None
-                self._checks = 0
+            back = choose_lifter(people[1:], w, h, self.crop.lifter)  # another than the one tracked
+            if back is not None:
                 self._wrong_checks = 0
+                self.crop.engage(back.box, body_length(back.xy))
+                self._anchor = back.box
+            else:
+                self._wrong_checks += 1
+                if self._wrong_checks >= 2:  # nobody where the lifter was (a cut): choose again
+                    self.crop.lifter = self._anchor = None
+                    self._checks = 1
+                    self._wrong_checks = 0
             self._pose.close()
             with quiet_stderr():
                 self._pose = self._new_pose()
@@ -224,6 +242,7 @@ class BlazePose:
         if self.crop.engaged and tracked and not self._wrong:
             return
         resized = self.crop.engage(lifter.box, body_length(lifter.xy))
+        self._anchor = lifter.box
         if resized or not tracked or self._wrong:  # a new input, or another person: track afresh in the crop
             self._pose.close()
             with quiet_stderr():
@@ -268,9 +287,9 @@ class BlazePose:
                 others = max(others, len(self._seen) - 1)
         box_now = landmark_box(xy, lm[:, 3])
         if self.crop is not None and self.crop.engaged and self._checks > CHOOSE_CHECKS \
-                and not same_person(box_now, self.crop.lifter):
-            self._wrong = True  # someone else (walking through): not the lifter's pose
-            self._last_box = self._last_xy = self._last_mask = None
+                and not same_person(box_now, self._anchor):
+            self._wrong = True  # someone else (walking through): not the lifter's pose, but
+            self._last_box, self._last_xy, self._last_mask = box_now, xy, mask  # blanked at the check
             return None
         self._wrong = False
         self._wrong_checks = 0
