@@ -37,7 +37,7 @@ class Recorder:
     def __init__(self, model: str) -> None:
         from hingecoach.pose.estimator import BlazePose
 
-        self.pose = BlazePose(model=model)
+        self.pose = BlazePose(model=model, follow_lifter=True)
         self.rows: list[Any] = []
         self.size = (0, 0)
 

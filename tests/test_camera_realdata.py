@@ -65,6 +65,10 @@ def test_the_standing_start_zeroes_the_back(clips):
 def test_the_oblique_view_is_named(video_dir):
     a = analyze_file(video_dir / "0016c_2.mp4")
     assert any("not a side view" in w for w in a.warnings)
+    # the correct hinge filmed obliquely, turned toward the camera: no rep gets a wrong verdict
+    d = a.to_json()
+    assert d["verdict"]["view"]["turned"] == "toward" and d["verdict"]["clip"] in ("good", "cannot_judge")
+    assert all(not r["judged"] or not {"lumbar_rounding", "squatting"} & set(r["faults"]) for r in d["reps"])
 
 
 def _excerpt(src, dst, keep, transform=None, rotation=0):

@@ -14,7 +14,14 @@ from hingecoach.core.pose_types import HIP, SHOULDER, PoseFrame
 from hingecoach.pose.camera import CameraSettings, video_angles
 from hingecoach.pose.dowel import ROUNDING_BOW_RATIO, bow_angle_deg, measure_back, rounding_threshold_deg
 from hingecoach.pose.filters import OneEuroFilter
-from hingecoach.pose.keypoints import Orientation, choose_orientation, keypoint_angles, side_view_ratio
+from hingecoach.pose.keypoints import (
+    Orientation,
+    choose_orientation,
+    keypoint_angles,
+    nose_depth,
+    side_view_ratio,
+    turn_toward_camera,
+)
 
 camera = pytest.mark.camera
 #: The simulator's silhouette has no lumbar hollow, which the back-shape rounding rule
@@ -99,6 +106,19 @@ def test_side_view_ratio_tells_side_from_front():
     xy = side.xy.copy()
     xy[[12, 24]] += (100.0, 0.0)  # shoulders and hips side by side: facing the camera
     assert side_view_ratio(replace(side, xy=xy)) > 0.6
+
+
+def test_turn_and_nose_depth_tell_the_chest_from_the_back():
+    side = _bent(0.0, 0.0, 1.0)
+    assert abs(turn_toward_camera(side)) < 0.05 and abs(nose_depth(side)) < 0.05
+    xy, z = side.xy.copy(), side.z.copy()
+    xy[[11, 23]] += (40.0, 0.0)  # the person's left shoulder and hip to the image right
+    z[0] = z[7] - 0.2  # the nose nearer the camera than the ears
+    z[8] = z[7]
+    chest = replace(side, xy=xy, z=z)
+    assert turn_toward_camera(chest) > 0.2 and nose_depth(chest) < -0.2
+    back = replace(side, xy=side.xy - (xy - side.xy), z=2 * side.z - z)
+    assert turn_toward_camera(back) < -0.2 and nose_depth(back) > 0.2
 
 
 # -- the virtual dowel in the simulated geometry ------------------------------------------

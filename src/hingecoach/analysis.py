@@ -240,7 +240,9 @@ def _pose_model(model: PoseModel | None, st: AnalysisSettings) -> PoseModel:
         return model
     from hingecoach.pose.estimator import BlazePose
 
-    return BlazePose(model=st.camera.pose_model)
+    pose = BlazePose(model=st.camera.pose_model)
+    pose.follow_lifter = True  # a file: follow the lifter when others are in view (pose.lifter)
+    return pose
 
 
 def video_back_reference(source: str | Path, settings: AnalysisSettings | None = None, *,

@@ -42,8 +42,8 @@ CAMERA_REP = {**REP, "peak_pelvis_tilt_deg": N, "lumbar_share": N, "descent_s": 
               "squat": {"measure": "str|null", "score": FN, "threshold": FN}}
 #: The clip's verdict heads a camera document.
 VERDICT = {"clip": S, "reasons": [S],
-           "view": {"view": S, "side_ratio": FN, "side_frames_share": F,
-                    "limits": {"side": F, "near-side": F, "oblique": F}},
+           "view": {"view": S, "side_ratio": FN, "side_frames_share": F, "turned": S, "turn": FN,
+                    "nose_depth": FN, "limits": {"side": F, "near-side": F, "oblique": F}},
            "reps": INT, "judged_reps": INT, "partial_reps": INT, "upright_reference": S,
            "back_reference": {"source": S, "frames": INT, "bend_deg": FN, "bow": FN, "hump": FN},
            "camera_rules": {"too_fast_s": F, "too_fast_source": S, "gaze_up_deg": F, "gaze_up_source": S,

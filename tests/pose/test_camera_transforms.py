@@ -102,3 +102,40 @@ def test_wild_side_clips_that_start_at_the_bottom_give_their_lift(shared_data, c
     assert len(a.reps) == 1 and d["reps"][0]["kind"] == kind and d["reps"][0]["judged"] is True
     assert d["verdict"]["view"]["view"] == "side" and d["verdict"]["clip"] in ("good", "faults")
     assert all(r["kind"] == "partial" for r in d["incomplete_reps"])
+
+
+def test_a_still_double_in_view_does_not_take_the_pose_from_the_lifter(rounded):
+    """A second person of the lifter's own size, standing still beside them (the clip's
+    first frame pasted into the letterbox margin): without the lifter crop BlazePose
+    tracks the double for the whole clip; with it the analysis follows the lifter, the
+    moving, central one, and warns that someone else is in view."""
+    src, tmp = rounded
+    first = {}
+
+    def double(im):
+        if "im" not in first:
+            first["im"] = im.copy()
+        out = _letterbox(im)
+        out[:, : im.shape[1]] = first["im"]
+        return out
+
+    a = analyze_file(_write(src, tmp / "double.mp4", keep=lambda t: t <= 8.8, transform=double))
+    assert len(a.reps) == 3 and sum("lumbar_rounding" in m.faults for m in a.reps) >= 2
+    assert any("other people in view" in w for w in a.warnings)
+    w = a.info["video"]["width"] if "video" in a.info else None
+    hips = np.array([0.5 * (m.xy[23, 0] + m.xy[24, 0]) for m in a.camera.frames])
+    lifter_x0 = (round(640 * 16 / 9) - 360) // 2  # the lifter's strip in the letterboxed frame
+    off = np.count_nonzero((hips < lifter_x0) | (hips > lifter_x0 + 360))
+    assert off <= 2, (off, w)
+
+
+def test_a_lift_filmed_from_behind_is_never_judged(shared_data):
+    """A sumo deadlift filmed from behind at an angle (the lifter's back turned to the
+    camera, the shoulders and hips 0.38 of the trunk length apart, as a near-side view would
+    measure): not judged, and the reason says it was seen from behind."""
+    a = analyze_file(shared_data / "video" / "wild" / "sumodeadlift_back_gymappai_1.mp4")
+    d = a.to_json()
+    v = d["verdict"]
+    assert v["view"]["turned"] == "away" and v["view"]["view"] in ("oblique", "front/back")
+    assert v["clip"] == "cannot_judge" and d["reps"] and not any(r["judged"] for r in d["reps"])
+    assert all("from behind" in r["not_judged_because"] for r in d["reps"])

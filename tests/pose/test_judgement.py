@@ -40,6 +40,22 @@ def test_view_classes_from_the_side_ratio():
     assert v.side_ratio == pytest.approx(0.2) and v.side_frames_share == pytest.approx(2 / 3)
 
 
+def test_a_view_from_behind_is_never_near_side():
+    # beyond the side limit, the turn's direction decides: toward the camera is near-side,
+    # away (the back to the camera: left/right order reversed, the nose behind the ears) not
+    toward = classify_view([0.38, 0.40], turns=[0.37, 0.39], nose_depths=[-0.4, -0.3])
+    assert toward.view == "near-side" and toward.turned == "toward" and toward.judgeable
+    away = classify_view([0.38, 0.40], turns=[-0.37, -0.39], nose_depths=[0.3, 0.4])
+    assert away.view == "oblique" and away.turned == "away" and not away.judgeable
+    assert "from behind" in away.reason()
+    # the cues disagree: not near-side either
+    assert classify_view([0.38], turns=[0.38], nose_depths=[0.3]).view == "oblique"
+    # within the side limit the direction does not matter (it is noise around 0 there)
+    assert classify_view([0.1, 0.12], turns=[-0.1, -0.12], nose_depths=[0.05, 0.05]).view == "side"
+    j = away.to_json()
+    assert j["turned"] == "away" and j["turn"] == pytest.approx(-0.38) and j["nose_depth"] == pytest.approx(0.35)
+
+
 def test_looking_up_in_the_bend_is_neck_craning(monkeypatch):
     from hingecoach.testing import camera_sim
 

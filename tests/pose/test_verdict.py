@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from hingecoach.pose.back_shape import BackShape
-from hingecoach.pose.verdict import RoundingRule, back_reference, judge_rounding, judge_squat
+from hingecoach.pose.verdict import RoundingRule, back_reference, bottom_window, judge_rounding, judge_squat
 
 
 def _shape(bend: float, trunk_px: float = 150.0) -> BackShape:
@@ -35,6 +35,24 @@ def test_a_back_folded_into_one_arc_is_rounded_and_a_hollow_one_is_not():
 def test_the_bottom_window_ignores_one_flickering_frame():
     shapes, t = _rep([-8, -8, -8, -8, 30, -8, -8, -8, -8])
     assert judge_rounding(shapes, 15, time_s=t).rounded is False
+
+
+def test_a_pause_at_the_bottom_is_judged_whole_not_at_its_deepest_frame():
+    # a deadlift from the floor: the reach to the bar (hips 130 deg, the back folded for a
+    # moment), then a 1 s set-up at 125-128 deg with the back flat before the pull
+    n = 60
+    t = [i / 30.0 for i in range(n)]
+    hips = [40.0 + 3 * i for i in range(30)] + [128.0] * 28 + [90.0, 60.0]
+    hips[30] = 131.0  # the deepest frame, at the reach
+    shapes = [_shape(-10.0)] * n
+    for i in range(27, 34):
+        shapes[i] = _shape(9.0)
+    win = bottom_window(n, 30, t, hips)
+    assert win.start <= 27 and win.stop == 58  # the whole set-up, not +-0.15 s
+    assert bottom_window(n, 30, t).stop == 35
+    v = judge_rounding(shapes, 30, time_s=t, depth_deg=hips)
+    assert v.judged and v.rounded is False
+    assert judge_rounding(shapes, 30, time_s=t).rounded is True  # the single-moment window
 
 
 def test_a_bend_within_the_measuring_error_is_not_called():

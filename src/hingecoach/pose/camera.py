@@ -38,7 +38,9 @@ from hingecoach.pose.keypoints import (
     facing_vote,
     keypoint_angles,
     missing_points,
+    nose_depth,
     side_view_ratio,
+    turn_toward_camera,
 )
 
 
@@ -80,6 +82,8 @@ class FrameMeasure:
     bow_other_facing: float = float("nan")  # the bow measured as if facing the other way
     back: BackShape | None = None  # the back's outline shape (pose.back_shape), None without a mask
     back_other_facing: BackShape | None = None  # the same as if facing the other way (some frames)
+    turn: float = float("nan")  # keypoints.turn_toward_camera: + chest toward the camera, - back
+    nose_depth: float = float("nan")  # keypoints.nose_depth: - face toward the camera, + away
 
 
 OTHER_FACING_EVERY = 4
@@ -115,7 +119,8 @@ class CameraMeasurer:
             bow, contour = float("nan"), np.empty((0, 2))
         return FrameMeasure(index, t, k.trunk_inclination_deg, k.hip_flexion_deg, k.knee_flexion_deg,
                             k.neck_raw_deg, bow, side_view_ratio(pose), pose.xy, contour,
-                            other.bow if other is not None else float("nan"), back, other)
+                            other.bow if other is not None else float("nan"), back, other,
+                            turn_toward_camera(pose), nose_depth(pose))
 
 
 @dataclass
@@ -306,8 +311,9 @@ def _view_warnings(c: _Collected, name: str) -> list[str]:
     crowded = _crowded_frames(c.crowd_checks, [m.index for m in c.measures])
     if crowded:
         where = _fmt_ranges(_ranges(sorted(crowded)), c.times)
-        out.append(f"{name}: other people in view in {where}; the analysis follows the lifter (the "
-                   "person the pose model tracks): check the skeleton in --overlay is on the lifter")
+        out.append(f"{name}: other people in view in {where}; the analysis follows the lifter (the largest, "
+                   "most central and moving person, kept from then on): check the skeleton in --overlay is "
+                   "on the lifter")
     return out
 
 

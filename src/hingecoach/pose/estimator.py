@@ -21,6 +21,16 @@ import numpy as np
 from hingecoach.core.errors import HingecoachError
 from hingecoach.core.extras import require
 from hingecoach.core.pose_types import N_LANDMARKS, PoseFrame
+from hingecoach.pose.lifter import (
+    CHOOSE_CHECKS,
+    LifterCrop,
+    Person,
+    body_length,
+    choose_lifter,
+    landmark_box,
+    same_person,
+    with_movement,
+)
 
 #: ``--pose-model`` names -> MediaPipe's model_complexity.
 POSE_MODELS = {"lite": 0, "full": 1, "heavy": 2}
@@ -111,52 +121,192 @@ class BlazePose:
 
     Pose tracks one person and its mask shows only that person, so every
     ``people_check_every`` frames MediaPipe's selfie segmentation (general model, all
-    people, bundled too; ~10 ms) looks for others: ``PoseFrame.other_people``; 0: never
-    (the live camera runs that check on a thread of its own, ``live.people``)."""
+    people, bundled too; ~10 ms) counts the others: ``PoseFrame.other_people``; 0: never
+    (the live camera runs that check on a thread of its own, ``live.people``). At the
+    same frames, with ``follow_lifter`` (on for files, ``analysis``; off by default, so a
+    live camera does not pay the search's extra pose run every 15 frames unless it asks),
+    the pose model in single image mode looks for another person on the frame with the
+    tracked one blanked out; when there is one, the pose model is given a crop that
+    follows the lifter from then on (``pose.lifter``): another person in the background or
+    walking through cannot take the pose over."""
 
     def __init__(self, *, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5, people_check_every: int = 15,
-                 model: str = "full") -> None:
+                 model: str = "full", follow_lifter: bool = False) -> None:
         mp = import_mediapipe()
-        complexity = require_pose_model(model)
+        self._mp = mp
+        self._complexity = require_pose_model(model)
+        self._confidence = (min_detection_confidence, min_tracking_confidence)
         self.model = model
+        self.follow_lifter = follow_lifter
         self._started = False
         with quiet_stderr():
-            self._pose = mp.solutions.pose.Pose(
-                static_image_mode=False, model_complexity=complexity, smooth_landmarks=True,
-                enable_segmentation=True, smooth_segmentation=True,
-                min_detection_confidence=min_detection_confidence,
-                min_tracking_confidence=min_tracking_confidence)
+            self._pose = self._new_pose()
             self._people = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) \
                 if people_check_every > 0 else None
         self._every = max(0, people_check_every)
         self._n = 0
+        self.crop: LifterCrop | None = None
+        self._finder: Any = None  # the pose model in single image mode, for other people
+        self._seen: list[Person] = []  # the people at the previous check
+        self._checks = 0
+        self._wrong = False  # the last pose was someone else's
+        self._wrong_checks = 0  # checks in a row that found the pose on someone else
+        self._lost_checks = 0  # checks in a row with no pose in the crop
+        self._anchor: tuple[float, float, float, float] | None = None  # the lifter's box at the last check
+        self._last_box: tuple[float, float, float, float] | None = None  # the tracked person's
+        self._last_xy: np.ndarray | None = None
+        self._last_mask: np.ndarray | None = None  # the tracked person's mask, full frame
+
+    def _new_pose(self) -> Any:
+        return self._mp.solutions.pose.Pose(
+            static_image_mode=False, model_complexity=self._complexity, smooth_landmarks=True,
+            enable_segmentation=True, smooth_segmentation=True,
+            min_detection_confidence=self._confidence[0], min_tracking_confidence=self._confidence[1])
+
+    def _others(self, rgb: np.ndarray) -> list[Person]:
+        """Another person than the tracked one: the pose model (single image mode) on the
+        frame with the tracked person's box blanked out."""
+        if self._finder is None:
+            with quiet_stderr():
+                self._finder = self._mp.solutions.pose.Pose(
+                    static_image_mode=True, model_complexity=self._complexity,
+                    min_detection_confidence=self._confidence[0])
+        image = rgb
+        h, w = rgb.shape[:2]
+        if self._last_box is not None:
+            x0, y0, x1, y1 = self._last_box
+            gx, gy = 0.1 * (x1 - x0), 0.1 * (y1 - y0)
+            image = rgb.copy()
+            image[max(0, int(y0 - gy)):int(y1 + gy) + 1, max(0, int(x0 - gx)):int(x1 + gx) + 1] = 0
+            if self._last_mask is not None and self._last_mask.shape == (h, w):
+                image[self._last_mask > 0.2] = 0  # and their whole outline (hair, a weight, a loose limb)
+        r = self._finder.process(image)
+        if r.pose_landmarks is None:
+            return []
+        lm = np.array([(p.x, p.y, p.visibility) for p in r.pose_landmarks.landmark])
+        # a person is someone whose shoulders and hips are seen (visibility 0.5, as
+        # CameraSettings.min_visibility): not a shape the model half-matches in a blank
+        if float(np.mean(lm[[11, 12, 23, 24], 2])) < 0.5:
+            return []
+        xy = lm[:, :2] * (w, h)
+        found = Person(landmark_box(xy, lm[:, 2]), xy)
+        if self._last_box is not None and same_person(found.box, self._last_box):
+            return []  # a part of the tracked person outside the blanked box
+        return [found]
+
+    def _follow(self, rgb: np.ndarray) -> None:
+        """At a check: look for other people; when there are, choose the lifter and crop
+        the pose model's input to them (``pose.lifter``)."""
+        h, w = rgb.shape[:2]
+        if self.crop is None or (self.crop.width, self.crop.height) != (w, h):
+            self.crop = LifterCrop(w, h)
+        people = self._others(rgb)
+        if self._last_box is not None and self._last_xy is not None:
+            people.insert(0, Person(self._last_box, self._last_xy))
+        people = with_movement(people, self._seen)
+        self._seen = people
+        self._checks += 1
+        if not self._wrong:  # the lifter's place at this check: the pose must not drift off it
+            self._anchor = self._last_box if self._last_box is not None else self._anchor
+        if self.crop.engaged and self._last_box is None and not self._wrong:
+            self._lost_checks += 1
+            if self._lost_checks >= 2:  # the lifter lost for two checks: choose again
+                self.crop.lifter = self._anchor = None
+                self._checks = 1
+                self._lost_checks = 0
+        else:
+            self._lost_checks = 0
+        if self._wrong and self.crop.engaged:  # the model took someone else: back to the lifter
+            self._wrong = False
+            back = choose_lifter(people[1:], w, h, self.crop.lifter)  # another than the one tracked
+            if back is not None:
+                self._wrong_checks = 0
+                self.crop.engage(back.box, body_length(back.xy))
+                self._anchor = back.box
+            else:
+                self._wrong_checks += 1
+                if self._wrong_checks >= 2:  # nobody where the lifter was (a cut): choose again
+                    self.crop.lifter = self._anchor = None
+                    self._checks = 1
+                    self._wrong_checks = 0
+            self._pose.close()
+            with quiet_stderr():
+                self._pose = self._new_pose()
+            return
+        if len(people) < 2 and (not self.crop.engaged or self._last_box is not None):
+            return
+        # after the first checks the lifter is whoever was followed (tracked) so far
+        last = self.crop.lifter if self._checks > CHOOSE_CHECKS else None
+        lifter = choose_lifter(people, w, h, last)
+        if lifter is None:
+            return
+        tracked = self._last_box is not None and lifter.box == self._last_box
+        if self.crop.engaged and tracked and not self._wrong:
+            return
+        resized = self.crop.engage(lifter.box, body_length(lifter.xy))
+        self._anchor = lifter.box
+        if resized or not tracked or self._wrong:  # a new input, or another person: track afresh in the crop
+            self._pose.close()
+            with quiet_stderr():
+                self._pose = self._new_pose()
 
     def process(self, rgb: np.ndarray) -> PoseFrame | None:
-        """One RGB frame (H x W x 3 uint8) -> its pose in pixels, or None without a person."""
+        """One RGB frame -> the lifter's pose in frame pixels (None when no person)."""
         h, w = rgb.shape[:2]
+        # the second frame too: the tracked person is known then, so another can be looked for
+        check = self._every > 0 and (self._n % self._every == 0 or self._n == 1)
+        self._n += 1
+        if check and self.follow_lifter:
+            self._follow(rgb)
+        box = self.crop.box if self.crop is not None and self.crop.engaged else None
+        x0, y0, x1, y1 = box if box is not None else (0, 0, w, h)
+        image = rgb if box is None else np.ascontiguousarray(rgb[y0:y1, x0:x1])
         if not self._started:  # the first frame starts the graph and its notes
             with quiet_stderr():
-                r = self._pose.process(rgb)
+                r = self._pose.process(image)
             self._started = True
         else:
-            r = self._pose.process(rgb)
+            r = self._pose.process(image)
         if r.pose_landmarks is None:
+            self._last_box = self._last_xy = self._last_mask = None
             return None
         lm = np.array([(p.x, p.y, p.z, p.visibility) for p in r.pose_landmarks.landmark])
         if lm.shape[0] != N_LANDMARKS:
             return None
-        mask = None if r.segmentation_mask is None else np.asarray(r.segmentation_mask, dtype=np.float32)
+        cw, ch = x1 - x0, y1 - y0
+        xy = np.asarray(lm[:, :2] * (cw, ch) + (x0, y0), dtype=np.float64)
+        mask = None
+        if r.segmentation_mask is not None:
+            mask = np.asarray(r.segmentation_mask, dtype=np.float32)
+            if box is not None:
+                full = np.zeros((h, w), np.float32)
+                full[y0:y1, x0:x1] = mask
+                mask = full
         others = None
-        if mask is not None and self._people is not None and self._n % self._every == 0:
+        if mask is not None and check and self._people is not None:
             others = count_others(self._people.process(rgb).segmentation_mask, mask)
-        self._n += 1
-        xy = np.asarray(lm[:, :2] * (w, h), dtype=np.float64)
-        return PoseFrame(xy=xy, z=lm[:, 2], visibility=lm[:, 3], mask=mask,
+            if self.follow_lifter:  # the pose model's own search sees people the segmentation misses
+                others = max(others, len(self._seen) - 1)
+        box_now = landmark_box(xy, lm[:, 3])
+        if self.crop is not None and self.crop.engaged and self._checks > CHOOSE_CHECKS \
+                and not same_person(box_now, self._anchor):
+            self._wrong = True  # someone else (walking through): not the lifter's pose, but
+            self._last_box, self._last_xy, self._last_mask = box_now, xy, mask  # blanked at the check
+            return None
+        self._wrong = False
+        self._wrong_checks = 0
+        self._last_box, self._last_xy, self._last_mask = box_now, xy, mask
+        if self.crop is not None:
+            self.crop.follow(self._last_box)
+        # MediaPipe's z is scaled like x, by the width of the image it was given
+        return PoseFrame(xy=xy, z=lm[:, 2] * (cw / w), visibility=lm[:, 3], mask=mask,
                          width=w, height=h, other_people=others)
 
     def close(self) -> None:
-        """Release MediaPipe's graphs."""
+        """Release the MediaPipe graphs."""
         self._pose.close()
         if self._people is not None:
             self._people.close()
+        if self._finder is not None:
+            self._finder.close()

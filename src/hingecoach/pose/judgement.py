@@ -8,14 +8,36 @@ reason that tells the person how to film. Verdicts that need a point the camera 
 see (the ankles for squatting, the head for neck_craning) are listed as not possible,
 with the reason, instead of guessed.
 
-View (``classify_view``): left-right separation of the shoulders and of the hips over
-the trunk length (``keypoints.side_view_ratio``), the median over the frames: about 0
-from the side and 0.6-0.8 facing the camera; a turn of theta from the side separates
-them by about sin(theta) x shoulder width / trunk length (~0.8 sin(theta)), so 0.35 is
-a turn of ~25 deg (still a side view, the camera's angle errors are 4-17 deg:
-docs/references.md#camera-angle-error), 0.5 about 40 deg (near-side: judged, with a
-note) and above it the view is oblique (not judged); from 0.75 on the person faces the
-camera or turns their back to it.
+View (``classify_view``), from the landmarks' own numbers, medians over the frames:
+
+- how far the body is turned from the side: the left-right separation of the shoulders
+  and of the hips over the trunk length (``keypoints.side_view_ratio``), about 0 from the
+  side; a turn of theta separates them by about sin(theta) x (shoulder and hip width over
+  trunk length), 0.78 by the body's segment proportions
+  (docs/references.md#camera-view-angle), less for BlazePose's joint-centre
+  landmarks (facing views measure 0.5-0.7). Up to 0.35 is a side view (a turn of ~25 deg
+  by the proportions; the camera's angle errors are 4-17 deg,
+  docs/references.md#camera-angle-error); up to 0.45 near-side; up to 0.55 oblique;
+  beyond it the person faces the camera or turns their back to it.
+- which way: toward the camera (the chest) or away (the back), from two independent
+  cues that agree on every labelled and wild clip: the left-right order of the shoulders
+  and hips in the image (``keypoints.turn_toward_camera``: a person facing the camera
+  shows their left side on the image right) and whether the nose is nearer the camera
+  than the ears (``keypoints.nose_depth``). In a side view both are noise around 0; past
+  the side limit they are clear.
+
+Judged: side views, and near-side views turned toward the camera with the back's shape
+rule alone (``verdict.judge_rounding``; the dowel's bow is not used there). The limit
+0.45 is the most oblique view checked against labels, the oblique takes of the labelled
+lifter (``0016X_2``, 0.43-0.45), with the view gates lifted: the bow called all 10
+hip-first reps rounded (wrong), while the shape rule gave no wrong verdict: it judged the
+squat take's 10 reps (back not rounded, squatting: right) and abstained on the others (at
+the bottom the foreshortened back is under its 60 px minimum), so the evidence for it
+there is thin. A rep's own view counts too, and a hinge's bottom foreshortens the trunk
+and raises the ratio: the reps of those takes measure over 0.45 and are not judged. A
+view turned away from the camera past the side limit (seen from behind) is never judged:
+the outline is then the far side of the back, and BlazePose's left/right and facing are
+least reliable from behind.
 """
 
 from __future__ import annotations
@@ -55,7 +77,7 @@ class RepMetrics(Protocol):
     def descent_s(self) -> float: ...
 
 SIDE_MAX_RATIO = 0.35
-NEAR_SIDE_MAX_RATIO = 0.40
+NEAR_SIDE_MAX_RATIO = 0.45
 OBLIQUE_MAX_RATIO = 0.55
 FILM_HINT = "film from the side, at hip height, whole body in view"
 
@@ -82,12 +104,15 @@ GAZE_MIN_TRUNK_DEG = 30.0
 
 @dataclass(frozen=True)
 class ViewClass:
-    """The camera's view of the person: side, near-side, oblique or front/back, with the
-    numbers behind it."""
+    """The camera's view of the person: side, near-side, oblique or front/back, which way
+    the body is turned, with the numbers behind it."""
 
     view: str
     side_ratio: float  # median left-right separation / trunk length
     side_frames_share: float  # share of the frames that look like a side view (ratio <= 0.35)
+    turned: str = "unknown"  # toward (the chest to the camera), away (the back), unclear, unknown
+    turn: float = float("nan")  # median keypoints.turn_toward_camera
+    nose_depth: float = float("nan")  # median keypoints.nose_depth
 
     @property
     def judgeable(self) -> bool:
@@ -96,35 +121,66 @@ class ViewClass:
 
     def reason(self) -> str:
         """Why the back and knees were not judged, and how to film instead."""
-        seen = "from the front or back" if self.view == "front/back" else "at an angle (oblique)"
+        if self.view == "front/back":
+            seen = {"away": "from behind", "toward": "from the front"}.get(self.turned, "from the front or back")
+        elif self.turned == "away":
+            seen = "from behind at an angle"
+        else:
+            seen = "at an angle (oblique)"
         return (f"the camera saw the lifter {seen}, not from the side (left and right shoulders and hips "
-                f"over {NEAR_SIDE_MAX_RATIO:g} of the trunk length apart): {FILM_HINT}")
+                f"over {SIDE_MAX_RATIO:g} of the trunk length apart, or over {NEAR_SIDE_MAX_RATIO:g} turned "
+                f"toward the camera): {FILM_HINT}")
 
     def to_json(self) -> dict[str, Any]:
         """The view, with its numbers and the limits it was classified by."""
-        return {"view": self.view, "side_ratio": round(self.side_ratio, 3),
-                "side_frames_share": round(self.side_frames_share, 3),
+        return {"view": self.view, "side_ratio": _num(self.side_ratio),
+                "side_frames_share": round(self.side_frames_share, 3), "turned": self.turned,
+                "turn": _num(self.turn), "nose_depth": _num(self.nose_depth),
                 "limits": {"side": SIDE_MAX_RATIO, "near-side": NEAR_SIDE_MAX_RATIO,
                            "oblique": OBLIQUE_MAX_RATIO}}
 
 
-def classify_view(ratios: Sequence[float] | np.ndarray) -> ViewClass:
-    """The view from per-frame ``side_view_ratio`` values (NaN/inf ignored)."""
+def _median(x: Sequence[float] | np.ndarray | None) -> float:
+    if x is None:
+        return float("nan")
+    a = np.asarray(x, dtype=np.float64)
+    a = a[np.isfinite(a)]
+    return float(np.median(a)) if a.size else float("nan")
+
+
+def turned_way(turn: float, nose: float) -> str:
+    """toward (the chest to the camera), away (the back) or unclear, from the medians of
+    ``keypoints.turn_toward_camera`` and ``keypoints.nose_depth`` (NaN: not seen); a cue
+    that is not seen does not vote, cues that disagree give unclear."""
+    votes = {float(np.sign(turn)) if np.isfinite(turn) else 0.0, float(-np.sign(nose)) if np.isfinite(nose) else 0.0}
+    votes.discard(0.0)
+    if len(votes) != 1:
+        return "unclear" if votes else "unknown"
+    return "toward" if votes.pop() > 0 else "away"
+
+
+def classify_view(ratios: Sequence[float] | np.ndarray, turns: Sequence[float] | np.ndarray | None = None,
+                  nose_depths: Sequence[float] | np.ndarray | None = None) -> ViewClass:
+    """The view from per-frame ``side_view_ratio`` values (NaN/inf ignored) and, when
+    given, per-frame ``turn_toward_camera`` and ``nose_depth``: beyond the side limit a
+    near-side view must be turned toward the camera (else it is oblique)."""
     r = np.asarray(ratios, dtype=np.float64)
     r = r[np.isfinite(r)]
+    turn, nose = _median(turns), _median(nose_depths)
+    way = turned_way(turn, nose) if turns is not None else "unknown"
     if r.size == 0:
-        return ViewClass("front/back", float("nan"), 0.0)
+        return ViewClass("front/back", float("nan"), 0.0, way, turn, nose)
     med = float(np.median(r))
     share = float(np.mean(r <= SIDE_MAX_RATIO))
     if med <= SIDE_MAX_RATIO:
         view = "side"
-    elif med <= NEAR_SIDE_MAX_RATIO:
+    elif med <= NEAR_SIDE_MAX_RATIO and way in ("toward", "unknown"):
         view = "near-side"
     elif med <= OBLIQUE_MAX_RATIO:
         view = "oblique"
     else:
         view = "front/back"
-    return ViewClass(view, med, share)
+    return ViewClass(view, med, share, way, turn, nose)
 
 
 @dataclass(frozen=True)
@@ -264,12 +320,17 @@ def _back_verdicts(result: CameraResult, rep: Rep, view: ViewClass, bow_rounded:
         numbers["rounding"] = {"measure": "back_curvature_deg", "score": None, "threshold": None,
                                "decided_by": "the bow"}
     elif "lumbar_rounding" not in not_possible:
-        rv = judge_rounding(shapes, bottom, reference, time_s=ts.tolist(), side_ratio=view.side_ratio)
+        depth = result.angles["hip_flexion_deg"][sl].tolist()
+        rv = judge_rounding(shapes, bottom, reference, time_s=ts.tolist(), side_ratio=view.side_ratio,
+                            depth_deg=depth)
         numbers["rounding"] = {"measure": rv.measure, "score": _num(rv.score), "threshold": _num(rv.threshold),
                                "decided_by": "back shape"}
-        bows = np.array([sh.bow for sh in shapes])[list(bottom_window(len(shapes), bottom, ts.tolist()))]
+        bows = np.array([sh.bow for sh in shapes])[list(bottom_window(len(shapes), bottom, ts.tolist(), depth))]
         if rv.judged:
             rounded = rv.rounded
+        elif view.view == "near-side":  # the bow is not the back's profile at an angle
+            not_possible["lumbar_rounding"] = (f"{rv.not_judged_because} (a near-side view: only the back's "
+                                               "shape is used)")
         elif np.mean(np.isfinite(bows)) >= 0.5:  # the outline was seen: the bow decides
             rounded = bow_rounded
             numbers["rounding"]["decided_by"] = f"the bow ({rv.not_judged_because})"
@@ -286,6 +347,12 @@ def _back_verdicts(result: CameraResult, rep: Rep, view: ViewClass, bow_rounded:
         else:
             not_possible["squatting"] = sq.not_judged_because or "not judged"
     return rounded, squatting, numbers
+
+
+def frames_view(frames: Sequence[Any]) -> ViewClass:
+    """``classify_view`` over measured frames (``camera.FrameMeasure``)."""
+    return classify_view([m.side_ratio for m in frames], [m.turn for m in frames],
+                         [m.nose_depth for m in frames])
 
 
 def clip_back_reference(result: CameraResult, source: str = "upright frames in the clip"
@@ -308,7 +375,7 @@ def judge_reps(result: CameraResult, reps: Sequence[Rep], metrics: Sequence[RepM
     person's standing back (``--reference``), else their own upright frames in the clip."""
     angles = result.angles
     signal = angles[rep_channel]
-    ratios = np.array([m.side_ratio for m in result.frames])
+    clip_view = frames_view(result.frames)
     if reference is None:
         reference = clip_back_reference(result)
     out_m: list[tuple[tuple[str, ...], float]] = []
@@ -316,7 +383,11 @@ def judge_reps(result: CameraResult, reps: Sequence[Rep], metrics: Sequence[RepM
     rotated = rotated_picture(result)
     for rep, m in zip(reps, metrics, strict=True):
         kind = rep_kind(rep, signal, enter_deg, standing_deg)
-        view = classify_view(ratios[rep.start_i:rep.end_i + 1])
+        view = frames_view(result.frames[rep.start_i:rep.end_i + 1])
+        if view.judgeable and not clip_view.judgeable:
+            # the camera and lifter stay put: one side-looking rep in a clip filmed from
+            # behind or at an angle (a hinge's bottom foreshortens the trunk) is not judged
+            view = clip_view
         not_possible = {verdict: result.unavailable[ch] for ch, (verdict, _) in _NEEDS.items()
                         if ch in result.unavailable}
         if rotated:
@@ -377,7 +448,7 @@ def clip_verdict(result: CameraResult, reps: Sequence[RepMetrics], judgements: S
     """good (judged reps, none with a fault), faults (a judged rep with a fault) or
     cannot_judge (no rep, or none judged), with the reasons; ``back_reference``: the
     standing back the reps were judged against (recorded in the verdict block)."""
-    view = classify_view([m.side_ratio for m in result.frames])
+    view = frames_view(result.frames)
     reasons: list[str] = []
     judged = [(m, j) for m, j in zip(reps, judgements, strict=True) if j.judged]
     if not reps:

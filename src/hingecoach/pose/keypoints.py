@@ -108,6 +108,29 @@ def side_view_ratio(f: PoseFrame) -> float:
     return float(sep / trunk) if trunk > 1e-6 else float("inf")
 
 
+def turn_toward_camera(f: PoseFrame) -> float:
+    """Signed left-right separation of the shoulders and of the hips along the image x axis
+    over the trunk length: positive when the person's left side is to the image right of
+    their right side (the chest turned toward the camera, as a face seen in a mirror),
+    negative when the back is turned to it, about 0 in a true side view."""
+    trunk = 0.5 * (np.linalg.norm(f.xy[SHOULDER["left"]] - f.xy[HIP["left"]])
+                   + np.linalg.norm(f.xy[SHOULDER["right"]] - f.xy[HIP["right"]]))
+    sep = 0.5 * ((f.xy[SHOULDER["left"], 0] - f.xy[SHOULDER["right"], 0])
+                 + (f.xy[HIP["left"], 0] - f.xy[HIP["right"], 0]))
+    return float(sep / trunk) if trunk > 1e-6 else float("nan")
+
+
+def nose_depth(f: PoseFrame) -> float:
+    """The nose's depth minus the ears' mean depth (MediaPipe's relative z, in image
+    pixels) over the trunk length: negative when the face is nearer the camera than the
+    back of the head (the face turned toward it), positive when turned away, about 0 from
+    the side."""
+    trunk = 0.5 * (np.linalg.norm(f.xy[SHOULDER["left"]] - f.xy[HIP["left"]])
+                   + np.linalg.norm(f.xy[SHOULDER["right"]] - f.xy[HIP["right"]]))
+    dz = float(f.z[NOSE] - 0.5 * (f.z[EAR["left"]] + f.z[EAR["right"]])) * f.width
+    return dz / float(trunk) if trunk > 1e-6 else float("nan")
+
+
 def missing_points(f: PoseFrame, o: Orientation, min_visibility: float, margin_px: float = 2.0
                    ) -> list[str]:
     """Key points of the near side that are out of the image or not visible."""

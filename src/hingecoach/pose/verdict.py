@@ -68,15 +68,22 @@ class RoundingRule:
     #: Under ~60 px from hip to shoulder the 21 rays along the back are under 3 px apart and
     #: the segmentation edge (a 256 px model output over the whole person) is too coarse.
     min_trunk_px = 60.0
-    #: As ``camera.CameraSettings.side_view_max_ratio``: beyond a turn of 25-30 deg the
-    #: outline is not the spine's profile.
-    side_view_max_ratio = 0.35
+    #: The near-side limit of ``judgement.NEAR_SIDE_MAX_RATIO``: the most oblique view the
+    #: shape rule was checked at against labels (see there); beyond it the outline is not
+    #: the spine's profile.
+    side_view_max_ratio = 0.45
     min_seen_share = 0.5  # the outline must be found in at least half the bottom frames
 
 
 #: The bottom window: frames within this of the rep's bottom (a rep's bottom lasts a few
 #: tenths of a second; the window evens out single-frame mask flicker).
 BOTTOM_HALF_WINDOW_S = 0.15
+#: ... and the frames around it whose hip flexion stays within this of the deepest: at the
+#: bottom to within the camera's joint-angle error (4-17 deg,
+#: docs/references.md#camera-angle-error). A deadlift from the floor pauses there (the
+#: reach to the bar, the set-up, the pull): the back is judged over that whole bottom,
+#: not at the one frame where the hips happen to flex most.
+BOTTOM_DEPTH_DEG = 10.0
 #: Squat: keypoint joint angles err by 4-17 deg (docs/references.md#camera-angle-error);
 #: a shin-trunk difference within 5 deg of parallel is not called.
 SQUAT_ERROR_DEG = 5.0
@@ -113,23 +120,37 @@ def _not_judged(why: str, measure: str, threshold: float) -> RepBackVerdict:
     return RepBackVerdict(False, None, NAN, threshold, why, measure, NAN)
 
 
-def bottom_window(n: int, bottom: int, time_s: Sequence[float] | None) -> range:
-    """Frames around the bottom: within BOTTOM_HALF_WINDOW_S of it (or +-3 frames)."""
+def bottom_window(n: int, bottom: int, time_s: Sequence[float] | None,
+                  depth_deg: Sequence[float] | None = None) -> range:
+    """Frames around the bottom: within BOTTOM_HALF_WINDOW_S of it (or +-3 frames), widened
+    to the run of frames around it whose ``depth_deg`` (the hips' flexion, when given) is
+    within BOTTOM_DEPTH_DEG of the bottom's."""
     if time_s is None:
-        return range(max(0, bottom - 3), min(n, bottom + 4))
-    t = np.asarray(time_s, dtype=np.float64)
-    sel = np.flatnonzero(np.abs(t - t[bottom]) <= BOTTOM_HALF_WINDOW_S)
-    return range(int(sel[0]), int(sel[-1]) + 1)
+        lo, hi = max(0, bottom - 3), min(n - 1, bottom + 3)
+    else:
+        t = np.asarray(time_s, dtype=np.float64)
+        sel = np.flatnonzero(np.abs(t - t[bottom]) <= BOTTOM_HALF_WINDOW_S)
+        lo, hi = int(sel[0]), int(sel[-1])
+    if depth_deg is not None:
+        d = np.asarray(depth_deg, dtype=np.float64)
+        deep = np.isfinite(d) & (d >= d[bottom] - BOTTOM_DEPTH_DEG) if np.isfinite(d[bottom]) else None
+        if deep is not None:
+            while lo > 0 and deep[lo - 1]:
+                lo -= 1
+            while hi < n - 1 and deep[hi + 1]:
+                hi += 1
+    return range(lo, hi + 1)
 
 
 def judge_rounding(shapes: Sequence[BackShape], bottom: int, reference: BackReference | None = None,
-                   *, time_s: Sequence[float] | None = None,
-                   side_ratio: float | None = None) -> RepBackVerdict:
+                   *, time_s: Sequence[float] | None = None, side_ratio: float | None = None,
+                   depth_deg: Sequence[float] | None = None) -> RepBackVerdict:
     """Did the back round at this rep's bottom? ``shapes``: the rep's frames, ``bottom``:
     index of its bottom among them, ``time_s``: their times (for the bottom window),
-    ``side_ratio``: the rep's median ``keypoints.side_view_ratio`` (None: unknown).
+    ``side_ratio``: the rep's median ``keypoints.side_view_ratio`` (None: unknown),
+    ``depth_deg``: the hips' flexion of those frames (widens the bottom, ``bottom_window``).
 
-    The score is the median ``bend_deg`` over the frames within 0.15 s of the bottom: the
+    The score is the median ``bend_deg`` over the bottom frames (``bottom_window``): the
     angle between the lower and upper back's outline lines. Rounded when it exceeds 0 (the
     outline from sacrum to neck has lost its lordotic hollow and is straight or folded
     into one convex arc), or the person's own standing bend when that is above 0 (a back
@@ -145,7 +166,7 @@ def judge_rounding(shapes: Sequence[BackShape], bottom: int, reference: BackRefe
     if side_ratio is not None and side_ratio > RoundingRule.side_view_max_ratio:
         return _not_judged(f"not a side view (shoulders and hips {side_ratio:.2f} of the trunk length apart; "
                            f"a side view is under {RoundingRule.side_view_max_ratio:g})", measure, threshold)
-    win = bottom_window(len(shapes), bottom, time_s)
+    win = bottom_window(len(shapes), bottom, time_s, depth_deg)
     bends = np.array([shapes[i].bend_deg for i in win], dtype=np.float64)
     seen = bends[np.isfinite(bends)]
     if seen.size < max(2, RoundingRule.min_seen_share * len(win)):
