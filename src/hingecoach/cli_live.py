@@ -86,8 +86,8 @@ def live(
     duration: Annotated[float | None, typer.Option(help="stop after this many seconds (default: Ctrl-C or "
                                                         "the end of the source)")] = None,
     pose_model: Annotated[PoseModelName | None, typer.Option(
-        "--pose-model", help="webcam or replayed video only: the BlazePose model [default: lite, the one "
-                             "that keeps up with 30 frames/s on 2 cores]")] = None,
+        "--pose-model", help="webcam or replayed video only: the BlazePose model [default: full, as "
+                             "analyze; lite: less CPU for a slower machine]")] = None,
 ) -> None:
     """Live cues while you move: stream two IMUs (UDP, serial, BLE), replay a recording, or use a webcam.
 

@@ -74,9 +74,11 @@ class LiveSettings:
     angles: AngleSettings = field(default_factory=AngleSettings)
     axes: LiveAxisSettings = field(default_factory=LiveAxisSettings)
     reps: RepSettings = field(default_factory=RepSettings)
-    # the live camera runs BlazePose lite: 13 ms a frame here against 19 ms (p99 30 ms)
-    # for full, and 30-60 frames/s leave 17-33 ms (benchmarks/live_camera.py)
-    camera: CameraSettings = field(default_factory=lambda: CameraSettings(pose_model="lite"))
+    # the live camera runs BlazePose full, as analyze does: on 2 idle cores it keeps 30
+    # frames/s with none dropped (23 ms of CPU a frame, cue p99 21 ms) and judges r's 10
+    # rounded reps as analyze does, where lite (19 ms) judges 8 (benchmarks/live_camera.py);
+    # --pose-model lite for a slower machine
+    camera: CameraSettings = field(default_factory=lambda: CameraSettings(pose_model="full"))
     camera_max_fps: float | None = 30.0  # faster cameras are decimated to this (live.frames.FrameRate)
     frame_queue: int = 3  # frames waiting for the pose model; more and the oldest is dropped
 
