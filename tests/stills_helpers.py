@@ -43,3 +43,16 @@ def analyse(path: Path, poses: list, rule: str = "bow"):
 
     st = AnalysisSettings(camera=CameraSettings(rounding_rule=rule))
     return analyze_video(path, st, model=FramesModel(poses))
+
+
+def sim_camera_analysis(patterns: list[str]):
+    """The camera analysis of a simulated 240 x 320, 15 fps side view with ``patterns``
+    reps, straight from the simulator's poses (no video, no MediaPipe)."""
+    from hingecoach.analysis import analyze_camera
+    from hingecoach.pose.camera import video_angles
+    from hingecoach.testing.camera_sim import FramesModel, simulate_frames
+
+    frames = list(simulate_frames(patterns, fps=15, width=240, height=320, px_per_m=150))
+    result = video_angles(((i, t, np.zeros((2, 2, 3), np.uint8)) for i, t, *_ in frames),
+                          FramesModel([f for *_, f in frames]), source="sim.mp4")
+    return analyze_camera(result, None, {"video": {"width": 240, "height": 320, "nominal_fps": 15.0}})

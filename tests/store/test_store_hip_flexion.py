@@ -13,15 +13,14 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from hingecoach.analysis import analyze_camera
 from hingecoach.core.timeseries import TimeSeries
 from hingecoach.faults import median_peak_hip_flexion
-from hingecoach.pose.camera import video_angles
 from hingecoach.store import SCHEMA_VERSION, open_store
 from hingecoach.store.backend import PostgresBackend, SQLiteBackend
 from hingecoach.store.exchange import import_bundle, read_bundle, session_bundle, write_bundle
 from hingecoach.store.files import save_file_analysis
 from hingecoach.store.migrations import current_version
+from stills_helpers import sim_camera_analysis
 from store_helpers import BACKENDS, make_url, recording
 
 
@@ -34,12 +33,7 @@ def url(request, tmp_path):
 def camera_analysis():
     """A simulated side-view session: a good rep, a rounded one, a good one."""
     pytest.importorskip("cv2")
-    from hingecoach.testing.camera_sim import FramesModel, simulate_frames
-
-    frames = list(simulate_frames(["good", "rounded", "good"], fps=15, width=240, height=320, px_per_m=150))
-    result = video_angles(((i, t, np.zeros((2, 2, 3), np.uint8)) for i, t, *_ in frames),
-                          FramesModel([f for *_, f in frames]), source="sim.mp4")
-    a = analyze_camera(result, None, {"video": {"width": 240, "height": 320, "nominal_fps": 15.0}})
+    a = sim_camera_analysis(["good", "rounded", "good"])
     assert len(a.reps) == 3
     return a
 

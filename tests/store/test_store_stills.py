@@ -11,14 +11,13 @@ import json
 import numpy as np
 import pytest
 
-from hingecoach.analysis import analyze_camera
 from hingecoach.core.stills import JPEG, RepStill
-from hingecoach.pose.camera import video_angles
 from hingecoach.store import SCHEMA_VERSION, open_store
 from hingecoach.store.backend import PostgresBackend, SQLiteBackend
 from hingecoach.store.exchange import import_bundle, read_bundle, session_bundle, write_bundle
 from hingecoach.store.files import save_file_analysis
 from hingecoach.store.migrations import current_version, migrate
+from stills_helpers import sim_camera_analysis
 from store_helpers import BACKENDS, make_url
 
 
@@ -31,12 +30,7 @@ def url(request, tmp_path):
 def camera_analysis():
     """A simulated side-view session (a good rep, a rounded one) with two stills."""
     pytest.importorskip("cv2")
-    from hingecoach.testing.camera_sim import FramesModel, simulate_frames
-
-    frames = list(simulate_frames(["good", "rounded"], fps=15, width=240, height=320, px_per_m=150))
-    result = video_angles(((i, t, np.zeros((2, 2, 3), np.uint8)) for i, t, *_ in frames),
-                          FramesModel([f for *_, f in frames]), source="sim.mp4")
-    a = analyze_camera(result, None, {"video": {"width": 240, "height": 320, "nominal_fps": 15.0}})
+    a = sim_camera_analysis(["good", "rounded"])
     rng = np.random.default_rng(7)
     a.stills = [RepStill(k + 1, m.index, True, m.bottom_s, 10 * k, k == 0,
                          None if k == 0 else "the camera saw the lifter at an angle", tuple(m.faults), JPEG,
