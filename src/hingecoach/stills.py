@@ -66,7 +66,9 @@ def make_stills(video: str | Path, analysis: Analysis, *, seek_gap_s: float = SE
     cv2 = require("camera", "cv2", "rep stills need OpenCV")
     ks = bottom_frames(analysis)
     times = [cam.frames[k].time_s for k in ks]
-    frames = decode_at(Path(video), times, seek_gap_s=seek_gap_s)
+    # the rotation the analysis read from the file: no second probe of the video
+    rotation = analysis.info.get("video", {}).get("rotation_deg")
+    frames = decode_at(Path(video), times, seek_gap_s=seek_gap_s, rotation_deg=rotation)
     verdict = analysis.camera_verdict
     judgements = [*verdict.reps, *verdict.partial] if verdict is not None else []
     out = []
@@ -91,12 +93,16 @@ def with_stills(video: str | Path, analysis: Analysis) -> Analysis:
     return analysis
 
 
-def decode_at(path: Path, times: Sequence[float], *, seek_gap_s: float = SEEK_GAP_S) -> dict[float, np.ndarray]:
+def decode_at(path: Path, times: Sequence[float], *, seek_gap_s: float = SEEK_GAP_S,
+              rotation_deg: float | None = None) -> dict[float, np.ndarray]:
     """The RGB frames (rotated upright, as ``VideoReader`` gives them) whose times are
     ``times`` (s): {time: frame}. One pass that decodes without converting, seeking
-    ahead over gaps longer than ``seek_gap_s``; a frame not found is left out."""
+    ahead over gaps longer than ``seek_gap_s``; a frame not found is left out.
+    ``rotation_deg``: the file's rotation when known (else the file is probed for it)."""
     av = require("camera", "av", "rep stills need PyAV")
-    rot = round(probe_video(path).rotation_deg / 90) % 4
+    if rotation_deg is None:
+        rotation_deg = probe_video(path).rotation_deg
+    rot = round(rotation_deg / 90) % 4
     wanted = sorted(set(times))
     out: dict[float, np.ndarray] = {}
     try:
