@@ -191,6 +191,14 @@ def _imu_info(rec: TimeSeries, placement: str, model: AngleModel, st: AnalysisSe
         fusion=fusion_name(st.angles.fusion.magnetometer), notes=tuple(rec.meta.get("notes", [])))
 
 
+def camera_thresholds(th: Thresholds) -> Thresholds:
+    """``th`` with the camera's own timing and neck rules (pose.judgement), as both
+    ``analyze`` and the live camera apply them: no neck_extension threshold, and too_fast
+    at the camera's own limit unless it was set by hand."""
+    return replace(th, neck_extension_deg=None,
+                   too_fast_s=CAMERA_TOO_FAST_S if th.too_fast_s == TOO_FAST_S else th.too_fast_s)
+
+
 def analyze_camera(result: CameraResult, settings: AnalysisSettings | None = None,
                    info: dict[str, Any] | None = None, reference: BackReference | None = None) -> Analysis:
     """The camera's angles -> the same reps, fault table and Analysis as the IMU path, with
@@ -203,10 +211,7 @@ def analyze_camera(result: CameraResult, settings: AnalysisSettings | None = Non
     angles = result.angles
     reference = reference or clip_back_reference(result)
     cam_round = rounding_threshold_deg(result.bow_standing) if np.isfinite(result.bow_standing) else None
-    th = thresholds_for(CAMERA, st, camera_rounding_deg=cam_round)
-    # the camera's own timing and neck rules (pose.judgement); a too_fast set by hand stays
-    thresholds = replace(th, neck_extension_deg=None,
-                         too_fast_s=CAMERA_TOO_FAST_S if th.too_fast_s == TOO_FAST_S else th.too_fast_s)
+    thresholds = camera_thresholds(thresholds_for(CAMERA, st, camera_rounding_deg=cam_round))
     rs = st.reps.for_placement(CAMERA)
     reps = detect_reps(angles, st.reps)
     metrics = evaluate(rep_metrics(angles, reps, rep_channel=rs.channel), thresholds)

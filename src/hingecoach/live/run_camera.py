@@ -16,16 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hingecoach.analysis import camera_thresholds
 from hingecoach.core.angle_defs import CAMERA_CHANNELS
 from hingecoach.core.conventions import PLACEMENTS
 from hingecoach.core.errors import InputError
 from hingecoach.core.timeseries import ChannelInfo
-from hingecoach.faults import TOO_FAST_S, default_thresholds
+from hingecoach.faults import default_thresholds
 from hingecoach.live.camera import CameraAngles
 from hingecoach.live.coach import LiveCoach
 from hingecoach.live.frames import FeedCounts, FrameFeed, FrameRate, decimated_frames
 from hingecoach.live.people import PeopleWatch
-from hingecoach.pose.judgement import CAMERA_TOO_FAST_S
 from hingecoach.sources.live import SourceSpec
 from hingecoach.store.convert import thresholds_json
 
@@ -62,13 +62,9 @@ def run_camera(session: LiveSession, spec: SourceSpec) -> LiveSummary:
 
     def on_calibrated(m: dict[str, Any]) -> None:
         cam_round = cam.rounding_threshold_deg
-        th = default_thresholds("camera", exercise=a.exercise, too_fast_s=a.too_fast_s,
-                                lumbar_rounding_deg=a.lumbar_rounding_deg, camera_rounding_deg=cam_round)
-        # the camera's own timing and neck rules, as analyze applies them to a video
-        # (pose.judgement): no neck_extension threshold, too_fast from the camera's own limit
-        # unless set by hand
-        th = replace(th, neck_extension_deg=None,
-                     too_fast_s=CAMERA_TOO_FAST_S if th.too_fast_s == TOO_FAST_S else th.too_fast_s)
+        th = camera_thresholds(default_thresholds("camera", exercise=a.exercise, too_fast_s=a.too_fast_s,
+                                                  lumbar_rounding_deg=a.lumbar_rounding_deg,
+                                                  camera_rounding_deg=cam_round))
         state["thresholds"] = th
         assert cam.rate_hz is not None
         session._coach = LiveCoach("camera", cam.rate_hz, th, tuple(CAMERA_CHANNELS), session._emit,
