@@ -297,7 +297,7 @@ class SensorFusion:
         long_step = dt_s > LONG_STEP_PERIODS * self.period
         self._quiet = self._pause_n if restarted or long_step else max(self._quiet - 1, 0)
         self._set_lenient(self._quiet > 0)
-        still = bool(self._still(g[None, :], acc_g[None, :])[0]) and self._quiet == 0
+        still = self._quiet == 0 and bool(self._still(g[None, :], acc_g[None, :])[0])
         self._clock_s += dt_s
         if self.lever_arm_m is not None:
             if self._hist:
