@@ -98,11 +98,16 @@ def keypoint_angles(f: PoseFrame, o: Orientation) -> KeypointAngles:
                           float(np.linalg.norm(sh - hp)))
 
 
+def _mean_trunk_px(f: PoseFrame) -> float:
+    """The shoulder-to-hip length (px), the mean of the left and right sides."""
+    return float(0.5 * (np.linalg.norm(f.xy[SHOULDER["left"]] - f.xy[HIP["left"]])
+                        + np.linalg.norm(f.xy[SHOULDER["right"]] - f.xy[HIP["right"]])))
+
+
 def side_view_ratio(f: PoseFrame) -> float:
     """Left-right separation of the shoulders and of the hips over the trunk length:
     about 0 in a true side view, 0.6-0.8 facing the camera."""
-    trunk = 0.5 * (np.linalg.norm(f.xy[SHOULDER["left"]] - f.xy[HIP["left"]])
-                   + np.linalg.norm(f.xy[SHOULDER["right"]] - f.xy[HIP["right"]]))
+    trunk = _mean_trunk_px(f)
     sep = 0.5 * (np.linalg.norm(f.xy[SHOULDER["left"]] - f.xy[SHOULDER["right"]])
                  + np.linalg.norm(f.xy[HIP["left"]] - f.xy[HIP["right"]]))
     return float(sep / trunk) if trunk > 1e-6 else float("inf")
@@ -113,8 +118,7 @@ def turn_toward_camera(f: PoseFrame) -> float:
     over the trunk length: positive when the person's left side is to the image right of
     their right side (the chest turned toward the camera, as a face seen in a mirror),
     negative when the back is turned to it, about 0 in a true side view."""
-    trunk = 0.5 * (np.linalg.norm(f.xy[SHOULDER["left"]] - f.xy[HIP["left"]])
-                   + np.linalg.norm(f.xy[SHOULDER["right"]] - f.xy[HIP["right"]]))
+    trunk = _mean_trunk_px(f)
     sep = 0.5 * ((f.xy[SHOULDER["left"], 0] - f.xy[SHOULDER["right"], 0])
                  + (f.xy[HIP["left"], 0] - f.xy[HIP["right"], 0]))
     return float(sep / trunk) if trunk > 1e-6 else float("nan")
@@ -125,8 +129,7 @@ def nose_depth(f: PoseFrame) -> float:
     pixels) over the trunk length: negative when the face is nearer the camera than the
     back of the head (the face turned toward it), positive when turned away, about 0 from
     the side."""
-    trunk = 0.5 * (np.linalg.norm(f.xy[SHOULDER["left"]] - f.xy[HIP["left"]])
-                   + np.linalg.norm(f.xy[SHOULDER["right"]] - f.xy[HIP["right"]]))
+    trunk = _mean_trunk_px(f)
     dz = float(f.z[NOSE] - 0.5 * (f.z[EAR["left"]] + f.z[EAR["right"]])) * f.width
     return dz / float(trunk) if trunk > 1e-6 else float("nan")
 
