@@ -164,6 +164,12 @@ class BlazePose:
             enable_segmentation=True, smooth_segmentation=True,
             min_detection_confidence=self._confidence[0], min_tracking_confidence=self._confidence[1])
 
+    def _restart_pose(self) -> None:
+        """Track afresh: a new video-mode pose graph in place of the current one."""
+        self._pose.close()
+        with quiet_stderr():
+            self._pose = self._new_pose()
+
     def _others(self, rgb: np.ndarray) -> list[Person]:
         """Another person than the tracked one: the pose model (single image mode) on the
         frame with the tracked person's box blanked out."""
@@ -230,9 +236,7 @@ class BlazePose:
                     self.crop.lifter = self._anchor = None
                     self._checks = 1
                     self._wrong_checks = 0
-            self._pose.close()
-            with quiet_stderr():
-                self._pose = self._new_pose()
+            self._restart_pose()
             return
         if len(people) < 2 and (not self.crop.engaged or self._last_box is not None):
             return
@@ -247,9 +251,7 @@ class BlazePose:
         resized = self.crop.engage(lifter.box, body_length(lifter.xy))
         self._anchor = lifter.box
         if resized or not tracked or self._wrong:  # a new input, or another person: track afresh in the crop
-            self._pose.close()
-            with quiet_stderr():
-                self._pose = self._new_pose()
+            self._restart_pose()
 
     def process(self, rgb: np.ndarray) -> PoseFrame | None:
         """One RGB frame -> the lifter's pose in frame pixels (None when no person)."""
