@@ -35,11 +35,10 @@ class ReportData:
     analysis: Analysis
     person: Person | None
     progress: list[SessionSummary]  # the person's sessions (or this one alone)
+    hinge: HingeRange  # the session's range of hinge, measured as its source allows
     disclaimer: str = DISCLAIMER
     clearances: tuple[Clearance, ...] = ()  # the person's red-flag clearances, revoked ones too
     stills: tuple[RepStill, ...] = ()  # a camera session's rep stills, in rep order
-    # how the progress rows' hinge_range_deg was measured (a camera report shows its own)
-    hinge_measure: str = "median peak pelvis tilt"
     person_share: float | None = None  # a camera's standing person, nose to feet, over the frame height
     # whether progress rows of the other source (camera or sensors) were left blank
     other_source_blank: bool = False
@@ -60,9 +59,9 @@ class ReportData:
         return self.record.summary
 
     @property
-    def hinge(self) -> HingeRange:
-        """The session's range of hinge, measured as its source allows."""
-        return hinge_range(self.analysis, self.summary.hinge_range_deg)
+    def hinge_measure(self) -> str:
+        """How the progress rows' hinge_range_deg was measured (a camera report shows its own)."""
+        return self.hinge.measure
 
     def source_sentence(self) -> str:
         """What recorded the session, in the source's own words (camera or sensors)."""
@@ -84,14 +83,14 @@ def gather(store: Store, session_id: int) -> ReportData:
     filmed = {g.id for g in progress if g.hip_flexion_deg is not None}
     if not is_camera(a):
         rows = [replace(g, peak_lumbar_flexion_deg=None) if g.id in filmed else g for g in progress]
-        return ReportData(rec, a, person, rows, clearances=clearances, stills=stills,
-                          other_source_blank=bool(filmed))
+        return ReportData(rec, a, person, rows, hinge_range(a, rec.summary.hinge_range_deg),
+                          clearances=clearances, stills=stills, other_source_blank=bool(filmed))
     hinge = hinge_range(a, None)
     filmed.add(session_id)
     rows = [replace(g, hinge_range_deg=hinge.value) if g.id == session_id
             else replace(g, hinge_range_deg=g.hip_flexion_deg) if g.id in filmed
             else replace(g, hinge_range_deg=None, peak_lumbar_flexion_deg=None) for g in progress]
     share = person_share(store.stream(session_id, "landmarks"), a.info.get("calibration_window_s"))
-    return ReportData(rec, a, person, rows, clearances=clearances, hinge_measure=hinge.measure,
+    return ReportData(rec, a, person, rows, hinge, clearances=clearances,
                       person_share=share, stills=stills, other_source_blank=len(filmed) < len(progress))
 
