@@ -31,10 +31,11 @@ from hingecoach import __version__
 from hingecoach.core.errors import HingecoachError
 from hingecoach.core.stills import RepStill
 from hingecoach.core.timeseries import ChannelInfo, TimeSeries
+from hingecoach.faults import HIP_FLEXION
 from hingecoach.store import codec
 from hingecoach.store.backend import StoreError, require_extra
 from hingecoach.store.convert import REP_COLUMNS, dumps, loads, rep_row
-from hingecoach.store.migrations import set_hip_flexion, stored_hip_flexion, update_summary
+from hingecoach.store.migrations import hip_flexion_of, set_hip_flexion, update_summary
 from hingecoach.store.stills import STILL_COLUMNS, still_from_row, still_row
 from hingecoach.store.store import Store
 from hingecoach.store.streams import STREAM_DTYPES, STREAMS
@@ -430,6 +431,7 @@ def _import(store: Store, doc: dict[str, Any], origin: str) -> int:
             rows = [(sid, *[_cell(data.get(c), i, defaults.get(c), kinds[c]) for c in cols]) for i in range(n)]
             db.executemany(f"INSERT INTO {t} (session_id, {', '.join(cols)}) VALUES "
                            f"({', '.join('?' * (len(cols) + 1))})", rows)
+        hip: float | None = None  # the median peak hip flexion (deg), from a camera's angles
         for name_, st in doc.get("streams", {}).items():
             if name_ not in STREAMS:
                 continue
@@ -442,9 +444,11 @@ def _import(store: Store, doc: dict[str, Any], origin: str) -> int:
             arrays: dict[str, NDArray[Any]] = {"time_s": ts.time_s}
             arrays.update({k: v.astype(dtype) for k, v in ts.data.items()})
             store._write_chunks(sid, name_, arrays, 0)
+            if name_ == "angles" and HIP_FLEXION in arrays and len(ts.time_s):
+                hip = hip_flexion_of(db, sid, arrays["time_s"], arrays[HIP_FLEXION])  # as stored, not read back
         store._insert_stills(sid, doc.get("stills") or [])
         update_summary(db, sid)
-        set_hip_flexion(db, sid, stored_hip_flexion(db, sid))
+        set_hip_flexion(db, sid, hip)
     return sid
 
 

@@ -19,8 +19,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from hingecoach.core.timeseries import TimeSeries
 from hingecoach.core.vocabulary import CAMERA
@@ -248,12 +250,18 @@ def stored_hip_flexion(db: Backend, session_id: int) -> float | None:
     parts = [codec.decode(p) for (p,) in rows]
     if not parts or any(HIP_FLEXION not in p for p in parts):
         return None
-    t = np.concatenate([p["time_s"] for p in parts])
-    hip = np.concatenate([p[HIP_FLEXION] for p in parts]).astype(np.float64)
-    order = np.argsort(t, kind="stable")
+    return hip_flexion_of(db, session_id, np.concatenate([p["time_s"] for p in parts]),
+                          np.concatenate([p[HIP_FLEXION] for p in parts]))
+
+
+def hip_flexion_of(db: Backend, session_id: int, time_s: NDArray[Any], hip_deg: NDArray[Any]) -> float | None:
+    """The session's median peak hip flexion over its stored complete reps (deg), from its
+    angles' times (s) and hip flexion as stored (in any order)."""
+    order = np.argsort(time_s, kind="stable")
     reps = [_Span(float(a), float(b)) for a, b in db.execute(
         "SELECT start_s, end_s FROM reps WHERE session_id = ? AND complete = 1 ORDER BY idx", (session_id,))]
-    return median_peak_hip_flexion(TimeSeries(t[order], {HIP_FLEXION: hip[order]}), reps)
+    return median_peak_hip_flexion(
+        TimeSeries(time_s[order], {HIP_FLEXION: hip_deg.astype(np.float64)[order]}), reps)
 
 
 def _placement(info: str | None) -> object:
