@@ -105,13 +105,8 @@ class FrameFeed:
     def _run(self) -> None:
         it = iter(self._frames)
         try:
-            for i, t, rgb in self._paced(it):
-                handed = self.clock()
+            for i, t, rgb, handed in decimated_frames(self._paced(it), self.rate, self.counts, self.clock):
                 with self._cond:
-                    self.counts.handed += 1
-                    if not self.rate.keep(t):
-                        self.counts.decimated += 1
-                        continue
                     if len(self._q) >= self.queue_size:
                         self._q.popleft()
                         self.counts.dropped += 1
