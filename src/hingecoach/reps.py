@@ -123,6 +123,11 @@ def _finish(t: FloatArray, raw: FloatArray, s: FloatArray, i_in: int, i_out: int
     standing = window[window < st.standing_deg]
     # the standing level: the median of the standing samples before the bend (a lean-back
     # at the end of the previous rep must not pull it down)
+    if not standing.size and i_out is not None:
+        # no standing before the bend (a clip that starts at the bottom, a deadlift from the
+        # floor): the standing level is the one it rises to
+        after = s[i_out:int(np.searchsorted(t, t[i_out] + st.lookback_s)) + 1]
+        standing = after[after < st.standing_deg]
     base = float(np.median(standing)) if standing.size else float(np.min(window))
     peak = float(s[i_in:stop].max())
     level = base + st.edge_fraction * (peak - base)

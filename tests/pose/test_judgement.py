@@ -75,6 +75,10 @@ def test_a_clip_that_starts_at_the_bottom_gives_its_lift_as_a_rep():
     assert len(a.reps) == 2 and not a.incomplete
     kinds = [j.kind for j in a.camera_verdict.reps]
     assert kinds == ["from_bottom", "full"]
+    # the lift ends where the person is back up, at the same level as the next, full rep
+    # (the standing level it rises to; there is no standing before it)
+    rise = [r.end_s - r.bottom_s for r in a.reps]
+    assert rise[0] == pytest.approx(rise[1], abs=0.1)
     # the lowering of the first lift was not filmed: not timed
     assert np.isnan(a.reps[0].descent_s) and "too_fast" in a.camera_verdict.reps[0].not_possible
     # the upright zero is the longest still upright moment, not the (bent) start

@@ -11,9 +11,11 @@ with the reason, instead of guessed.
 View (``classify_view``), from the landmarks' own numbers, medians over the frames:
 
 - how far the body is turned from the side: the left-right separation of the shoulders
-  and of the hips over the trunk length (``keypoints.side_view_ratio``), about 0 from the
-  side; a turn of theta separates them by about sin(theta) x (shoulder and hip width over
-  trunk length), 0.78 by the body's segment proportions
+  and of the hips over the person's standing trunk length (``view_ratios``; the trunk's
+  length in the image shrinks when it tips toward the camera at the bottom of a hinge,
+  the shoulders' and hips' left-right separation does not), about 0 from the side; a turn
+  of theta separates them by about sin(theta) x (shoulder and hip width over trunk
+  length), 0.78 by the body's segment proportions
   (docs/references.md#camera-view-angle), less for BlazePose's joint-centre
   landmarks (facing views measure 0.5-0.7). Up to 0.35 is a side view (a turn of ~25 deg
   by the proportions; the camera's angle errors are 4-17 deg,
@@ -26,15 +28,35 @@ View (``classify_view``), from the landmarks' own numbers, medians over the fram
   than the ears (``keypoints.nose_depth``). In a side view both are noise around 0; past
   the side limit they are clear.
 
-Judged: side views, and near-side views turned toward the camera with the back's shape
-rule alone (``verdict.judge_rounding``; the dowel's bow is not used there). The limit
-0.45 is the most oblique view checked against labels, the oblique takes of the labelled
-lifter (``0016X_2``, 0.43-0.45), with the view gates lifted: the bow called all 10
-hip-first reps rounded (wrong), while the shape rule gave no wrong verdict: it judged the
-squat take's 10 reps (back not rounded, squatting: right) and abstained on the others (at
-the bottom the foreshortened back is under its 60 px minimum), so the evidence for it
-there is thin. A rep's own view counts too, and a hinge's bottom foreshortens the trunk
-and raises the ratio: the reps of those takes measure over 0.45 and are not judged. A
+Judged: side views with every rule; near-side and oblique views turned toward the camera
+(up to 0.55) with the back's shape rule alone (``verdict.judge_rounding``; the dowel's
+bow is not used there) and the squat rule, each only in the direction that the angle
+cannot fake (docs/references.md#camera-oblique-view):
+
+- A turn about the vertical axis squeezes the picture along the image's x axis, about an
+  affine map. The shape rule's score is the signed angle between the lower and upper
+  back's lines: an affine map with a positive determinant keeps two lines' order, so
+  parallel stays parallel and a hollow stays a hollow; the squat rule compares two angles
+  from the vertical (shins, trunk) squeezed alike, tan -> cos(turn) x tan, so their order
+  is kept too. Only the sizes shrink, which makes a call harder, not wrong.
+- But at an angle the outline is no longer the spine's midline profile: the near flank
+  and shoulder blade stand in front of it, and where they are higher than the spine they
+  fill the lumbar hollow in the silhouette. They can only add, never dig a hollow: a back
+  whose outline keeps its hollow at an angle is not rounded, while an outline that reads
+  rounded may be a neutral back seen past its flank. So at an angle a "not rounded"
+  reading is a verdict, a "rounded" reading is not: the rep is not judged, with the
+  reason, and the clip cannot be called good while one rep reads so. The hollow must be
+  clear of the reading's error and of the drift the squeeze gives the rule's windows
+  (``AT_ANGLE_DRIFT_DEG``).
+- The labelled lifter's oblique takes (``0016X_2``, 0.44-0.45, their backs 48-59 px,
+  just under the shape rule's 60 px minimum) with the size minimum lifted: the rounded
+  take read rounded on 10 of 10 reps (+12 to +23 deg), the others read not rounded on 36
+  of 40 (2 too close to call) and rounded on 2 (the first rep of the hip-first and the
+  undocumented takes, the pick-up from the floor, +7 and +8 deg): the direction that
+  the argument above says the angle can fake, and the one that is not judged. The squat
+  rule: 10 of 10 squatting on the knee-dominant take, 0 of 40 on the others.
+
+A rep's own view counts too (its frames' ratios, over the same standing trunk length). A
 view turned away from the camera past the side limit (seen from behind) is never judged:
 the outline is then the far side of the back, and BlazePose's left/right and facing are
 least reliable from behind.
@@ -52,7 +74,17 @@ from hingecoach.core.pose_types import HIP, SHOULDER
 from hingecoach.core.timeseries import TimeSeries
 from hingecoach.pose.back_shape import BackShape
 from hingecoach.pose.camera import CameraResult
-from hingecoach.pose.verdict import BackReference, back_reference, bottom_window, judge_rounding, judge_squat
+from hingecoach.pose.verdict import (
+    MIN_REFERENCE_FRAMES,
+    UPRIGHT_HIP_DEG,
+    UPRIGHT_TRUNK_DEG,
+    BackReference,
+    RepBackVerdict,
+    back_reference,
+    bottom_window,
+    judge_rounding,
+    judge_squat,
+)
 
 
 class Rep(Protocol):
@@ -116,8 +148,14 @@ class ViewClass:
 
     @property
     def judgeable(self) -> bool:
-        """The back and knee verdicts need a side or near-side view."""
-        return self.view in ("side", "near-side")
+        """The back and knee verdicts need a side view, or a near-side or oblique one turned
+        toward the camera (there in the direction the angle cannot fake only)."""
+        return self.view in ("side", "near-side") or (self.view == "oblique" and self.turned == "toward")
+
+    @property
+    def at_angle(self) -> bool:
+        """Beyond the side limit: the outline is not the spine's midline profile."""
+        return self.view != "side"
 
     def reason(self) -> str:
         """Why the back and knees were not judged, and how to film instead."""
@@ -128,7 +166,7 @@ class ViewClass:
         else:
             seen = "at an angle (oblique)"
         return (f"the camera saw the lifter {seen}, not from the side (left and right shoulders and hips "
-                f"over {SIDE_MAX_RATIO:g} of the trunk length apart, or over {NEAR_SIDE_MAX_RATIO:g} turned "
+                f"over {SIDE_MAX_RATIO:g} of the trunk length apart, or over {OBLIQUE_MAX_RATIO:g} turned "
                 f"toward the camera): {FILM_HINT}")
 
     def to_json(self) -> dict[str, Any]:
@@ -326,11 +364,10 @@ def _back_verdicts(result: CameraResult, rep: Rep, view: ViewClass, bow_rounded:
         numbers["rounding"] = {"measure": rv.measure, "score": _num(rv.score), "threshold": _num(rv.threshold),
                                "decided_by": "back shape"}
         bows = np.array([sh.bow for sh in shapes])[list(bottom_window(len(shapes), bottom, ts.tolist(), depth))]
-        if rv.judged:
+        if view.at_angle:  # only the readings the angle cannot fake
+            rounded = _at_angle(rv, numbers["rounding"], not_possible)
+        elif rv.judged:
             rounded = rv.rounded
-        elif view.view == "near-side":  # the bow is not the back's profile at an angle
-            not_possible["lumbar_rounding"] = (f"{rv.not_judged_because} (a near-side view: only the back's "
-                                               "shape is used)")
         elif np.mean(np.isfinite(bows)) >= 0.5:  # the outline was seen: the bow decides
             rounded = bow_rounded
             numbers["rounding"]["decided_by"] = f"the bow ({rv.not_judged_because})"
@@ -349,9 +386,90 @@ def _back_verdicts(result: CameraResult, rep: Rep, view: ViewClass, bow_rounded:
     return rounded, squatting, numbers
 
 
-def frames_view(frames: Sequence[Any]) -> ViewClass:
-    """``classify_view`` over measured frames (``camera.FrameMeasure``)."""
-    return classify_view([m.side_ratio for m in frames], [m.turn for m in frames],
+def standing_trunk_px(frames: Sequence[Any]) -> float:
+    """The person's shoulder-to-hip length in the image (px, both sides' mean) standing
+    upright: the median over the upright frames (hips < 20 deg, trunk < 15 deg, as
+    ``verdict.back_reference``); NaN when fewer than MIN_REFERENCE_FRAMES."""
+    up = [m for m in frames if abs(m.hip) < UPRIGHT_HIP_DEG and abs(m.trunk) < UPRIGHT_TRUNK_DEG]
+    lengths = np.array([_trunk_px(m.xy) for m in up], dtype=np.float64)
+    lengths = lengths[np.isfinite(lengths) & (lengths > 0)]
+    return float(np.median(lengths)) if lengths.size >= MIN_REFERENCE_FRAMES else float("nan")
+
+
+def _trunk_px(xy: np.ndarray) -> float:
+    return float(0.5 * (np.linalg.norm(xy[SHOULDER["left"]] - xy[HIP["left"]])
+                        + np.linalg.norm(xy[SHOULDER["right"]] - xy[HIP["right"]])))
+
+
+def view_ratios(frames: Sequence[Any], trunk_px: float) -> np.ndarray:
+    """Each frame's left-right separation of the shoulders and of the hips over
+    ``trunk_px``, the person's standing trunk length (``standing_trunk_px``): a hinge tips
+    the trunk toward an oblique camera and shortens it in the image, which would inflate
+    ``keypoints.side_view_ratio`` at the bottom of every rep; the separation along the
+    body's left-right axis does not change with the bend. Without a standing length, the
+    frames' own ``side_ratio``."""
+    if not (np.isfinite(trunk_px) and trunk_px > 0):
+        return np.array([m.side_ratio for m in frames], dtype=np.float64)
+    sep = [0.5 * (np.linalg.norm(m.xy[SHOULDER["left"]] - m.xy[SHOULDER["right"]])
+                  + np.linalg.norm(m.xy[HIP["left"]] - m.xy[HIP["right"]])) for m in frames]
+    return np.asarray(sep, dtype=np.float64) / trunk_px
+
+
+#: At an angle the shape rule's windows slide along the back: its rays are perpendicular to
+#: the trunk line in the image, not in the body, and a turn shears one against the other.
+#: In the planar camera simulator (``testing.camera_sim``) squeezed by cos(turn) for turns
+#: up to 45 deg (the oblique limit, 0.55 = 0.78 sin 45), a back read just past the
+#: threshold from the side (+2.5 to +3.2 deg) drifts by up to 4.5 deg toward a hollow
+#: (tests/pose/test_oblique.py). A hollow seen at an angle must be clear of that drift as
+#: well as the reading's own error.
+AT_ANGLE_DRIFT_DEG = 3.0
+
+
+_VIEW_RANK = {"side": 0, "near-side": 1, "oblique": 2, "front/back": 3}
+
+
+def _worse_view(rep: ViewClass, clip: ViewClass) -> ViewClass:
+    """A rep's view: the clip's unless the rep's own is further from the side or not
+    judgeable (the lifter turned during the clip). The camera and lifter stay put, so one
+    side-looking rep in a clip filmed from behind or at an angle is not judged as a side
+    view. The clip's ratio is over each frame's own trunk length, which the bottom of a
+    hinge foreshortens (it errs toward oblique); the rep's is over the standing trunk
+    length (``view_ratios``), so the bottom does not push a rep past the limits."""
+    if not rep.judgeable and clip.judgeable:
+        return rep
+    return rep if _VIEW_RANK[rep.view] > _VIEW_RANK[clip.view] else clip
+
+
+def _at_angle(rv: RepBackVerdict, numbers: dict[str, Any], not_possible: dict[str, str]) -> bool | None:
+    """The back's verdict from the shape rule's reading at an angle (beyond the side
+    limit; see the module's docstring): not rounded only when the outline shows the lumbar
+    hollow (the bend below 0 by more than its error and AT_ANGLE_DRIFT_DEG, whatever the
+    standing reference); a
+    rounded reading is recorded as ``unconfirmed`` and not judged; anything between is not
+    judged. Returns False or None (never True)."""
+    if rv.judged and rv.rounded:
+        numbers["unconfirmed"] = True
+        not_possible["lumbar_rounding"] = (
+            f"the back's outline reads rounded (bend {rv.score:+.1f} deg, threshold {rv.threshold:+.1f}), "
+            "but seen at an angle the side of the back can fill the low back's hollow in the outline, so "
+            f"it may be a neutral back: {FILM_HINT}, to check it")
+        return None
+    if np.isfinite(rv.score) and rv.score < -(rv.error + AT_ANGLE_DRIFT_DEG):
+        return False
+    if np.isfinite(rv.score):
+        why = (f"the back's outline shows no clear lumbar hollow (bend {rv.score:+.1f} deg; at an angle "
+               f"a hollow must be below -{rv.error + AT_ANGLE_DRIFT_DEG:.1f}, its error and the angle's "
+               f"drift): {FILM_HINT}")
+    else:
+        why = f"{rv.not_judged_because} (seen at an angle: only the back's shape is used)"
+    not_possible["lumbar_rounding"] = why
+    return None
+
+
+def frames_view(frames: Sequence[Any], trunk_px: float = float("nan")) -> ViewClass:
+    """``classify_view`` over measured frames (``camera.FrameMeasure``), their separation
+    over ``trunk_px`` (``view_ratios``)."""
+    return classify_view(view_ratios(frames, trunk_px), [m.turn for m in frames],
                          [m.nose_depth for m in frames])
 
 
@@ -375,6 +493,7 @@ def judge_reps(result: CameraResult, reps: Sequence[Rep], metrics: Sequence[RepM
     person's standing back (``--reference``), else their own upright frames in the clip."""
     angles = result.angles
     signal = angles[rep_channel]
+    trunk_px = standing_trunk_px(result.frames)
     clip_view = frames_view(result.frames)
     if reference is None:
         reference = clip_back_reference(result)
@@ -383,11 +502,7 @@ def judge_reps(result: CameraResult, reps: Sequence[Rep], metrics: Sequence[RepM
     rotated = rotated_picture(result)
     for rep, m in zip(reps, metrics, strict=True):
         kind = rep_kind(rep, signal, enter_deg, standing_deg)
-        view = frames_view(result.frames[rep.start_i:rep.end_i + 1])
-        if view.judgeable and not clip_view.judgeable:
-            # the camera and lifter stay put: one side-looking rep in a clip filmed from
-            # behind or at an angle (a hinge's bottom foreshortens the trunk) is not judged
-            view = clip_view
+        view = _worse_view(frames_view(result.frames[rep.start_i:rep.end_i + 1], trunk_px), clip_view)
         not_possible = {verdict: result.unavailable[ch] for ch, (verdict, _) in _NEEDS.items()
                         if ch in result.unavailable}
         if rotated:
@@ -460,6 +575,12 @@ def clip_verdict(result: CameraResult, reps: Sequence[RepMetrics], judgements: S
         reasons += sorted({j.not_judged_because or "" for j in judgements})
     else:
         verdict = "faults" if any(m.faults for m, _ in judged) else "good"
+        unconfirmed = [i for i, j in enumerate(judgements, 1) if j.numbers.get("rounding", {}).get("unconfirmed")]
+        if verdict == "good" and unconfirmed:
+            # a back that may be rounded is not called good
+            verdict = "cannot_judge"
+            reasons.append(f"rep {', '.join(map(str, unconfirmed))} read(s) rounded at an angle that cannot "
+                           f"confirm it, so the set is not called good: {FILM_HINT}")
         if len(judged) < len(reps):
             reasons.append(f"{len(reps) - len(judged)} of {len(reps)} reps not judged: "
                            + "; ".join(sorted({j.not_judged_because or "" for j in judgements if not j.judged})))

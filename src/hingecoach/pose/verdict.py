@@ -39,6 +39,7 @@ class RepBackVerdict:
     not_judged_because: str | None
     measure: str
     margin: float  # score - threshold, NaN when not judged
+    error: float = NAN  # the score's measuring error (deg), NaN when no score
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,11 @@ class RoundingRule:
     #: Under ~60 px from hip to shoulder the 21 rays along the back are under 3 px apart and
     #: the segmentation edge (a 256 px model output over the whole person) is too coarse.
     min_trunk_px = 60.0
-    #: The near-side limit of ``judgement.NEAR_SIDE_MAX_RATIO``: the most oblique view the
-    #: shape rule was checked at against labels (see there); beyond it the outline is not
-    #: the spine's profile.
-    side_view_max_ratio = 0.45
+    #: The oblique limit of ``judgement.OBLIQUE_MAX_RATIO``: beyond it the person faces the
+    #: camera (or turns their back to it) and the outline is not the back's profile at
+    #: all. Between the side limit and this, ``judgement`` keeps only the readings the
+    #: angle cannot fake (see there).
+    side_view_max_ratio = 0.55
     min_seen_share = 0.5  # the outline must be found in at least half the bottom frames
 
 
@@ -182,8 +184,9 @@ def judge_rounding(shapes: Sequence[BackShape], bottom: int, reference: BackRefe
     if abs(score - threshold) < error:
         return RepBackVerdict(False, None, score, threshold,
                               f"too close to call (bend {score:+.1f} deg, threshold {threshold:+.1f}, "
-                              f"error +-{error:.1f})", measure, score - threshold)
-    return RepBackVerdict(True, bool(score > threshold), score, threshold, None, measure, score - threshold)
+                              f"error +-{error:.1f})", measure, score - threshold, error)
+    return RepBackVerdict(True, bool(score > threshold), score, threshold, None, measure, score - threshold,
+                          error)
 
 
 def judge_squat(trunk_inclination_deg: Sequence[float], hip_flexion_deg: Sequence[float],
