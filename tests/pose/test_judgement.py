@@ -175,3 +175,35 @@ def test_a_reference_clip_is_what_the_rounding_rule_compares_against():
         assert rep_own["rounding"]["threshold"] == pytest.approx(own_ref["bend_deg"], abs=1e-3)
         assert rep_ref["rounding"]["threshold"] == pytest.approx(ref.bend_deg, abs=1e-3)
         assert rep_ref["rounding"]["score"] == rep_own["rounding"]["score"]
+
+
+def _shifted(f, dx):
+    """The same pose ``dx`` px to the right (landmarks and mask): another person, or the
+    lifter after a cut."""
+    xy = f.xy.copy()
+    xy[:, 0] += dx
+    mask = np.roll(f.mask, int(dx), axis=1) if f.mask is not None else None
+    return replace(f, xy=xy, mask=mask)
+
+
+def test_a_pose_that_jumps_between_people_is_refused_with_one_line():
+    from hingecoach.core.errors import InputError
+    from hingecoach.testing.camera_sim import FramesModel
+
+    frames = _sim(["good", "good"], width=900)
+    # the pose model alternates between the lifter and someone 300 px away every second
+    poses = [_shifted(f, 300.0 * ((i // 30) % 2)) for i, _, _, f in frames]
+    with pytest.raises(InputError) as e:
+        video_angles(((i, t, np.zeros((2, 2, 3), np.uint8)) for i, t, *_ in frames), FramesModel(poses),
+                     source="sim.mp4")
+    msg = str(e.value)
+    assert "\n" not in msg and "one person followed" in msg and "jumping between places" in msg
+
+
+def test_one_cut_is_a_warning_and_the_clip_is_analysed():
+    frames = _sim(["good", "good"], width=900)
+    cut = len(frames) // 2
+    poses = [_shifted(f, 300.0 if i >= cut else 0.0) for i, _, _, f in frames]
+    a = _analyse(frames, poses)
+    assert any("the pose jumped 1 time(s)" in w for w in a.warnings)
+    assert len(a.reps) == 2

@@ -17,7 +17,7 @@ the shoulders).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -40,6 +40,7 @@ from hingecoach.pose.keypoints import (
     missing_points,
     nose_depth,
     side_view_ratio,
+    trunk_px,
     turn_toward_camera,
 )
 
@@ -344,6 +345,50 @@ def _optional_channels(c: _Collected, raw: dict[str, FloatArray], ts: FloatArray
     return unavailable, warnings
 
 
+#: A jump of the followed pose: its hips move more than this many trunk lengths from one
+#: frame to the next (within JUMP_MAX_STEP_S): 2.5 m/s for a 0.5 m trunk at 10 frames/s,
+#: beyond what hips do in a hinge or a swing (about 1 m/s at most); a cut in the video, or
+#: the pose model taking another person.
+JUMP_TRUNKS = 0.5
+JUMP_MAX_STEP_S = 0.1
+#: With jumps, one person is followed when the longest stretch between them holds at least
+#: this share of the frames with a pose; else the clip is refused: no one lifter to analyse.
+MIN_FOLLOWED_SHARE = 0.5
+
+
+def pose_jumps(measures: Sequence[FrameMeasure]) -> list[int]:
+    """Indices k into ``measures`` where the pose jumped between measures[k-1] and [k]."""
+    out = []
+    for k in range(1, len(measures)):
+        a, b = measures[k - 1], measures[k]
+        if b.time_s - a.time_s > JUMP_MAX_STEP_S:
+            continue
+        hip_a = 0.5 * (a.xy[HIP["left"]] + a.xy[HIP["right"]])
+        hip_b = 0.5 * (b.xy[HIP["left"]] + b.xy[HIP["right"]])
+        trunk = max(trunk_px(a.xy), trunk_px(b.xy))
+        if trunk > 0 and float(np.linalg.norm(hip_b - hip_a)) > JUMP_TRUNKS * trunk:
+            out.append(k)
+    return out
+
+
+def _jump_warnings(measures: Sequence[FrameMeasure], source: str, name: str) -> list[str]:
+    """A warning per clip whose pose jumped; InputError when no one stretch between the
+    jumps holds MIN_FOLLOWED_SHARE of the frames (no one person can be followed)."""
+    jumps = pose_jumps(measures)
+    if not jumps:
+        return []
+    bounds = [0, *jumps, len(measures)]
+    longest = int(np.max(np.diff(bounds)))
+    at = ", ".join(f"{measures[k].time_s:.2f} s" for k in jumps[:5]) + (", ..." if len(jumps) > 5 else "")
+    if longest < MIN_FOLLOWED_SHARE * len(measures):
+        raise InputError(source, f"one person followed through at least {MIN_FOLLOWED_SHARE:.0%} of the clip "
+                         "(the lifter)", f"the pose jumping between places {len(jumps)} times (at {at}); the "
+                         f"longest stretch on one person is {longest} of {len(measures)} frames: film one "
+                         "lifter, without cuts")
+    return [f"{name}: the pose jumped {len(jumps)} time(s) (at {at}): a cut in the video or another person "
+            "taken for the lifter; check the skeleton in --overlay is on the lifter"]
+
+
 def video_angles(frames: Iterable[tuple[int, float, np.ndarray]], model: PoseModel, *,
                  source: str, settings: CameraSettings | None = None,
                  progress: Callable[[int], Any] | None = None) -> CameraResult:
@@ -357,6 +402,7 @@ def video_angles(frames: Iterable[tuple[int, float, np.ndarray]], model: PoseMod
         raise InputError(source, "a person in view", f"no person found in any of the {c.total} frames")
     measures = c.measures
     warnings = _view_warnings(c, name)
+    warnings += _jump_warnings(measures, source, name)
     if len(measures) < 10:
         raise InputError(source, "at least 10 frames with the back and hips in view (shoulders, hips "
                          "and knees)", f"{len(measures)} of {c.total}")

@@ -74,6 +74,7 @@ from hingecoach.core.pose_types import HIP, SHOULDER
 from hingecoach.core.timeseries import TimeSeries
 from hingecoach.pose.back_shape import BackShape
 from hingecoach.pose.camera import CameraResult
+from hingecoach.pose.keypoints import trunk_px
 from hingecoach.pose.verdict import (
     MIN_REFERENCE_FRAMES,
     UPRIGHT_HIP_DEG,
@@ -132,6 +133,11 @@ CAMERA_TOO_FAST_S = 0.35
 #: more than 30 deg: standing, looking up is no hinge fault.
 CAMERA_GAZE_UP_DEG = 20.0
 GAZE_MIN_TRUNK_DEG = 30.0
+#: ... held for at least this long: looking up to see ahead takes at least one visual
+#: fixation, 200-300 ms (docs/references.md#gaze-fixation), while BlazePose's face
+#: landmarks jitter from frame to frame; the highest gaze of single frames moved by up to
+#: 18 deg between a clip and its mirror image (labelled clips, benchmarks/camera_robustness.py).
+GAZE_HOLD_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -270,16 +276,29 @@ def rep_kind(rep: Rep, signal: np.ndarray, enter_deg: float, standing_deg: float
 
 
 def gaze_up_deg(angles: TimeSeries, rep: Rep) -> float:
-    """The largest lift of the gaze above the level standing gaze during the rep while the
-    trunk is tipped beyond GAZE_MIN_TRUNK_DEG: neck extension against the trunk minus
-    the trunk's inclination (degrees; NaN when the head was not seen)."""
+    """The highest lift of the gaze above the level standing gaze held for GAZE_HOLD_S
+    during the rep while the trunk is tipped beyond GAZE_MIN_TRUNK_DEG: neck extension
+    against the trunk minus the trunk's inclination (degrees; the largest value that the
+    gaze stays at or above through a stretch of GAZE_HOLD_S; NaN when the head was not
+    seen for that long)."""
     sl = slice(rep.start_i, rep.end_i + 1)
     neck = angles["neck_flexion_deg"][sl]
     trunk = angles["trunk_inclination_deg"][sl]
+    t = angles.time_s[sl]
     bent = (trunk > GAZE_MIN_TRUNK_DEG) & np.isfinite(neck)
     if not bent.any():
         return float("nan")
-    return float(np.max(-neck[bent] - trunk[bent]))
+    gaze = np.where(bent, -neck - trunk, np.nan)
+    best = float("nan")
+    for i in np.flatnonzero(bent):
+        j = int(np.searchsorted(t, t[i] + GAZE_HOLD_S - 1e-9))
+        if j >= len(t):
+            break
+        held = gaze[i:j + 1]
+        if np.all(np.isfinite(held)):
+            low = float(held.min())
+            best = low if not np.isfinite(best) else max(best, low)
+    return best
 
 
 @dataclass
@@ -391,14 +410,9 @@ def standing_trunk_px(frames: Sequence[Any]) -> float:
     upright: the median over the upright frames (hips < 20 deg, trunk < 15 deg, as
     ``verdict.back_reference``); NaN when fewer than MIN_REFERENCE_FRAMES."""
     up = [m for m in frames if abs(m.hip) < UPRIGHT_HIP_DEG and abs(m.trunk) < UPRIGHT_TRUNK_DEG]
-    lengths = np.array([_trunk_px(m.xy) for m in up], dtype=np.float64)
+    lengths = np.array([trunk_px(m.xy) for m in up], dtype=np.float64)
     lengths = lengths[np.isfinite(lengths) & (lengths > 0)]
     return float(np.median(lengths)) if lengths.size >= MIN_REFERENCE_FRAMES else float("nan")
-
-
-def _trunk_px(xy: np.ndarray) -> float:
-    return float(0.5 * (np.linalg.norm(xy[SHOULDER["left"]] - xy[HIP["left"]])
-                        + np.linalg.norm(xy[SHOULDER["right"]] - xy[HIP["right"]])))
 
 
 def view_ratios(frames: Sequence[Any], trunk_px: float) -> np.ndarray:
@@ -593,7 +607,8 @@ def clip_verdict(result: CameraResult, reps: Sequence[RepMetrics], judgements: S
                                 "--exercise deadlift",
              "gaze_up_deg": CAMERA_GAZE_UP_DEG,
              "gaze_up_source": "neck_craning: the gaze lifted more than 20 deg above the level standing "
-                               "gaze while the trunk is bent over 30 deg (camera angle errors 4-17 deg)",
+                               "gaze, held for 0.2 s (one visual fixation), while the trunk is bent over "
+                               "30 deg (camera angle errors 4-17 deg)",
              "kinds": KIND_MEANING}
     return ClipVerdict(verdict, reasons, view, list(judgements), list(partial), result.reference_source, rules,
                        back_reference)
