@@ -38,7 +38,8 @@ CAMERA_RECORDING = {**RECORDING_HEAD, "frames": INT, "frames_used": INT, "side_f
 CAMERA_REP = {**REP, "peak_pelvis_tilt_deg": N, "lumbar_share": N, "descent_s": FN,
               "kind": S, "view": S, "side_ratio": FN, "judged": "bool", "not_judged_because": "str|null",
               "not_possible": {"*": S}, "peak_gaze_up_deg": FN,
-              "rounding": {"measure": "str|null", "score": FN, "threshold": FN, "decided_by": "str|null"},
+              "rounding": {"measure": "str|null", "score": FN, "threshold": FN, "decided_by": "str|null",
+                           "unconfirmed": "bool"},
               "squat": {"measure": "str|null", "score": FN, "threshold": FN}}
 #: The clip's verdict heads a camera document.
 VERDICT = {"clip": S, "reasons": [S],

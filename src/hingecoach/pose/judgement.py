@@ -245,7 +245,7 @@ class RepJudgement:
         return {"kind": self.kind, "view": self.view.view, "side_ratio": _num(self.view.side_ratio),
                 "judged": self.judged, "not_judged_because": None if self.judged else self.not_judged_because,
                 "not_possible": dict(self.not_possible), "peak_gaze_up_deg": _num(self.gaze_up_deg),
-                "rounding": {**none, "decided_by": None, **self.numbers.get("rounding", {})},
+                "rounding": {**none, "decided_by": None, "unconfirmed": False, **self.numbers.get("rounding", {})},
                 "squat": {**none, **self.numbers.get("squat", {})}}
 
 
