@@ -11,11 +11,12 @@ with the reason, instead of guessed.
 View (``classify_view``), from the landmarks' own numbers, medians over the frames:
 
 - how far the body is turned from the side: the left-right separation of the shoulders
-  and of the hips over the person's standing trunk length (``view_ratios``; the trunk's
-  length in the image shrinks when it tips toward the camera at the bottom of a hinge,
-  the shoulders' and hips' left-right separation does not), about 0 from the side; a turn
-  of theta separates them by about sin(theta) x (shoulder and hip width over trunk
-  length), 0.78 by the body's segment proportions
+  and of the hips over the trunk length (``keypoints.side_view_ratio``; for one rep's
+  frames over the person's standing trunk length, ``view_ratios``: the trunk's length in
+  the image shrinks when it tips toward the camera at the bottom of a hinge, the
+  shoulders' and hips' left-right separation does not), about 0 from the side; a turn of
+  theta separates them by about sin(theta) x (shoulder and hip width over trunk length),
+  0.78 by the body's segment proportions
   (docs/references.md#camera-view-angle), less for BlazePose's joint-centre
   landmarks (facing views measure 0.5-0.7). Up to 0.35 is a side view (a turn of ~25 deg
   by the proportions; the camera's angle errors are 4-17 deg,
@@ -48,13 +49,15 @@ cannot fake (docs/references.md#camera-oblique-view):
   reason, and the clip cannot be called good while one rep reads so. The hollow must be
   clear of the reading's error and of the drift the squeeze gives the rule's windows
   (``AT_ANGLE_DRIFT_DEG``).
-- The labelled lifter's oblique takes (``0016X_2``, 0.44-0.45, their backs 48-59 px,
+- The labelled lifter's oblique takes (``0016X_2``, 0.44-0.45, their backs 46-59 px,
   just under the shape rule's 60 px minimum) with the size minimum lifted: the rounded
-  take read rounded on 10 of 10 reps (+12 to +23 deg), the others read not rounded on 36
-  of 40 (2 too close to call) and rounded on 2 (the first rep of the hip-first and the
-  undocumented takes, the pick-up from the floor, +7 and +8 deg): the direction that
-  the argument above says the angle can fake, and the one that is not judged. The squat
-  rule: 10 of 10 squatting on the knee-dominant take, 0 of 40 on the others.
+  take reads rounded on 10 of 10 reps (+12 to +23 deg: unconfirmed, the set not called
+  good); of the other 40 reps, 37 read below 0 (16 of them clear of the error and the
+  drift: judged not rounded), 1 reads +4 against its +4 standing reference (too close),
+  and 2 read rounded (+7 and +8 deg, the first rep of the hip-first and the undocumented
+  takes, the pick-up from the floor): the direction the argument above says the angle can
+  fake, and the one that is not judged. The squat rule: 10 of 10 squatting on the
+  knee-dominant take, 0 of 40 on the others.
 
 A rep's own view counts too (its frames' ratios, over the same standing trunk length). A
 view turned away from the camera past the side limit (seen from behind) is never judged:
@@ -136,7 +139,7 @@ GAZE_MIN_TRUNK_DEG = 30.0
 #: ... held for at least this long: looking up to see ahead takes at least one visual
 #: fixation, 200-300 ms (docs/references.md#gaze-fixation), while BlazePose's face
 #: landmarks jitter from frame to frame; the highest gaze of single frames moved by up to
-#: 18 deg between a clip and its mirror image (labelled clips, benchmarks/camera_robustness.py).
+#: 18 deg between a labelled clip and its mirror image (the robustness corpus).
 GAZE_HOLD_S = 0.2
 
 
