@@ -207,3 +207,38 @@ def test_one_cut_is_a_warning_and_the_clip_is_analysed():
     a = _analyse(frames, poses)
     assert any("the pose jumped 1 time(s)" in w for w in a.warnings)
     assert len(a.reps) == 2
+
+
+def test_a_clip_that_starts_part_way_up_names_its_first_lift_partial():
+    frames = _sim(["good", "good", "good"])
+    bottom = max(range(len(frames) // 3), key=lambda i: frames[i][2].pelvis_deg)
+    # from the first bottom on, the first frame where the pelvis has risen to 45 of its 65 deg
+    start = next(i for i in range(bottom, len(frames)) if frames[i][2].pelvis_deg < 45)
+    a = _analyse([(i - start, t - frames[start][1], p, f) for i, t, p, f in frames[start:]])
+    assert len(a.reps) == 2 and [m.index for m in a.reps] == [1, 2]
+    d = a.to_json()
+    assert [r["kind"] for r in d["incomplete_reps"]] == ["starts_mid_lift"]
+    assert d["verdict"]["partial_reps"] == 1 and d["verdict"]["reps"] == 2
+    # started at the very bottom instead: the lift is a rep (from_bottom), as before
+    a = _analyse([(i - bottom, t - frames[bottom][1], p, f) for i, t, p, f in frames[bottom:]])
+    assert len(a.reps) == 3 and a.camera_verdict.reps[0].kind == "from_bottom"
+
+
+def test_a_pose_that_leaves_the_lifter_for_a_moment_and_comes_back_is_not_refused():
+    frames = _sim(["good", "good"], width=900)
+    n = len(frames)
+    # two one-frame glitches to a place 300 px away, a third and two thirds into the clip
+    glitch = {n // 3, 2 * n // 3}
+    poses = [_shifted(f, 300.0 if i in glitch else 0.0) for i, _, _, f in frames]
+    a = _analyse(frames, poses)
+    assert len(a.reps) == 2
+    assert any("the pose jumped 4 time(s)" in w for w in a.warnings)
+
+
+def test_a_cut_in_a_slow_video_is_still_seen():
+    # 8 frames/s: the frames are 0.125 s apart, more than the 0.1 s step of a fast video
+    frames = _sim(["good", "good"], width=900, fps=8.0)
+    cut = len(frames) // 2
+    poses = [_shifted(f, 300.0 if i >= cut else 0.0) for i, _, _, f in frames]
+    a = _analyse(frames, poses)
+    assert any("the pose jumped 1 time(s)" in w for w in a.warnings)

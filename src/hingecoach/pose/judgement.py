@@ -234,7 +234,7 @@ def classify_view(ratios: Sequence[float] | np.ndarray, turns: Sequence[float] |
 class RepJudgement:
     """What could be said about one rep."""
 
-    kind: str  # full, from_bottom, starts_mid_rep, partial
+    kind: str  # full, from_bottom, starts_mid_rep, starts_mid_lift, partial
     view: ViewClass
     judged: bool
     not_judged_because: str | None
@@ -257,6 +257,7 @@ KIND_MEANING = {
     "from_bottom": "the clip starts at the bottom: bottom -> standing (the lift from the floor)",
     "starts_mid_rep": "the clip starts part-way down: the descent is not all in view",
     "partial": "the clip ends before the return to standing: a partial rep, not counted",
+    "starts_mid_lift": "the clip starts part-way up, the bottom not in view: a partial rep, not counted",
 }
 
 
@@ -268,9 +269,11 @@ def _num(x: float | None) -> float | None:
 
 def rep_kind(rep: Rep, signal: np.ndarray, enter_deg: float, standing_deg: float) -> str:
     """full, from_bottom (the clip starts bent, beyond the rep's entry level),
-    starts_mid_rep (it starts part-way down) or partial (no return to standing)."""
+    starts_mid_rep (it starts part-way down), starts_mid_lift (an incomplete rep at the
+    start: it starts part-way up, ``reps.partial_first_lift``) or partial (no return to
+    standing)."""
     if not rep.complete:
-        return "partial"
+        return "starts_mid_lift" if rep.start_i == 0 and signal[0] > enter_deg else "partial"
     if rep.start_i == 0 and signal[0] > enter_deg:
         return "from_bottom"
     if rep.start_i == 0 and signal[0] > standing_deg:

@@ -86,6 +86,11 @@ BOTTOM_HALF_WINDOW_S = 0.15
 #: reach to the bar, the set-up, the pull): the back is judged over that whole bottom,
 #: not at the one frame where the hips happen to flex most.
 BOTTOM_DEPTH_DEG = 10.0
+#: A clip's first lift that starts in the bend with its deepest hip flexion more than this
+#: short of the other lifts' bottoms began part-way up (its bottom not filmed): twice the
+#: bottom's own band (BOTTOM_DEPTH_DEG, the camera's joint-angle error), so that reps of
+#: one set that differ in depth by the camera's error are still complete.
+PARTIAL_START_DEG = 2 * BOTTOM_DEPTH_DEG
 #: Squat: keypoint joint angles err by 4-17 deg (docs/references.md#camera-angle-error);
 #: a shin-trunk difference within 5 deg of parallel is not called.
 SQUAT_ERROR_DEG = 5.0
