@@ -11,7 +11,7 @@ from hingecoach.pose.verdict import RoundingRule
 from hingecoach.sources.video import VideoReader
 
 pytestmark = [pytest.mark.realdata, pytest.mark.camera]
-TAKES = "rhk"
+TAKES = "rhk"  # rounded, hip-first (its first rep reads rounded), knee-dominant
 
 
 @pytest.fixture(scope="module")
@@ -37,34 +37,33 @@ def _reps(result):
 
 
 def test_no_confident_wrong_verdict_on_the_oblique_takes(results):
-    squats = 0
     for x, r in results.items():
         a, reps = _reps(r)
         assert len(reps) == 10, x
         for faults, j in reps:
-            if not j.judged:
-                assert not faults or faults == ("too_fast",), (x, faults)
-                continue
-            assert "lumbar_rounding" not in faults, x  # at an angle "rounded" is never a verdict
-            if x == "r":
-                raise AssertionError("a rep of the rounded take was judged not rounded")
-            squats += "squatting" in faults
-            assert ("squatting" in faults) == (x == "k"), (x, faults)
-        assert a.camera_verdict.verdict != "good" or x != "r"
-    assert squats >= 8  # the knee-dominant take's squat is seen at the angle
+            if x == "r":  # the rounded take: never judged not rounded
+                assert not j.judged and not faults, faults
+            elif j.judged:  # the others: never judged rounded; squatting only on the squat take
+                assert "lumbar_rounding" not in faults, x
+                assert ("squatting" in faults) == (x == "k"), (x, faults)
+        assert x != "r" or a.camera_verdict.verdict != "good"
+    # the knee-dominant take's squat is seen at the angle
+    _, reps = _reps(results["k"])
+    assert sum(j.judged and "squatting" in f for f, j in reps) >= 8
 
 
 def test_with_the_size_minimum_lifted_the_rounded_take_reads_rounded_and_is_not_called_good(results, monkeypatch):
     # the backs of these takes are 46-59 px, under the shape rule's 60 px: lifted, the rule
-    # reads every rep; the rounded take's must read rounded (and stay unconfirmed at the
-    # angle), no other take's rep may be judged rounded
+    # reads every rep; the rounded take's must read rounded (unconfirmed at the angle),
+    # and no rep of it may be judged not rounded; the others read rounded on the first
+    # rep at most (the pick-up from the floor), unconfirmed too
     monkeypatch.setattr(RoundingRule, "min_trunk_px", 40.0)
-    a, reps = _reps(results["r"])
-    unconfirmed = [j.numbers["rounding"].get("unconfirmed", False) for _, j in reps]
-    assert sum(unconfirmed) >= 8 and not any(j.judged for _, j in reps)
-    assert a.camera_verdict.verdict == "cannot_judge"
-    for x in "hk":
-        a, reps = _reps(results[x])
-        assert not any("lumbar_rounding" in f for f, _ in reps), x
-    # the squat take's upright back shows its hollow clearly: judged, and squatting
-    assert sum(j.judged and "squatting" in f for f, j in reps) >= 8
+    for x, r in results.items():
+        a, reps = _reps(r)
+        unconfirmed = [bool(j.numbers["rounding"].get("unconfirmed")) for _, j in reps]
+        if x == "r":
+            assert sum(unconfirmed) >= 8 and not any(j.judged for _, j in reps)
+            assert a.camera_verdict.verdict == "cannot_judge"
+        else:
+            assert sum(unconfirmed) <= 1 and not any(unconfirmed[1:]), (x, unconfirmed)
+            assert not any("lumbar_rounding" in f for f, _ in reps), x
