@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from hingecoach.faults import RepMetrics
-from hingecoach.live.camera import CameraAngles
+from hingecoach.live.camera import CameraAngles, KeptFrame
 from hingecoach.pose.back_shape import BackShape
 from hingecoach.pose.camera import CameraSettings
 
@@ -35,8 +35,10 @@ def _feed(cam: CameraAngles, bottom_bend: float, side_ratio: float = 0.1, standi
         cam._upright.append(_shape(standing_bend))
     for t in np.arange(0.0, 4.0, 1 / 30):
         bottom = abs(t - 2.0) <= 0.2
-        cam._backs.append((float(t), _shape(bottom_bend if bottom else standing_bend,
-                                            bottom_bow if bottom else 0.1), side_ratio))
+        cam._backs.append(KeptFrame(float(t), _shape(bottom_bend if bottom else standing_bend,
+                                                     bottom_bow if bottom else 0.1), side_ratio,
+                                    math.nan, math.nan, math.nan, math.nan, math.nan, math.nan))
+        cam._views.append((side_ratio, math.nan, math.nan))  # the view so far
 
 
 @pytest.mark.parametrize(("bow_says", "bend", "rounded"), [
