@@ -7,6 +7,11 @@ from the first standing run (hips and trunk upright for 0.3 s, closed by the fir
 that is not; as offline), then the One Euro filter over all channels, restarted after
 gaps. Frames before the zero is known are kept and run through once it is.
 
+Each rep is judged by the offline rule itself (``judgement.back_verdicts``, in
+``CameraAngles.judge_rep``) on the rep's frames kept as they come; the person's standing
+back, their standing trunk length (the scale of the rep's view) and the view of the
+clip are those of the frames so far (offline: of the whole clip).
+
 Differences from the offline analysis, all at the edges: a frame where the periodic
 people check sees someone else is skipped on its own (offline: the frames nearest such a
 check; live, the check runs off the critical path, ``live.people``); with no standing
@@ -30,7 +35,13 @@ from hingecoach.core.pose_types import PoseFrame
 from hingecoach.faults import RepMetrics
 from hingecoach.live.people import PeopleWatch
 from hingecoach.pose.back_shape import BackShape
-from hingecoach.pose.camera import CameraMeasurer, CameraSettings, FrameMeasure, standing_window
+from hingecoach.pose.camera import (
+    MIN_CHANNEL_COVERAGE,
+    CameraMeasurer,
+    CameraSettings,
+    FrameMeasure,
+    standing_window,
+)
 from hingecoach.pose.dowel import bow_angle_deg, rounding_threshold_deg
 from hingecoach.pose.estimator import PoseModel
 from hingecoach.pose.filters import OneEuroFilter
@@ -117,7 +128,9 @@ class CameraAngles:
         self._upright: deque[BackShape] = deque(maxlen=BACK_HISTORY)
         self._upright_px: deque[float] = deque(maxlen=BACK_HISTORY)
         self._views: deque[tuple[float, float, float]] = deque(maxlen=VIEW_HISTORY)
-        # each judged rep's judgement, by its start (s), as analyze's per-rep judgement
+        self._knee_seen = [0, 0]  # frames with the knee angle (the ankles seen), frames emitted
+        # each rep's judgement by its start (s), as analyze's per-rep judgement (its kind
+        # live is only full or partial)
         self.judgements: deque[tuple[float, RepJudgement]] = deque(maxlen=JUDGEMENT_HISTORY)
 
     @property
@@ -206,6 +219,8 @@ class CameraAngles:
             if math.isfinite(back.bow):
                 self._upright.append(back)
         self._views.append((m.side_ratio, m.turn, m.nose_depth))
+        self._knee_seen[0] += math.isfinite(m.knee)
+        self._knee_seen[1] += 1
         curve = float(bow_angle_deg(m.bow - self.bow0)) if math.isfinite(m.bow) and math.isfinite(self.bow0) \
             else math.nan
         x = np.array([m.trunk, m.hip, m.knee, m.neck_raw - self.neck0, curve, curve])
@@ -242,6 +257,9 @@ class CameraAngles:
         reference = back_reference(list(self._upright), [0.0] * len(self._upright), [0.0] * len(self._upright),
                                    source="upright frames so far")
         not_possible: dict[str, str] = {}
+        seen, n = self._knee_seen
+        if seen < max(2, MIN_CHANNEL_COVERAGE * n):  # as offline, the knee channel is not measured
+            not_possible["squatting"] = f"the ankles out of view or hidden in {n - seen} of {n} frames"
         rounded, squatting, numbers = back_verdicts(rep, view, "lumbar_rounding" in m.faults, reference,
                                                     not_possible, self.settings.rounding_rule)
         judged = view.judgeable and rounded is not None
