@@ -15,7 +15,22 @@ SIM_CAMERA = CameraSettings(rounding_rule="bow")
 
 
 # -- camera -------------------------------------------------------------------------------------
-def test_camera_frames_live_equal_the_offline_camera_analysis():
+def _keep_camera_angles(monkeypatch):
+    """The live session's CameraAngles, kept as they are made (their ``judgements``)."""
+    from hingecoach.live.camera import CameraAngles
+
+    cams: list[CameraAngles] = []
+    post_init = CameraAngles.__post_init__
+
+    def keep(self):
+        post_init(self)
+        cams.append(self)
+
+    monkeypatch.setattr(CameraAngles, "__post_init__", keep)
+    return cams
+
+
+def test_camera_frames_live_equal_the_offline_camera_analysis(monkeypatch):
     from hingecoach.analysis import AnalysisSettings, analyze_camera
     from hingecoach.pose.camera import video_angles
     from hingecoach.testing.camera_sim import FramesModel, simulate_frames
@@ -30,8 +45,14 @@ def test_camera_frames_live_equal_the_offline_camera_analysis():
     offline = analyze_camera(video_angles(frames, FramesModel(poses), source="sim", settings=cam),
                              AnalysisSettings(camera=cam))
     events: list[dict] = []
+    cams = _keep_camera_angles(monkeypatch)
     s = LiveSession("webcam:0", settings(camera=cam), frames=frames, pose_model=FramesModel(poses),
                     on_event=events.append).run()
+    # each rep judged as analyze judged it, by the same function (judgement.back_verdicts)
+    live_judged = [j for _, j in cams[0].judgements]
+    assert [(j.judged, j.view.view) for j in live_judged] == \
+        [(j.judged, j.view.view) for j in offline.camera_verdict.reps]
+    assert all(j.judged for j in live_judged)
     assert s.placement == "camera"
     assert_same_reps(offline.reps, s.reps, tol_s=1e-6)
     assert s.thresholds.lumbar_rounding_deg == pytest.approx(offline.thresholds.lumbar_rounding_deg)
@@ -159,20 +180,12 @@ def test_a_replayed_clip_live_judges_each_rep_as_analyze(shared_data, monkeypatc
     frames so far, offline of the whole clip: on these clips they agree. (Live, the
     lowering of a rep that the clip starts at the bottom of is still timed.)"""
     from hingecoach.analysis import AnalysisSettings, analyze_camera
-    from hingecoach.live.camera import CameraAngles
     from hingecoach.pose.camera import video_angles
     from hingecoach.pose.estimator import BlazePose
     from hingecoach.sources.video import VideoReader
 
     path = shared_data / "video" / clip
-    cams: list[CameraAngles] = []
-    post_init = CameraAngles.__post_init__
-
-    def keep(self):
-        post_init(self)
-        cams.append(self)
-
-    monkeypatch.setattr(CameraAngles, "__post_init__", keep)
+    cams = _keep_camera_angles(monkeypatch)
     handed: list[tuple[int, float]] = []
     seen: list[tuple[tuple[int, float], object]] = []
     model = BlazePose(model=settings().camera.pose_model, people_check_every=0)
