@@ -8,7 +8,7 @@ import pytest
 
 from hingecoach.analysis import AnalysisSettings, analyze_camera
 from hingecoach.pose.camera import video_angles
-from hingecoach.pose.judgement import classify_view
+from hingecoach.pose.view import classify_view
 
 pytestmark = pytest.mark.camera
 

@@ -8,6 +8,7 @@ import pytest
 
 from hingecoach.core.pose_types import HIP, SHOULDER
 from hingecoach.pose import judgement as J
+from hingecoach.pose import view as V
 from hingecoach.pose.back_shape import measure_back_shape
 from hingecoach.pose.verdict import RepBackVerdict
 
@@ -75,14 +76,14 @@ def test_at_an_angle_a_rounded_reading_is_not_a_verdict_and_only_a_clear_hollow_
 
 
 def test_oblique_views_are_judgeable_only_turned_toward_the_camera():
-    toward = J.classify_view([0.5, 0.52], turns=[0.5, 0.5], nose_depths=[-0.5, -0.4])
+    toward = V.classify_view([0.5, 0.52], turns=[0.5, 0.5], nose_depths=[-0.5, -0.4])
     assert toward.view == "oblique" and toward.judgeable and toward.at_angle
-    away = J.classify_view([0.5, 0.52], turns=[-0.5, -0.5], nose_depths=[0.5, 0.4])
+    away = V.classify_view([0.5, 0.52], turns=[-0.5, -0.5], nose_depths=[0.5, 0.4])
     assert away.view == "oblique" and not away.judgeable
-    unclear = J.classify_view([0.5, 0.52], turns=[0.5, 0.5], nose_depths=[0.5, 0.4])
+    unclear = V.classify_view([0.5, 0.52], turns=[0.5, 0.5], nose_depths=[0.5, 0.4])
     assert unclear.turned == "unclear" and not unclear.judgeable
-    assert not J.classify_view([0.7, 0.8], turns=[0.7, 0.8], nose_depths=[-1, -1]).judgeable
-    side = J.classify_view([0.1, 0.12])
+    assert not V.classify_view([0.7, 0.8], turns=[0.7, 0.8], nose_depths=[-1, -1]).judgeable
+    side = V.classify_view([0.1, 0.12])
     assert side.judgeable and not side.at_angle
 
 
@@ -99,25 +100,25 @@ def _frame(sep, trunk, hip_deg, trunk_deg, turn=0.5, nose=-0.5):
 def test_the_bottom_of_a_hinge_does_not_push_a_rep_past_the_view_limits():
     standing = [_frame(48.0, 100.0, 2.0, 3.0) for _ in range(10)]
     bottom = [_frame(48.0, 60.0, 90.0, 70.0) for _ in range(10)]  # the trunk tipped toward the camera
-    trunk = J.standing_trunk_px(standing + bottom)
+    trunk = V.standing_trunk_px(standing + bottom)
     assert trunk == pytest.approx(100.0)
     # over each frame's own trunk the bottom reads 0.8: "front/back"
-    assert J.frames_view(bottom).view == "front/back"
-    rep = J.frames_view(bottom, trunk)
+    assert V.frames_view(bottom).view == "front/back"
+    rep = V.frames_view(bottom, trunk)
     assert rep.side_ratio == pytest.approx(0.48) and rep.view == "oblique" and rep.judgeable
     # no standing frames: the frames' own ratio
-    assert np.isnan(J.standing_trunk_px(bottom)) and J.frames_view(bottom, J.standing_trunk_px(bottom)).view \
+    assert np.isnan(V.standing_trunk_px(bottom)) and V.frames_view(bottom, V.standing_trunk_px(bottom)).view \
         == "front/back"
 
 
 def test_a_rep_takes_the_view_further_from_the_side():
-    clip = J.classify_view([0.5], turns=[0.5], nose_depths=[-0.5])  # oblique, toward
-    side_rep = J.classify_view([0.1])
-    assert J._worse_view(side_rep, clip) is clip  # one side-looking rep stays at an angle
-    turned = J.classify_view([0.8], turns=[0.8], nose_depths=[-1.0])
-    assert J._worse_view(turned, clip) is turned  # the lifter turned to face the camera
-    behind = J.classify_view([0.38], turns=[-0.38], nose_depths=[0.4])  # oblique, away
-    assert J._worse_view(behind, J.classify_view([0.4], turns=[0.4], nose_depths=[-0.4])) is behind
+    clip = V.classify_view([0.5], turns=[0.5], nose_depths=[-0.5])  # oblique, toward
+    side_rep = V.classify_view([0.1])
+    assert V.worse_view(side_rep, clip) is clip  # one side-looking rep stays at an angle
+    turned = V.classify_view([0.8], turns=[0.8], nose_depths=[-1.0])
+    assert V.worse_view(turned, clip) is turned  # the lifter turned to face the camera
+    behind = V.classify_view([0.38], turns=[-0.38], nose_depths=[0.4])  # oblique, away
+    assert V.worse_view(behind, V.classify_view([0.4], turns=[0.4], nose_depths=[-0.4])) is behind
 
 
 def _judgement(view, judged, unconfirmed=False):
@@ -126,7 +127,7 @@ def _judgement(view, judged, unconfirmed=False):
 
 
 def test_a_set_with_a_rep_that_reads_rounded_at_an_angle_is_not_called_good():
-    view = J.classify_view([0.5], turns=[0.5], nose_depths=[-0.5])
+    view = V.classify_view([0.5], turns=[0.5], nose_depths=[-0.5])
     frames = [SimpleNamespace(xy=np.zeros((33, 2)), hip=0.0, trunk=0.0, side_ratio=0.5, turn=0.5,
                               nose_depth=-0.5)] * 3
     result = SimpleNamespace(frames=frames, reference_source="upright frames")

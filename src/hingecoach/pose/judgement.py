@@ -6,28 +6,7 @@ view (the outline of a back seen from the front is not the spine's profile, and 
 sagittal angle is foreshortened): a rep filmed otherwise carries ``judged: false`` and a
 reason that tells the person how to film. Verdicts that need a point the camera did not
 see (the ankles for squatting, the head for neck_craning) are listed as not possible,
-with the reason, instead of guessed.
-
-View (``classify_view``), from the landmarks' own numbers, medians over the frames:
-
-- how far the body is turned from the side: the left-right separation of the shoulders
-  and of the hips over the trunk length (``keypoints.side_view_ratio``; for one rep's
-  frames over the person's standing trunk length, ``view_ratios``: the trunk's length in
-  the image shrinks when it tips toward the camera at the bottom of a hinge, the
-  shoulders' and hips' left-right separation does not), about 0 from the side; a turn of
-  theta separates them by about sin(theta) x (shoulder and hip width over trunk length),
-  0.78 by the body's segment proportions
-  (docs/references.md#camera-view-angle), less for BlazePose's joint-centre
-  landmarks (facing views measure 0.5-0.7). Up to 0.35 is a side view (a turn of ~25 deg
-  by the proportions; the camera's angle errors are 4-17 deg,
-  docs/references.md#camera-angle-error); up to 0.45 near-side; up to 0.55 oblique;
-  beyond it the person faces the camera or turns their back to it.
-- which way: toward the camera (the chest) or away (the back), from two independent
-  cues that agree on every labelled and wild clip: the left-right order of the shoulders
-  and hips in the image (``keypoints.turn_toward_camera``: a person facing the camera
-  shows their left side on the image right) and whether the nose is nearer the camera
-  than the ears (``keypoints.nose_depth``). In a side view both are noise around 0; past
-  the side limit they are clear.
+with the reason, instead of guessed. The view and its limits: ``pose.view``.
 
 Judged: side views with every rule; near-side and oblique views turned toward the camera
 (up to 0.55) with the back's shape rule alone (``verdict.judge_rounding``; the dowel's
@@ -77,11 +56,7 @@ from hingecoach.core.pose_types import HIP, SHOULDER
 from hingecoach.core.timeseries import TimeSeries
 from hingecoach.pose.back_shape import BackShape
 from hingecoach.pose.camera import CameraResult
-from hingecoach.pose.keypoints import trunk_px
 from hingecoach.pose.verdict import (
-    MIN_REFERENCE_FRAMES,
-    UPRIGHT_HIP_DEG,
-    UPRIGHT_TRUNK_DEG,
     BackReference,
     RepBackVerdict,
     back_reference,
@@ -89,6 +64,7 @@ from hingecoach.pose.verdict import (
     judge_rounding,
     judge_squat,
 )
+from hingecoach.pose.view import FILM_HINT, ViewClass, frames_view, standing_trunk_px, worse_view
 
 
 class Rep(Protocol):
@@ -111,11 +87,6 @@ class RepMetrics(Protocol):
     def faults(self) -> tuple[str, ...]: ...
     @property
     def descent_s(self) -> float: ...
-
-SIDE_MAX_RATIO = 0.35
-NEAR_SIDE_MAX_RATIO = 0.45
-OBLIQUE_MAX_RATIO = 0.55
-FILM_HINT = "film from the side, at hip height, whole body in view"
 
 #: Camera too_fast: the 10-90 % of the hips' flexion on the way down in under 0.35 s, a
 #: lowering of about 0.65 s in all (10-90 % of a smooth movement is 53 % of it): under
@@ -141,93 +112,6 @@ GAZE_MIN_TRUNK_DEG = 30.0
 #: landmarks jitter from frame to frame; the highest gaze of single frames moved by up to
 #: 18 deg between a labelled clip and its mirror image (the robustness corpus).
 GAZE_HOLD_S = 0.2
-
-
-@dataclass(frozen=True)
-class ViewClass:
-    """The camera's view of the person: side, near-side, oblique or front/back, which way
-    the body is turned, with the numbers behind it."""
-
-    view: str
-    side_ratio: float  # median left-right separation / trunk length
-    side_frames_share: float  # share of the frames that look like a side view (ratio <= 0.35)
-    turned: str = "unknown"  # toward (the chest to the camera), away (the back), unclear, unknown
-    turn: float = float("nan")  # median keypoints.turn_toward_camera
-    nose_depth: float = float("nan")  # median keypoints.nose_depth
-
-    @property
-    def judgeable(self) -> bool:
-        """The back and knee verdicts need a side view, or a near-side or oblique one turned
-        toward the camera (there in the direction the angle cannot fake only)."""
-        return self.view in ("side", "near-side") or (self.view == "oblique" and self.turned == "toward")
-
-    @property
-    def at_angle(self) -> bool:
-        """Beyond the side limit: the outline is not the spine's midline profile."""
-        return self.view != "side"
-
-    def reason(self) -> str:
-        """Why the back and knees were not judged, and how to film instead."""
-        if self.view == "front/back":
-            seen = {"away": "from behind", "toward": "from the front"}.get(self.turned, "from the front or back")
-        elif self.turned == "away":
-            seen = "from behind at an angle"
-        else:
-            seen = "at an angle (oblique)"
-        return (f"the camera saw the lifter {seen}, not from the side (left and right shoulders and hips "
-                f"over {SIDE_MAX_RATIO:g} of the trunk length apart, or over {OBLIQUE_MAX_RATIO:g} turned "
-                f"toward the camera): {FILM_HINT}")
-
-    def to_json(self) -> dict[str, Any]:
-        """The view, with its numbers and the limits it was classified by."""
-        return {"view": self.view, "side_ratio": _num(self.side_ratio),
-                "side_frames_share": round(self.side_frames_share, 3), "turned": self.turned,
-                "turn": _num(self.turn), "nose_depth": _num(self.nose_depth),
-                "limits": {"side": SIDE_MAX_RATIO, "near-side": NEAR_SIDE_MAX_RATIO,
-                           "oblique": OBLIQUE_MAX_RATIO}}
-
-
-def _median(x: Sequence[float] | np.ndarray | None) -> float:
-    if x is None:
-        return float("nan")
-    a = np.asarray(x, dtype=np.float64)
-    a = a[np.isfinite(a)]
-    return float(np.median(a)) if a.size else float("nan")
-
-
-def turned_way(turn: float, nose: float) -> str:
-    """toward (the chest to the camera), away (the back) or unclear, from the medians of
-    ``keypoints.turn_toward_camera`` and ``keypoints.nose_depth`` (NaN: not seen); a cue
-    that is not seen does not vote, cues that disagree give unclear."""
-    votes = {float(np.sign(turn)) if np.isfinite(turn) else 0.0, float(-np.sign(nose)) if np.isfinite(nose) else 0.0}
-    votes.discard(0.0)
-    if len(votes) != 1:
-        return "unclear" if votes else "unknown"
-    return "toward" if votes.pop() > 0 else "away"
-
-
-def classify_view(ratios: Sequence[float] | np.ndarray, turns: Sequence[float] | np.ndarray | None = None,
-                  nose_depths: Sequence[float] | np.ndarray | None = None) -> ViewClass:
-    """The view from per-frame ``side_view_ratio`` values (NaN/inf ignored) and, when
-    given, per-frame ``turn_toward_camera`` and ``nose_depth``: beyond the side limit a
-    near-side view must be turned toward the camera (else it is oblique)."""
-    r = np.asarray(ratios, dtype=np.float64)
-    r = r[np.isfinite(r)]
-    turn, nose = _median(turns), _median(nose_depths)
-    way = turned_way(turn, nose) if turns is not None else "unknown"
-    if r.size == 0:
-        return ViewClass("front/back", float("nan"), 0.0, way, turn, nose)
-    med = float(np.median(r))
-    share = float(np.mean(r <= SIDE_MAX_RATIO))
-    if med <= SIDE_MAX_RATIO:
-        view = "side"
-    elif med <= NEAR_SIDE_MAX_RATIO and way in ("toward", "unknown"):
-        view = "near-side"
-    elif med <= OBLIQUE_MAX_RATIO:
-        view = "oblique"
-    else:
-        view = "front/back"
-    return ViewClass(view, med, share, way, turn, nose)
 
 
 @dataclass(frozen=True)
@@ -358,24 +242,46 @@ SAGITTAL_FAULTS = ("lumbar_rounding", "squatting", "neck_craning", "top_overexte
 NAN_SHAPE = BackShape(float("nan"), float("nan"), float("nan"), 0.0, float("nan"), np.empty((0, 2)))
 
 
-def _back_verdicts(result: CameraResult, rep: Rep, view: ViewClass, bow_rounded: bool,
-                   reference: BackReference | None, not_possible: dict[str, str], rule: str
-                   ) -> tuple[bool | None, bool | None, dict[str, Any]]:
-    """(rounded, squatting, the numbers behind both) for one rep; a verdict that cannot be
-    given goes into ``not_possible`` with its reason.
+@dataclass(frozen=True)
+class RepFrames:
+    """One rep's frames, its start to its end, as plain sequences: what its back and squat
+    verdicts read (``back_verdicts``); from a clip (``rep_frames``) or kept live."""
+
+    time_s: Sequence[float]  # s
+    shapes: Sequence[BackShape]  # the back's outline (NAN_SHAPE where not seen)
+    hip: Sequence[float]  # hip_flexion_deg, the smoothed channel
+    trunk: Sequence[float]  # trunk_inclination_deg
+    knee: Sequence[float]  # knee_flexion_deg
+    bottom: int  # the rep's bottom, an index into these
+
+
+def rep_frames(result: CameraResult, rep: Rep) -> RepFrames:
+    """``rep``'s frames of a clip's result (its measured frames and smoothed angles)."""
+    sl = slice(rep.start_i, rep.end_i + 1)
+    a = result.angles
+    return RepFrames(a.time_s[sl].tolist(), [m.back or NAN_SHAPE for m in result.frames[sl]],
+                     a["hip_flexion_deg"][sl].tolist(), a["trunk_inclination_deg"][sl].tolist(),
+                     a["knee_flexion_deg"][sl].tolist(), rep.bottom_i - rep.start_i)
+
+
+def back_verdicts(rep: RepFrames, view: ViewClass, bow_rounded: bool, reference: BackReference | None,
+                  not_possible: dict[str, str], rule: str) -> tuple[bool | None, bool | None, dict[str, Any]]:
+    """(rounded, squatting, the numbers behind both) for one rep seen in ``view`` (the
+    worse of the rep's and the clip's, ``worse_view``), against the person's standing back
+    ``reference``; ``bow_rounded``: the bow's threshold flagged the rep; ``rule``: shape
+    or bow (``CameraSettings.rounding_rule``). A verdict that cannot be given goes into
+    ``not_possible`` with its reason. The one rule of ``judge_reps`` and of the live
+    camera (``live.camera.CameraAngles.judge_rep``).
 
     Rounding: the shape of the back's outline (``verdict.judge_rounding``: the lumbar
-    hollow lost); when the shape cannot decide (within its measuring error of the
-    threshold, the back under 60 px in the image, a near-side view) but the outline was
-    seen in at least half the bottom frames, the dowel's bow rule decides (the back bowed
-    beyond twice its standing distance from the hip-shoulder line, ``dowel``): it is
-    relative to the person's own standing shape, so it needs no resolution or margin of
-    its own. Squatting: ``verdict.judge_squat`` (the trunk no
-    more inclined than the shins)."""
-    sl = slice(rep.start_i, rep.end_i + 1)
-    bottom = rep.bottom_i - rep.start_i
-    shapes = [m.back or NAN_SHAPE for m in result.frames[sl]]
-    ts = result.angles.time_s[sl]
+    hollow lost); at an angle only the readings the angle cannot fake (``_at_angle``);
+    from the side, when the shape cannot decide (within its measuring error of the
+    threshold, the back under 60 px in the image) but the outline was seen in at least
+    half the bottom frames, the dowel's bow rule decides (the back bowed beyond twice its
+    standing distance from the hip-shoulder line, ``dowel``): it is relative to the
+    person's own standing shape, so it needs no resolution or margin of its own.
+    Squatting: ``verdict.judge_squat`` (the trunk no more inclined than the shins)."""
+    shapes, bottom, ts, depth = list(rep.shapes), rep.bottom, list(rep.time_s), list(rep.hip)
     numbers: dict[str, Any] = {}
     rounded: bool | None = None
     if "lumbar_rounding" not in not_possible and rule == "bow":
@@ -383,12 +289,10 @@ def _back_verdicts(result: CameraResult, rep: Rep, view: ViewClass, bow_rounded:
         numbers["rounding"] = {"measure": "back_curvature_deg", "score": None, "threshold": None,
                                "decided_by": "the bow"}
     elif "lumbar_rounding" not in not_possible:
-        depth = result.angles["hip_flexion_deg"][sl].tolist()
-        rv = judge_rounding(shapes, bottom, reference, time_s=ts.tolist(), side_ratio=view.side_ratio,
-                            depth_deg=depth)
+        rv = judge_rounding(shapes, bottom, reference, time_s=ts, side_ratio=view.side_ratio, depth_deg=depth)
         numbers["rounding"] = {"measure": rv.measure, "score": _num(rv.score), "threshold": _num(rv.threshold),
                                "decided_by": "back shape"}
-        bows = np.array([sh.bow for sh in shapes])[list(bottom_window(len(shapes), bottom, ts.tolist(), depth))]
+        bows = np.array([sh.bow for sh in shapes])[list(bottom_window(len(shapes), bottom, ts, depth))]
         if view.at_angle:  # only the readings the angle cannot fake
             rounded = _at_angle(rv, numbers["rounding"], not_possible)
         elif rv.judged:
@@ -400,9 +304,7 @@ def _back_verdicts(result: CameraResult, rep: Rep, view: ViewClass, bow_rounded:
             not_possible["lumbar_rounding"] = rv.not_judged_because or "not judged"
     squatting: bool | None = None
     if "squatting" not in not_possible:
-        a = result.angles
-        sq = judge_squat(a["trunk_inclination_deg"][sl].tolist(), a["hip_flexion_deg"][sl].tolist(),
-                         a["knee_flexion_deg"][sl].tolist(), None, bottom, side_ratio=view.side_ratio)
+        sq = judge_squat(list(rep.trunk), depth, list(rep.knee), None, bottom, side_ratio=view.side_ratio)
         numbers["squat"] = {"measure": sq.measure, "score": _num(sq.score), "threshold": _num(sq.threshold)}
         if sq.judged:
             squatting = sq.squatting
@@ -411,28 +313,16 @@ def _back_verdicts(result: CameraResult, rep: Rep, view: ViewClass, bow_rounded:
     return rounded, squatting, numbers
 
 
-def standing_trunk_px(frames: Sequence[Any]) -> float:
-    """The person's shoulder-to-hip length in the image (px, both sides' mean) standing
-    upright: the median over the upright frames (hips < 20 deg, trunk < 15 deg, as
-    ``verdict.back_reference``); NaN when fewer than MIN_REFERENCE_FRAMES."""
-    up = [m for m in frames if abs(m.hip) < UPRIGHT_HIP_DEG and abs(m.trunk) < UPRIGHT_TRUNK_DEG]
-    lengths = np.array([trunk_px(m.xy) for m in up], dtype=np.float64)
-    lengths = lengths[np.isfinite(lengths) & (lengths > 0)]
-    return float(np.median(lengths)) if lengths.size >= MIN_REFERENCE_FRAMES else float("nan")
-
-
-def view_ratios(frames: Sequence[Any], trunk_px: float) -> np.ndarray:
-    """Each frame's left-right separation of the shoulders and of the hips over
-    ``trunk_px``, the person's standing trunk length (``standing_trunk_px``): a hinge tips
-    the trunk toward an oblique camera and shortens it in the image, which would inflate
-    ``keypoints.side_view_ratio`` at the bottom of every rep; the separation along the
-    body's left-right axis does not change with the bend. Without a standing length, the
-    frames' own ``side_ratio``."""
-    if not (np.isfinite(trunk_px) and trunk_px > 0):
-        return np.array([m.side_ratio for m in frames], dtype=np.float64)
-    sep = [0.5 * (np.linalg.norm(m.xy[SHOULDER["left"]] - m.xy[SHOULDER["right"]])
-                  + np.linalg.norm(m.xy[HIP["left"]] - m.xy[HIP["right"]])) for m in frames]
-    return np.asarray(sep, dtype=np.float64) / trunk_px
+def camera_faults(faults: Sequence[str], rounded: bool | None, squatting: bool | None, judged: bool
+                  ) -> tuple[str, ...]:
+    """A rep's faults with lumbar_rounding and squatting as ``back_verdicts`` decided them,
+    none that needs the side view when the rep was not judged (``SAGITTAL_FAULTS``), in
+    the camera's fault order."""
+    kept = [f for f in faults if f not in ("lumbar_rounding", "squatting")]
+    kept += ["lumbar_rounding"] * bool(rounded) + ["squatting"] * bool(squatting)
+    if not judged:
+        kept = [f for f in kept if f not in SAGITTAL_FAULTS]
+    return tuple(f for f in _ORDER if f in kept)
 
 
 #: At an angle the shape rule's windows slide along the back: its rays are perpendicular to
@@ -443,21 +333,6 @@ def view_ratios(frames: Sequence[Any], trunk_px: float) -> np.ndarray:
 #: (tests/pose/test_oblique.py). A hollow seen at an angle must be clear of that drift as
 #: well as the reading's own error.
 AT_ANGLE_DRIFT_DEG = 3.0
-
-
-_VIEW_RANK = {"side": 0, "near-side": 1, "oblique": 2, "front/back": 3}
-
-
-def _worse_view(rep: ViewClass, clip: ViewClass) -> ViewClass:
-    """A rep's view: the clip's unless the rep's own is further from the side or not
-    judgeable (the lifter turned during the clip). The camera and lifter stay put, so one
-    side-looking rep in a clip filmed from behind or at an angle is not judged as a side
-    view. The clip's ratio is over each frame's own trunk length, which the bottom of a
-    hinge foreshortens (it errs toward oblique); the rep's is over the standing trunk
-    length (``view_ratios``), so the bottom does not push a rep past the limits."""
-    if not rep.judgeable and clip.judgeable:
-        return rep
-    return rep if _VIEW_RANK[rep.view] > _VIEW_RANK[clip.view] else clip
 
 
 def _at_angle(rv: RepBackVerdict, numbers: dict[str, Any], not_possible: dict[str, str]) -> bool | None:
@@ -484,13 +359,6 @@ def _at_angle(rv: RepBackVerdict, numbers: dict[str, Any], not_possible: dict[st
         why = f"{rv.not_judged_because} (seen at an angle: only the back's shape is used)"
     not_possible["lumbar_rounding"] = why
     return None
-
-
-def frames_view(frames: Sequence[Any], trunk_px: float = float("nan")) -> ViewClass:
-    """``classify_view`` over measured frames (``camera.FrameMeasure``), their separation
-    over ``trunk_px`` (``view_ratios``)."""
-    return classify_view(view_ratios(frames, trunk_px), [m.turn for m in frames],
-                         [m.nose_depth for m in frames])
 
 
 def clip_back_reference(result: CameraResult, source: str = "upright frames in the clip"
@@ -522,15 +390,14 @@ def judge_reps(result: CameraResult, reps: Sequence[Rep], metrics: Sequence[RepM
     rotated = rotated_picture(result)
     for rep, m in zip(reps, metrics, strict=True):
         kind = rep_kind(rep, signal, enter_deg, standing_deg)
-        view = _worse_view(frames_view(result.frames[rep.start_i:rep.end_i + 1], trunk_px), clip_view)
+        view = worse_view(frames_view(result.frames[rep.start_i:rep.end_i + 1], trunk_px), clip_view)
         not_possible = {verdict: result.unavailable[ch] for ch, (verdict, _) in _NEEDS.items()
                         if ch in result.unavailable}
         if rotated:
             not_possible["lumbar_rounding"] = not_possible["squatting"] = rotated
-        rounded, squatting, numbers = _back_verdicts(result, rep, view, "lumbar_rounding" in m.faults,
-                                                     reference, not_possible, rounding_rule)
-        faults = [f for f in m.faults if f not in ("too_fast", "neck_craning", "lumbar_rounding", "squatting")]
-        faults += ["lumbar_rounding"] * bool(rounded) + ["squatting"] * bool(squatting)
+        rounded, squatting, numbers = back_verdicts(rep_frames(result, rep), view, "lumbar_rounding" in m.faults,
+                                                    reference, not_possible, rounding_rule)
+        faults = [f for f in m.faults if f not in ("too_fast", "neck_craning")]
         descent_timed = kind == "full" and exercise != "deadlift"
         if exercise == "swing" or too_fast_s is None:
             not_possible["too_fast"] = "the descent is not timed (swings are ballistic, or the rule is off)"
@@ -546,9 +413,8 @@ def judge_reps(result: CameraResult, reps: Sequence[Rep], metrics: Sequence[RepM
         judged = view.judgeable and rounded is not None
         why = None if judged else (rotated or (view.reason() if not view.judgeable
                                                else not_possible["lumbar_rounding"]))
-        if not judged:
-            faults = [f for f in faults if f not in SAGITTAL_FAULTS]
-        out_m.append((tuple(f for f in _ORDER if f in faults), m.descent_s if descent_timed else float("nan")))
+        out_m.append((camera_faults(faults, rounded, squatting, judged),
+                      m.descent_s if descent_timed else float("nan")))
         out_j.append(RepJudgement(kind, view, judged, why, not_possible, gaze, numbers))
     return out_m, out_j
 
