@@ -30,26 +30,29 @@ def _squeezed_bend(pose, c):
     return measure_back_shape(m, xy[HIP["left"]], xy[SHOULDER["left"]], -1.0).bend_deg
 
 
-def test_a_turn_up_to_the_oblique_limit_never_turns_a_rounded_back_into_a_clear_hollow():
+def test_a_turn_up_to_60_deg_never_turns_a_rounded_back_into_a_clear_hollow():
+    # the oblique limit 0.55 is a turn of 45 deg by the body's proportions, about 58 by
+    # BlazePose's landmarks: up to 60 deg (c = 0.5) no back that reads rounded from the side
+    # reads a hollow below the at-angle bound -(2 deg error + AT_ANGLE_DRIFT_DEG)
     from hingecoach.testing.camera_sim import CameraPose
 
-    rounded_seen, drifts = 0, []
-    for pelvis in (20, 40, 60, 75):
-        for lumbar in (-20, -10, 0, 10, 20, 30):
-            pose = CameraPose(pelvis, lumbar, 15, 20)
-            side = _squeezed_bend(pose, 1.0)
-            for c in (0.85, 0.7):  # turns of 32 and 46 deg
-                b = _squeezed_bend(pose, c)
-                if side > 2.0:  # rounded by the rule from the side ...
-                    rounded_seen += 1
-                    drifts.append(side - b)
-                    # ... never a hollow clear of the error and the angle's drift at an angle
-                    assert b > -(2.0 + J.AT_ANGLE_DRIFT_DEG), (pelvis, lumbar, c, side, b)
-                if side < -2.0:  # a hollow stays a hollow (the squeeze only deepens it here)
-                    assert b < 0, (pelvis, lumbar, c, side, b)
-    assert rounded_seen >= 20
-    # the drift toward a hollow that AT_ANGLE_DRIFT_DEG (plus the 2 deg error) covers
-    assert 2.0 < max(drifts) < 2.0 + J.AT_ANGLE_DRIFT_DEG
+    lowest = {c: np.inf for c in (0.85, 0.7, 0.6, 0.5)}  # turns of 32, 46, 53 and 60 deg
+    for pelvis in (20, 40, 60, 75, 90):
+        for lumbar in range(-20, 35, 5):
+            for thoracic in (5, 15, 25):
+                pose = CameraPose(pelvis, lumbar, thoracic, 20)
+                side = _squeezed_bend(pose, 1.0)
+                for c in lowest:
+                    b = _squeezed_bend(pose, c)
+                    if side > 2.0:  # rounded by the rule from the side
+                        lowest[c] = min(lowest[c], b)
+                    if side < -2.0:  # a hollow stays a hollow (the squeeze deepens it)
+                        assert b < 0, (pelvis, lumbar, thoracic, c, side, b)
+    bound = -(2.0 + J.AT_ANGLE_DRIFT_DEG)
+    assert all(v > bound for v in lowest.values()), lowest
+    # the drift is real: without the margin (the 2 deg error alone) a rounded back would
+    # read a clear hollow at the larger turns
+    assert min(lowest.values()) < -2.0
 
 
 def _rv(score, threshold=0.0, error=2.0):
@@ -61,12 +64,13 @@ def _rv(score, threshold=0.0, error=2.0):
 def test_at_an_angle_a_rounded_reading_is_not_a_verdict_and_only_a_clear_hollow_is():
     numbers, why = {}, {}
     assert J._at_angle(_rv(+12.0), numbers, why) is None
-    assert numbers["unconfirmed"] is True and "may be a neutral back" in why["lumbar_rounding"]
+    assert numbers["unconfirmed"] is True and "can look alike" in why["lumbar_rounding"]
     numbers, why = {}, {}
     assert J._at_angle(_rv(-15.0), numbers, why) is False and not why and "unconfirmed" not in numbers
     # judged "not rounded" from the side, but not clear of the angle's drift: no verdict
     numbers, why = {}, {}
-    assert J._at_angle(_rv(-4.0), numbers, why) is None and "no clear lumbar hollow" in why["lumbar_rounding"]
+    assert J._at_angle(_rv(-6.0), numbers, why) is None and "no clear lumbar hollow" in why["lumbar_rounding"]
+    assert numbers["hollow_below"] == pytest.approx(-(2.0 + J.AT_ANGLE_DRIFT_DEG))
     # under the person's own (filled-in) standing reference is not enough: the hollow must show
     numbers, why = {}, {}
     assert J._at_angle(_rv(+1.0, threshold=6.8), numbers, why) is None and "unconfirmed" not in numbers
@@ -133,10 +137,63 @@ def test_a_set_with_a_rep_that_reads_rounded_at_an_angle_is_not_called_good():
     result = SimpleNamespace(frames=frames, reference_source="upright frames")
     reps = [SimpleNamespace(faults=()), SimpleNamespace(faults=())]
     v = J.clip_verdict(result, reps, [_judgement(view, True), _judgement(view, False, unconfirmed=True)], [])
-    assert v.verdict == "cannot_judge" and any("rep 2 read(s) rounded at an angle" in r for r in v.reasons)
+    assert v.verdict == "cannot_judge" and any("rep 2 reads rounded at an angle" in r for r in v.reasons)
     v = J.clip_verdict(result, reps, [_judgement(view, True), _judgement(view, True)], [])
     assert v.verdict == "good"
     # a real fault elsewhere still makes the set "faults"
     v = J.clip_verdict(result, [SimpleNamespace(faults=("squatting",)), SimpleNamespace(faults=())],
                        [_judgement(view, True), _judgement(view, False, unconfirmed=True)], [])
     assert v.verdict == "faults"
+
+
+def _frames(bend, n=21, bottom=10):
+    """One rep's frames whose back reads ``bend`` at and around the bottom (hips at 90 deg
+    there, standing at the ends), the trunk well past the shins (not a squat)."""
+    from hingecoach.pose.back_shape import BackShape
+
+    t = [i / 30 for i in range(n)]
+    hip = [90.0 - 4 * abs(i - bottom) for i in range(n)]
+    shape = BackShape(0.05, 0.0, bend, 1.0, 120.0, np.empty((0, 2)))
+    return J.RepFrames(t, [shape] * n, hip, [h * 0.7 for h in hip], [15.0] * n, bottom)
+
+
+@pytest.mark.parametrize("rule", ["shape", "bow"])
+def test_the_at_angle_rule_is_the_one_the_reps_are_judged_by(rule):
+    oblique = V.classify_view([0.5], turns=[0.5], nose_depths=[-0.5])
+    side = V.classify_view([0.1])
+    # a rounded reading at an angle: no verdict, unconfirmed, whatever the rule (the bow
+    # flags it too here)
+    why = {}
+    rounded, squatting, numbers = J.back_verdicts(_frames(+12.0), oblique, True, None, why, rule)
+    assert rounded is None and numbers["rounding"]["unconfirmed"] is True and "lumbar_rounding" in why
+    assert squatting is False  # the squat rule reads both ways at an angle
+    # a clear hollow at an angle: judged not rounded
+    rounded, _, numbers = J.back_verdicts(_frames(-15.0), oblique, False, None, {}, rule)
+    assert rounded is False
+    # the same rounded reading from the side is a verdict
+    rounded, _, _ = J.back_verdicts(_frames(+12.0), side, True, None, {}, rule)
+    assert rounded is True
+    # seen from behind: nothing is read
+    behind = V.classify_view([0.5], turns=[-0.5], nose_depths=[0.5])
+    why = {}
+    assert J.back_verdicts(_frames(+12.0), behind, True, None, why, rule) == (None, None, {}) and not why
+
+
+def test_the_gaze_must_be_held_to_count():
+    from hingecoach.core.timeseries import TimeSeries
+
+    t = np.arange(0.0, 2.0, 1 / 30)
+    trunk = np.full(t.size, 60.0)
+
+    def peak(lift_frames, gap=False):
+        neck = np.full(t.size, -50.0)  # gaze 10 deg below level... (gaze = -neck - trunk)
+        neck[30:30 + lift_frames] = -95.0  # ... lifted to 35 deg above level
+        tt = t.copy()
+        if gap:  # frames without a pose inside the lift: the times jump
+            tt[33:] += 0.5
+        a = TimeSeries(tt, {"neck_flexion_deg": neck, "trunk_inclination_deg": trunk})
+        return J.gaze_up_deg(a, SimpleNamespace(start_i=0, end_i=t.size - 1, bottom_i=30))
+
+    assert peak(1) == pytest.approx(-10.0)  # one frame: face-landmark jitter, not a look
+    assert peak(7) == pytest.approx(35.0)  # 0.2 s: held
+    assert peak(7, gap=True) == pytest.approx(-10.0)  # a gap inside: not held

@@ -55,6 +55,12 @@ class RepSquatVerdict:
     margin: float
 
 
+#: The most oblique view judged at all (``view.classify_view``: up to 0.55 oblique), turned
+#: toward the camera: about 45 deg by the body's proportions, 58 deg by BlazePose's
+#: landmarks (docs/references.md#camera-oblique-view).
+OBLIQUE_MAX_RATIO = 0.55
+
+
 class RoundingRule:
     """The rounding judgement's constants, with their reasons."""
 
@@ -69,11 +75,11 @@ class RoundingRule:
     #: Under ~60 px from hip to shoulder the 21 rays along the back are under 3 px apart and
     #: the segmentation edge (a 256 px model output over the whole person) is too coarse.
     min_trunk_px = 60.0
-    #: The oblique limit of ``judgement.OBLIQUE_MAX_RATIO``: beyond it the person faces the
-    #: camera (or turns their back to it) and the outline is not the back's profile at
-    #: all. Between the side limit and this, ``judgement`` keeps only the readings the
-    #: angle cannot fake (see there).
-    side_view_max_ratio = 0.55
+    #: The oblique limit (``OBLIQUE_MAX_RATIO``): beyond it the person faces the camera (or
+    #: turns their back to it) and the outline is not the back's profile at all. Between
+    #: the side limit and this, ``judgement`` keeps only the readings the angle cannot
+    #: fake (see there).
+    side_view_max_ratio = OBLIQUE_MAX_RATIO
     min_seen_share = 0.5  # the outline must be found in at least half the bottom frames
 
 
@@ -171,8 +177,9 @@ def judge_rounding(shapes: Sequence[BackShape], bottom: int, reference: BackRefe
     if not 0 <= bottom < len(shapes):
         return _not_judged("no bottom frame", measure, threshold)
     if side_ratio is not None and side_ratio > RoundingRule.side_view_max_ratio:
-        return _not_judged(f"not a side view (shoulders and hips {side_ratio:.2f} of the trunk length apart; "
-                           f"a side view is under {RoundingRule.side_view_max_ratio:g})", measure, threshold)
+        return _not_judged(f"turned too far from the side (shoulders and hips {side_ratio:.2f} of the trunk "
+                           f"length apart; judged up to {RoundingRule.side_view_max_ratio:g} turned toward the "
+                           "camera)", measure, threshold)
     win = bottom_window(len(shapes), bottom, time_s, depth_deg)
     bends = np.array([shapes[i].bend_deg for i in win], dtype=np.float64)
     seen = bends[np.isfinite(bends)]
@@ -216,7 +223,8 @@ def judge_squat(trunk_inclination_deg: Sequence[float], hip_flexion_deg: Sequenc
         return RepSquatVerdict(False, None, NAN, threshold, "hips, knees or ankles not seen at the bottom",
                                measure, NAN)
     if side_ratio is not None and side_ratio > RoundingRule.side_view_max_ratio:
-        return RepSquatVerdict(False, None, NAN, threshold, f"not a side view ({side_ratio:.2f})", measure, NAN)
+        return RepSquatVerdict(False, None, NAN, threshold, f"turned too far from the side ({side_ratio:.2f})",
+                               measure, NAN)
     if hip < SQUAT_MIN_HIP_DEG:
         return RepSquatVerdict(False, None, NAN, threshold,
                                f"hips flexed only {hip:.0f} deg at the bottom", measure, NAN)

@@ -41,11 +41,10 @@ import numpy as np
 from hingecoach.core.pose_types import HIP, SHOULDER
 from hingecoach.core.timeseries import FloatArray
 from hingecoach.pose.keypoints import trunk_px
-from hingecoach.pose.verdict import MIN_REFERENCE_FRAMES, UPRIGHT_HIP_DEG, UPRIGHT_TRUNK_DEG
+from hingecoach.pose.verdict import MIN_REFERENCE_FRAMES, OBLIQUE_MAX_RATIO, UPRIGHT_HIP_DEG, UPRIGHT_TRUNK_DEG
 
 SIDE_MAX_RATIO = 0.35
 NEAR_SIDE_MAX_RATIO = 0.45
-OBLIQUE_MAX_RATIO = 0.55
 FILM_HINT = "film from the side, at hip height, whole body in view"
 
 
@@ -78,6 +77,8 @@ class ViewClass:
             seen = {"away": "from behind", "toward": "from the front"}.get(self.turned, "from the front or back")
         elif self.turned == "away":
             seen = "from behind at an angle"
+        elif self.view == "oblique" and self.turned in ("unclear", "unknown"):
+            seen = "at an angle (oblique) without telling whether from the front or from behind"
         else:
             seen = "at an angle (oblique)"
         return (f"the camera saw the lifter {seen}, not from the side (left and right shoulders and hips "
