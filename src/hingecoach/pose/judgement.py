@@ -126,6 +126,15 @@ class RepJudgement:
     gaze_up_deg: float = float("nan")
     numbers: dict[str, Any] = field(default_factory=dict)  # the scores behind the verdicts
 
+    def short_reason(self) -> str:
+        """Why the rep was not judged, in a few words for a table cell (the whole reason is
+        ``not_judged_because``)."""
+        if not self.view.judgeable:
+            return f"{self.view.view} view"
+        if self.numbers.get("rounding", {}).get("unconfirmed"):
+            return "reads rounded at an angle, unconfirmed"
+        return "the back could not be judged"
+
     def to_json(self) -> dict[str, Any]:
         """The rep's JSON fields added by the camera path."""
         none = {"measure": None, "score": None, "threshold": None}
@@ -486,7 +495,9 @@ def clip_verdict(result: CameraResult, reps: Sequence[RepMetrics], judgements: S
         if len(judged) < len(reps):
             reasons.append(f"{len(reps) - len(judged)} of {len(reps)} reps not judged: "
                            + "; ".join(sorted({j.not_judged_because or "" for j in judgements if not j.judged})))
-    missing = sorted({f"{k}: {v}" for j in judgements for k, v in j.not_possible.items()})
+    # a verdict not possible for the reason its rep was not judged is said once, above
+    missing = sorted({f"{k}: {v}" for j in judgements for k, v in j.not_possible.items()
+                      if v != j.not_judged_because})
     reasons += [f"not possible: {x}" for x in missing]
     rules = {"too_fast_s": too_fast_s,
              "too_fast_source": "10-90 % of the hips' flexion on the way down under 0.35 s (about "
