@@ -197,3 +197,18 @@ def test_the_gaze_must_be_held_to_count():
     assert peak(1) == pytest.approx(-10.0)  # one frame: face-landmark jitter, not a look
     assert peak(7) == pytest.approx(35.0)  # 0.2 s: held
     assert peak(7, gap=True) == pytest.approx(-10.0)  # a gap inside: not held
+
+
+def test_a_rep_not_judged_is_explained_once_and_in_short_in_the_table():
+    view = V.classify_view([0.5], turns=[0.5], nose_depths=[-0.5])
+    why = "the back's outline reads rounded (...): film from the side"
+    j = J.RepJudgement("full", view, False, why, {"lumbar_rounding": why, "too_fast": "not timed"}, NAN,
+                       {"rounding": {"unconfirmed": True}})
+    frames = [SimpleNamespace(xy=np.zeros((33, 2)), hip=0.0, trunk=0.0, side_ratio=0.5, turn=0.5,
+                              nose_depth=-0.5)] * 3
+    result = SimpleNamespace(frames=frames, reference_source="upright frames")
+    v = J.clip_verdict(result, [SimpleNamespace(faults=())], [j], [])
+    assert sum(why in r for r in v.reasons) == 1 and "not possible: too_fast: not timed" in v.reasons
+    assert j.short_reason() == "reads rounded at an angle, unconfirmed"
+    behind = V.classify_view([0.5], turns=[-0.5], nose_depths=[0.5])
+    assert J.RepJudgement("full", behind, False, "x").short_reason() == "oblique view"
