@@ -281,6 +281,9 @@ def analyze_video(source: str | Path, settings: AnalysisSettings | None = None, 
             return analyze_camera(result, st, {"format": WEBCAM_FORMAT}, reference)
         reader = VideoReader(Path(source))
         vi = reader.info
+        set_rate = getattr(model, "set_frame_rate", None)
+        if set_rate is not None:  # the people check every half second of the video
+            set_rate(vi.fps)
         result = video_angles(reader, model, source=str(source), settings=st.camera, progress=progress)
         result.warnings[:0] = reader.warnings
         return analyze_camera(result, st, reference=reference, info={

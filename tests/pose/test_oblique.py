@@ -212,3 +212,26 @@ def test_a_rep_not_judged_is_explained_once_and_in_short_in_the_table():
     assert j.short_reason() == "reads rounded at an angle, unconfirmed"
     behind = V.classify_view([0.5], turns=[-0.5], nose_depths=[0.5])
     assert J.RepJudgement("full", behind, False, "x").short_reason() == "oblique view"
+
+
+def test_the_people_check_runs_every_half_second_of_video():
+    pytest.importorskip("mediapipe")
+    from hingecoach.pose.estimator import BlazePose
+
+    pose = BlazePose(people_check_every=15)
+    try:
+        assert pose._every == 15
+        pose.set_frame_rate(60.0)
+        assert pose._every == 30  # not twice as often for the same movement
+        pose.set_frame_rate(24.0)
+        assert pose._every == 12
+        pose.set_frame_rate(float("nan"))
+        assert pose._every == 12
+    finally:
+        pose.close()
+    off = BlazePose(people_check_every=0)
+    try:
+        off.set_frame_rate(60.0)
+        assert off._every == 0  # a check that is off stays off
+    finally:
+        off.close()
