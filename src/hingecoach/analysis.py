@@ -48,8 +48,8 @@ from hingecoach.pose.camera import CameraResult, CameraSettings, video_angles
 from hingecoach.pose.dowel import rounding_threshold_deg
 from hingecoach.pose.estimator import PoseModel
 from hingecoach.pose.judgement import CAMERA_TOO_FAST_S, ClipVerdict, clip_back_reference, clip_verdict, judge_reps
-from hingecoach.pose.verdict import BackReference
-from hingecoach.reps import RepSettings, detect_reps
+from hingecoach.pose.verdict import PARTIAL_START_DEG, BackReference
+from hingecoach.reps import RepSettings, detect_reps, partial_first_lift
 from hingecoach.sources.detect import detect_format, read_recording
 from hingecoach.sources.video import VideoReader, iter_webcam, parse_webcam
 
@@ -213,7 +213,7 @@ def analyze_camera(result: CameraResult, settings: AnalysisSettings | None = Non
     cam_round = rounding_threshold_deg(result.bow_standing) if np.isfinite(result.bow_standing) else None
     thresholds = camera_thresholds(thresholds_for(CAMERA, st, camera_rounding_deg=cam_round))
     rs = st.reps.for_placement(CAMERA)
-    reps = detect_reps(angles, st.reps)
+    reps = partial_first_lift(detect_reps(angles, st.reps), angles[rs.channel], PARTIAL_START_DEG)
     metrics = evaluate(rep_metrics(angles, reps, rep_channel=rs.channel), thresholds)
     ruled, judged = judge_reps(result, reps, metrics, exercise=st.exercise, enter_deg=rs.enter_deg,
                                standing_deg=rs.standing_deg, too_fast_s=thresholds.too_fast_s,
@@ -281,6 +281,9 @@ def analyze_video(source: str | Path, settings: AnalysisSettings | None = None, 
             return analyze_camera(result, st, {"format": WEBCAM_FORMAT}, reference)
         reader = VideoReader(Path(source))
         vi = reader.info
+        set_rate = getattr(model, "set_frame_rate", None)
+        if set_rate is not None:  # the people check every half second of the video
+            set_rate(vi.fps)
         result = video_angles(reader, model, source=str(source), settings=st.camera, progress=progress)
         result.warnings[:0] = reader.warnings
         return analyze_camera(result, st, reference=reference, info={

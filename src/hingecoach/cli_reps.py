@@ -62,6 +62,6 @@ def rep_table(a: Analysis, short: Mapping[str, str] | None = None) -> Table:
                       f"{m.lumbar_share:.2f}")
         faults = "\n".join((short or {}).get(f, f) for f in m.faults) or "-"
         if verdict is not None and not verdict.reps[k].judged:
-            faults = f"not judged: {verdict.reps[k].view.view} view" + (f"\n{faults}" if m.faults else "")
+            faults = f"not judged: {verdict.reps[k].short_reason()}" + (f"\n{faults}" if m.faults else "")
         t.add_row(str(m.index), f"{m.start_s:.1f}", f"{m.bottom_s:.1f}", f"{m.end_s:.1f}", *values, faults)
     return t

@@ -123,7 +123,13 @@ def _finish(t: FloatArray, raw: FloatArray, s: FloatArray, i_in: int, i_out: int
     standing = window[window < st.standing_deg]
     # the standing level: the median of the standing samples before the bend (a lean-back
     # at the end of the previous rep must not pull it down)
-    base = float(np.median(standing)) if standing.size else float(np.min(window))
+    if i_in == 0 and i_out is not None:
+        # the recording starts in the bend (a clip that starts at the bottom, a deadlift
+        # from the floor): there is no standing before it, so the level is the one it rises
+        # to, the first sample back under standing (the live detector has it too)
+        base = float(s[i_out])
+    else:
+        base = float(np.median(standing)) if standing.size else float(np.min(window))
     peak = float(s[i_in:stop].max())
     level = base + st.edge_fraction * (peak - base)
     pre = np.flatnonzero(s[prev_end:i_in + 1] <= level)
@@ -155,6 +161,28 @@ def detect_reps(angles: TimeSeries, settings: RepSettings | None = None) -> list
                         start, bottom, end))
         prev_end = end
     return reps
+
+
+def partial_first_lift(reps: list[Rep], depth: FloatArray, margin_deg: float) -> list[Rep]:
+    """``reps`` with the first one made incomplete (index 0, the complete ones numbered
+    again) when it starts at the first sample already in the bend and its deepest
+    ``depth`` (the rep signal) falls short of the median bottom of the other complete reps
+    by more than ``margin_deg``: the recording began part-way up, its bottom was not
+    recorded. A recording with no other complete rep is left as it is."""
+    full = [r for r in reps if r.complete]
+    if len(full) < 2 or full[0].start_i != 0:
+        return reps
+    others = float(np.median([depth[r.bottom_i] for r in full[1:]]))
+    if not depth[full[0].bottom_i] < others - margin_deg:
+        return reps
+    out, count = [], 0
+    for r in reps:
+        if r is full[0]:
+            out.append(replace(r, index=0, complete=False))
+        else:
+            count += r.complete
+            out.append(replace(r, index=count if r.complete else 0))
+    return out
 
 
 class RepDetector:

@@ -38,7 +38,8 @@ CAMERA_RECORDING = {**RECORDING_HEAD, "frames": INT, "frames_used": INT, "side_f
 CAMERA_REP = {**REP, "peak_pelvis_tilt_deg": N, "lumbar_share": N, "descent_s": FN,
               "kind": S, "view": S, "side_ratio": FN, "judged": "bool", "not_judged_because": "str|null",
               "not_possible": {"*": S}, "peak_gaze_up_deg": FN,
-              "rounding": {"measure": "str|null", "score": FN, "threshold": FN, "decided_by": "str|null"},
+              "rounding": {"measure": "str|null", "score": FN, "threshold": FN, "error": FN, "hollow_below": FN,
+                           "decided_by": "str|null", "unconfirmed": "bool"},
               "squat": {"measure": "str|null", "score": FN, "threshold": FN}}
 #: The clip's verdict heads a camera document.
 VERDICT = {"clip": S, "reasons": [S],
@@ -47,6 +48,7 @@ VERDICT = {"clip": S, "reasons": [S],
            "reps": INT, "judged_reps": INT, "partial_reps": INT, "upright_reference": S,
            "back_reference": {"source": S, "frames": INT, "bend_deg": FN, "bow": FN, "hump": FN},
            "camera_rules": {"too_fast_s": F, "too_fast_source": S, "gaze_up_deg": F, "gaze_up_source": S,
+                            "at_angle_hollow_margin_deg": F, "at_angle_source": S,
                             "kinds": {"*": S}}}
 
 

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -6,7 +7,7 @@ from hingecoach.analysis import AnalysisSettings, analyze_recording
 from hingecoach.angles import compute_angles
 from hingecoach.core.timeseries import TimeSeries
 from hingecoach.faults import FAULT_IDS, default_thresholds
-from hingecoach.reps import RepDetector, detect_reps
+from hingecoach.reps import RepDetector, RepSettings, detect_reps
 from hingecoach.sources.simulator import SimSettings, simulate
 
 
@@ -64,6 +65,36 @@ def test_live_detector_equals_offline():
     live += det.finish()
     assert [(r.index, r.start_i, r.bottom_i, r.end_i, r.complete) for r in live] == \
         [(r.index, r.start_i, r.bottom_i, r.end_i, r.complete) for r in offline]
+
+
+def _bends(t, start_deg, plateau_deg):
+    """Two bends to 80 deg: the first from ``start_deg`` at t=0 (a recording that starts in
+    the bend when above the entry level), then a long rest at ``plateau_deg``."""
+    x = np.full_like(t, plateau_deg)
+    first = t < 2.0
+    x[first] = plateau_deg + (start_deg - plateau_deg) * np.cos(np.pi / 4 * t[first]) ** 2
+    second = (t > 9.0) & (t < 12.0)
+    x[second] = plateau_deg + (80.0 - plateau_deg) * np.sin(np.pi * (t[second] - 9.0) / 3.0) ** 2
+    return x
+
+
+@pytest.mark.parametrize(("start_deg", "plateau_deg"), [(80.0, 5.0), (80.0, 12.0), (10.0, 18.0), (70.0, 0.0)])
+def test_live_detector_equals_offline_from_a_bent_start_and_a_long_rest(start_deg, plateau_deg):
+    t = np.arange(0.0, 16.0, 0.01)
+    x = _bends(t, start_deg, plateau_deg)
+    ang = TimeSeries(t, {"trunk_inclination_deg": x}, meta={"placement": "T12"})
+    offline = detect_reps(ang)
+    det = RepDetector(100.0, "T12")
+    live = [r for tt, xx in zip(t, x, strict=True) if (r := det.update(float(tt), float(xx))) is not None]
+    live += det.finish()
+    assert [(r.start_i, r.bottom_i, r.end_i, r.complete) for r in live] == \
+        [(r.start_i, r.bottom_i, r.end_i, r.complete) for r in offline]
+    second = offline[-1]
+    assert 8.5 < second.start_s < 9.6  # a long rest before the bend is not in the rep
+    assert second.complete == (plateau_deg < RepSettings().standing_deg)
+    if start_deg > 45.0:  # started in the bend: the first rep rises to standing and ends there
+        first = offline[0]
+        assert first.start_i == 0 and 0.8 < first.end_s < 2.0
 
 
 @settings(max_examples=25, deadline=None)

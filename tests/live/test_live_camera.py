@@ -15,7 +15,22 @@ SIM_CAMERA = CameraSettings(rounding_rule="bow")
 
 
 # -- camera -------------------------------------------------------------------------------------
-def test_camera_frames_live_equal_the_offline_camera_analysis():
+def _keep_camera_angles(monkeypatch):
+    """The live session's CameraAngles, kept as they are made (their ``judgements``)."""
+    from hingecoach.live.camera import CameraAngles
+
+    cams: list[CameraAngles] = []
+    post_init = CameraAngles.__post_init__
+
+    def keep(self):
+        post_init(self)
+        cams.append(self)
+
+    monkeypatch.setattr(CameraAngles, "__post_init__", keep)
+    return cams
+
+
+def test_camera_frames_live_equal_the_offline_camera_analysis(monkeypatch):
     from hingecoach.analysis import AnalysisSettings, analyze_camera
     from hingecoach.pose.camera import video_angles
     from hingecoach.testing.camera_sim import FramesModel, simulate_frames
@@ -30,8 +45,14 @@ def test_camera_frames_live_equal_the_offline_camera_analysis():
     offline = analyze_camera(video_angles(frames, FramesModel(poses), source="sim", settings=cam),
                              AnalysisSettings(camera=cam))
     events: list[dict] = []
+    cams = _keep_camera_angles(monkeypatch)
     s = LiveSession("webcam:0", settings(camera=cam), frames=frames, pose_model=FramesModel(poses),
                     on_event=events.append).run()
+    # each rep judged as analyze judged it, by the same function (judgement.back_verdicts)
+    live_judged = [j for _, j in cams[0].judgements]
+    assert [(j.judged, j.view.view) for j in live_judged] == \
+        [(j.judged, j.view.view) for j in offline.camera_verdict.reps]
+    assert all(j.judged for j in live_judged)
     assert s.placement == "camera"
     assert_same_reps(offline.reps, s.reps, tol_s=1e-6)
     assert s.thresholds.lumbar_rounding_deg == pytest.approx(offline.thresholds.lumbar_rounding_deg)
@@ -111,3 +132,101 @@ def test_webcam_frames_through_iter_webcam_with_a_fake_capture():
                     pose_model=FramesModel([f for *_, f in sim])).run()
     assert [m.faults for m in s.reps] == [(), ("lumbar_rounding",)]
     assert [c.fault for c in s.cues] == ["lumbar_rounding"]
+
+
+class _PackedPoses:
+    """A PoseModel that replays poses kept with their masks as compressed 0-255 bytes (a
+    clip's full-frame masks would not fit in memory as floats)."""
+
+    def __init__(self, packed):
+        self.packed, self.i = packed, 0
+
+    @staticmethod
+    def pack(pose):
+        import zlib
+        from dataclasses import replace
+
+        if pose is None or pose.mask is None:
+            return pose, None
+        u = np.round(np.clip(pose.mask, 0.0, 1.0) * 255).astype(np.uint8)
+        return replace(pose, mask=None), (u.shape, zlib.compress(u.tobytes(), 1))
+
+    def process(self, rgb):
+        import zlib
+        from dataclasses import replace
+
+        pose, mask = self.packed[self.i]
+        self.i += 1
+        if mask is None:
+            return pose
+        return replace(pose, mask=np.frombuffer(zlib.decompress(mask[1]), np.uint8).reshape(mask[0]))
+
+    def close(self):
+        pass
+
+
+@pytest.mark.realdata
+@pytest.mark.camera
+@pytest.mark.parametrize("clip", ["deadlift-side-and-oblique/0016r_1.mp4",  # side, rounded
+                                  "deadlift-side-and-oblique/0016c_2.mp4",  # near-side, back too small
+                                  "deadlift-side-and-oblique/0016k_2.mp4",  # near-side, squatting
+                                  "wild/kbdeadlift_oblique_kbtrainer_2.mp4"])  # oblique, toward the camera
+def test_a_replayed_clip_live_judges_each_rep_as_analyze(shared_data, monkeypatch, clip):
+    """A clip through the live camera (BlazePose, decimated to 30 frames/s as a webcam
+    would be), and ``analyze``'s camera path over the very poses the live path saw: every
+    rep is judged or not judged alike, for the same reason, with the same lumbar_rounding
+    and squatting (``judgement.back_verdicts``, one function for both; the view, its turn
+    and the rule at an angle included). The live reference and views are those of the
+    frames so far, offline of the whole clip: on these clips they agree. (Live, the
+    lowering of a rep that the clip starts at the bottom of is still timed, and a first
+    lift filmed from part-way up is counted.)"""
+    from hingecoach.analysis import AnalysisSettings, analyze_camera
+    from hingecoach.pose.camera import video_angles
+    from hingecoach.pose.estimator import BlazePose
+    from hingecoach.sources.video import VideoReader
+
+    path = shared_data / "video" / clip
+    cams = _keep_camera_angles(monkeypatch)
+    handed: list[tuple[int, float]] = []
+    seen: list[tuple[tuple[int, float], object]] = []
+    model = BlazePose(model=settings().camera.pose_model, people_check_every=0)
+
+    class Recorder:  # the frame being processed is the last one handed (read on this thread)
+        def process(self, rgb):
+            pose = model.process(rgb)
+            seen.append((handed[-1], _PackedPoses.pack(pose)))
+            return pose
+
+        def close(self):
+            model.close()
+
+    def frames():
+        for i, t, rgb in VideoReader(path):
+            handed.append((i, t))
+            yield i, t, rgb
+
+    live = LiveSession(f"replay:{path}", settings(), frames=frames(), pose_model=Recorder()).run()
+    cam = settings().camera
+    kept = [(i, t, np.zeros((4, 4, 3), np.uint8)) for (i, t), _ in seen]
+    offline = analyze_camera(video_angles(kept, _PackedPoses([p for _, p in seen]), source=str(path),
+                                          settings=cam), AnalysisSettings(camera=cam))
+    judged_live = dict(cams[0].judgements)
+    # live cannot know that later lifts go deeper: a first lift filmed from part-way up is a
+    # rep live, offline a partial one (starts_mid_lift), judged all the same
+    v = offline.camera_verdict
+    started_up = [(m, j) for m, j in zip(offline.incomplete, v.partial, strict=True) if j.kind == "starts_mid_lift"]
+    pairs = sorted([*zip(offline.reps, v.reps, strict=True), *started_up], key=lambda mj: mj[0].start_s)
+    assert len(live.reps) == len(pairs) >= 6
+    back = ("lumbar_rounding", "squatting")
+    for (m, j), n in zip(pairs, live.reps, strict=True):
+        assert n.start_s == pytest.approx(m.start_s, abs=1e-6)
+        lj = judged_live[n.start_s]
+        assert (lj.judged, lj.not_judged_because is None) == (j.judged, j.not_judged_because is None), m.index
+        assert lj.view.view == j.view.view and lj.view.turned == j.view.turned, m.index
+        assert [f for f in n.faults if f in back] == [f for f in m.faults if f in back], m.index
+        if j.kind == "full":  # the other rules too (a lift filmed from the bottom is not timed offline)
+            assert n.faults == m.faults, m.index
+        if j.judged:
+            continue
+        # a rep not judged keeps no side-view fault, live as offline
+        assert not set(n.faults) & {"lumbar_rounding", "squatting", "neck_craning", "top_overextension"}

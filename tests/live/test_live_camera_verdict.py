@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from hingecoach.faults import RepMetrics
-from hingecoach.live.camera import CameraAngles
+from hingecoach.live.camera import CameraAngles, KeptFrame
 from hingecoach.pose.back_shape import BackShape
 from hingecoach.pose.camera import CameraSettings
 
@@ -30,13 +30,15 @@ def _rep(faults: tuple[str, ...]) -> RepMetrics:
 
 
 def _feed(cam: CameraAngles, bottom_bend: float, side_ratio: float = 0.1, standing_bend: float = -8.0,
-          bottom_bow: float = 0.1) -> None:
+          bottom_bow: float = 0.1, turn: float = math.nan) -> None:
     for _ in range(20):  # the standing start: the reference
         cam._upright.append(_shape(standing_bend))
     for t in np.arange(0.0, 4.0, 1 / 30):
         bottom = abs(t - 2.0) <= 0.2
-        cam._backs.append((float(t), _shape(bottom_bend if bottom else standing_bend,
-                                            bottom_bow if bottom else 0.1), side_ratio))
+        cam._backs.append(KeptFrame(float(t), _shape(bottom_bend if bottom else standing_bend,
+                                                     bottom_bow if bottom else 0.1), side_ratio,
+                                    math.nan, turn, -turn, math.nan, math.nan, math.nan))
+        cam._views.append((side_ratio, turn, -turn))  # the view so far
 
 
 @pytest.mark.parametrize(("bow_says", "bend", "rounded"), [
@@ -73,3 +75,21 @@ def test_the_bow_rule_leaves_the_threshold_verdict_alone():
     _feed(cam, -12.0)
     m = _rep(("lumbar_rounding",))
     assert cam.judge_rep(m) is m
+
+
+@pytest.mark.parametrize(("bend", "turn", "judged", "faults"), [
+    (-12.0, 0.5, True, ("too_fast",)),  # a clear lumbar hollow at an angle: not rounded
+    (12.0, 0.5, False, ("too_fast",)),  # a rounded reading at an angle: unconfirmed, not judged
+    (-1.0, 0.5, False, ("too_fast",)),  # no clear hollow: the bow does not decide at an angle
+    (-12.0, -0.5, False, ("too_fast",)),  # turned away from the camera: never judged
+])
+def test_at_an_angle_only_a_clear_hollow_is_a_verdict(bend, turn, judged, faults):
+    cam = _cam()
+    _feed(cam, bend, side_ratio=0.5, turn=turn)  # oblique (0.45-0.55)
+    m = cam.judge_rep(_rep(("lumbar_rounding", "too_fast")))
+    assert m.faults == faults
+    (start, j), = cam.judgements
+    assert start == 1.0 and j.judged is judged and j.view.view == "oblique"
+    assert j.view.turned == ("toward" if turn > 0 else "away")
+    if bend > 0:
+        assert j.numbers["rounding"]["unconfirmed"] is True

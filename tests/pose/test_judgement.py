@@ -8,7 +8,7 @@ import pytest
 
 from hingecoach.analysis import AnalysisSettings, analyze_camera
 from hingecoach.pose.camera import video_angles
-from hingecoach.pose.judgement import classify_view
+from hingecoach.pose.view import classify_view
 
 pytestmark = pytest.mark.camera
 
@@ -75,6 +75,10 @@ def test_a_clip_that_starts_at_the_bottom_gives_its_lift_as_a_rep():
     assert len(a.reps) == 2 and not a.incomplete
     kinds = [j.kind for j in a.camera_verdict.reps]
     assert kinds == ["from_bottom", "full"]
+    # the lift ends where the person is back up, at the same level as the next, full rep
+    # (the standing level it rises to; there is no standing before it)
+    rise = [r.end_s - r.bottom_s for r in a.reps]
+    assert rise[0] == pytest.approx(rise[1], abs=0.1)
     # the lowering of the first lift was not filmed: not timed
     assert np.isnan(a.reps[0].descent_s) and "too_fast" in a.camera_verdict.reps[0].not_possible
     # the upright zero is the longest still upright moment, not the (bent) start
@@ -171,3 +175,70 @@ def test_a_reference_clip_is_what_the_rounding_rule_compares_against():
         assert rep_own["rounding"]["threshold"] == pytest.approx(own_ref["bend_deg"], abs=1e-3)
         assert rep_ref["rounding"]["threshold"] == pytest.approx(ref.bend_deg, abs=1e-3)
         assert rep_ref["rounding"]["score"] == rep_own["rounding"]["score"]
+
+
+def _shifted(f, dx):
+    """The same pose ``dx`` px to the right (landmarks and mask): another person, or the
+    lifter after a cut."""
+    xy = f.xy.copy()
+    xy[:, 0] += dx
+    mask = np.roll(f.mask, int(dx), axis=1) if f.mask is not None else None
+    return replace(f, xy=xy, mask=mask)
+
+
+def test_a_pose_that_jumps_between_people_is_refused_with_one_line():
+    from hingecoach.core.errors import InputError
+    from hingecoach.testing.camera_sim import FramesModel
+
+    frames = _sim(["good", "good"], width=900)
+    # the pose model alternates between the lifter and someone 300 px away every second
+    poses = [_shifted(f, 300.0 * ((i // 30) % 2)) for i, _, _, f in frames]
+    with pytest.raises(InputError) as e:
+        video_angles(((i, t, np.zeros((2, 2, 3), np.uint8)) for i, t, *_ in frames), FramesModel(poses),
+                     source="sim.mp4")
+    msg = str(e.value)
+    assert "\n" not in msg and "one person followed" in msg and "jumping between places" in msg
+
+
+def test_one_cut_is_a_warning_and_the_clip_is_analysed():
+    frames = _sim(["good", "good"], width=900)
+    cut = len(frames) // 2
+    poses = [_shifted(f, 300.0 if i >= cut else 0.0) for i, _, _, f in frames]
+    a = _analyse(frames, poses)
+    assert any("the pose jumped 1 time(s)" in w for w in a.warnings)
+    assert len(a.reps) == 2
+
+
+def test_a_clip_that_starts_part_way_up_names_its_first_lift_partial():
+    frames = _sim(["good", "good", "good"])
+    bottom = max(range(len(frames) // 3), key=lambda i: frames[i][2].pelvis_deg)
+    # from the first bottom on, the first frame where the pelvis has risen to 45 of its 65 deg
+    start = next(i for i in range(bottom, len(frames)) if frames[i][2].pelvis_deg < 45)
+    a = _analyse([(i - start, t - frames[start][1], p, f) for i, t, p, f in frames[start:]])
+    assert len(a.reps) == 2 and [m.index for m in a.reps] == [1, 2]
+    d = a.to_json()
+    assert [r["kind"] for r in d["incomplete_reps"]] == ["starts_mid_lift"]
+    assert d["verdict"]["partial_reps"] == 1 and d["verdict"]["reps"] == 2
+    # started at the very bottom instead: the lift is a rep (from_bottom), as before
+    a = _analyse([(i - bottom, t - frames[bottom][1], p, f) for i, t, p, f in frames[bottom:]])
+    assert len(a.reps) == 3 and a.camera_verdict.reps[0].kind == "from_bottom"
+
+
+def test_a_pose_that_leaves_the_lifter_for_a_moment_and_comes_back_is_not_refused():
+    frames = _sim(["good", "good"], width=900)
+    n = len(frames)
+    # two one-frame glitches to a place 300 px away, a third and two thirds into the clip
+    glitch = {n // 3, 2 * n // 3}
+    poses = [_shifted(f, 300.0 if i in glitch else 0.0) for i, _, _, f in frames]
+    a = _analyse(frames, poses)
+    assert len(a.reps) == 2
+    assert any("the pose jumped 4 time(s)" in w for w in a.warnings)
+
+
+def test_a_cut_in_a_slow_video_is_still_seen():
+    # 8 frames/s: the frames are 0.125 s apart, more than the 0.1 s step of a fast video
+    frames = _sim(["good", "good"], width=900, fps=8.0)
+    cut = len(frames) // 2
+    poses = [_shifted(f, 300.0 if i >= cut else 0.0) for i, _, _, f in frames]
+    a = _analyse(frames, poses)
+    assert any("the pose jumped 1 time(s)" in w for w in a.warnings)

@@ -68,8 +68,8 @@ def test_not_judged_when_the_back_is_not_seen_small_or_not_from_the_side():
     shapes, t = _rep([12.0] * 9, trunk_px=40.0)
     assert "too small" in (judge_rounding(shapes, 15, time_s=t).not_judged_because or "")
     shapes, t = _rep([12.0] * 9)
-    v = judge_rounding(shapes, 15, time_s=t, side_ratio=0.5)
-    assert not v.judged and "not a side view" in (v.not_judged_because or "")
+    v = judge_rounding(shapes, 15, time_s=t, side_ratio=0.6)
+    assert not v.judged and "turned too far from the side" in (v.not_judged_because or "")
     assert judge_rounding(shapes, 15, time_s=t, side_ratio=RoundingRule.side_view_max_ratio - 0.01).judged
 
 

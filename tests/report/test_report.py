@@ -215,7 +215,7 @@ def test_camera_report_shows_the_clip_verdict_and_each_rep_judged(tmp_path):
 def test_camera_report_says_why_reps_were_not_judged(tmp_path):
     a, html = _camera_session(tmp_path, front_view=True)
     assert a.camera_verdict.verdict == "cannot_judge"
-    assert "cannot judge: the camera could not see what the verdicts need</span> (0 of 2" in html
+    assert "cannot judge: the camera could not see, or could not confirm, what the verdicts need</span> (0 of 2" in html
     why = escape(a.camera_verdict.reps[0].not_judged_because)
     assert "film from the side, at hip height" in why
     assert f"<li>{why}</li>" in html  # the clip's reason

@@ -7,6 +7,11 @@ from the first standing run (hips and trunk upright for 0.3 s, closed by the fir
 that is not; as offline), then the One Euro filter over all channels, restarted after
 gaps. Frames before the zero is known are kept and run through once it is.
 
+Each rep is judged by the offline rule itself (``judgement.back_verdicts``, in
+``CameraAngles.judge_rep``) on the rep's frames kept as they come; the person's standing
+back, their standing trunk length (the scale of the rep's view) and the view of the
+clip are those of the frames so far (offline: of the whole clip).
+
 Differences from the offline analysis, all at the edges: a frame where the periodic
 people check sees someone else is skipped on its own (offline: the frames nearest such a
 check; live, the check runs off the critical path, ``live.people``); with no standing
@@ -21,7 +26,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -30,19 +35,20 @@ from hingecoach.core.pose_types import PoseFrame
 from hingecoach.faults import RepMetrics
 from hingecoach.live.people import PeopleWatch
 from hingecoach.pose.back_shape import BackShape
-from hingecoach.pose.camera import CameraMeasurer, CameraSettings, FrameMeasure, standing_window
+from hingecoach.pose.camera import (
+    MIN_CHANNEL_COVERAGE,
+    CameraMeasurer,
+    CameraSettings,
+    FrameMeasure,
+    standing_window,
+)
 from hingecoach.pose.dowel import bow_angle_deg, rounding_threshold_deg
 from hingecoach.pose.estimator import PoseModel
 from hingecoach.pose.filters import OneEuroFilter
-from hingecoach.pose.judgement import NAN_SHAPE, SAGITTAL_FAULTS, classify_view
-from hingecoach.pose.keypoints import choose_orientation
-from hingecoach.pose.verdict import (
-    UPRIGHT_HIP_DEG,
-    UPRIGHT_TRUNK_DEG,
-    back_reference,
-    bottom_window,
-    judge_rounding,
-)
+from hingecoach.pose.judgement import NAN_SHAPE, RepFrames, RepJudgement, back_verdicts, camera_faults
+from hingecoach.pose.keypoints import choose_orientation, trunk_px
+from hingecoach.pose.verdict import UPRIGHT_HIP_DEG, UPRIGHT_TRUNK_DEG, back_reference
+from hingecoach.pose.view import ViewClass, separation_px, standing_length, view_of, worse_view
 
 
 @dataclass
@@ -68,6 +74,25 @@ class CameraCounts:
 #: Frames of back outline kept for the verdicts: 30 s at 30 frames/s (a rep and the
 #: second after it is judged within a few seconds of its start; longer reps are rare).
 BACK_HISTORY = 900
+#: Frames whose view numbers make the session's view so far (the clip's view offline):
+#: 30 min at 30 frames/s, three numbers each.
+VIEW_HISTORY = 54000
+#: The reps' judgements kept (``CameraAngles.judgements``).
+JUDGEMENT_HISTORY = 1000
+
+
+class KeptFrame(NamedTuple):
+    """What a rep's verdict reads of one emitted frame (``judgement.back_verdicts``)."""
+
+    time_s: float
+    back: BackShape
+    side_ratio: float  # keypoints.side_view_ratio
+    separation_px: float  # view.separation_px: over the standing trunk length, the rep's view
+    turn: float  # keypoints.turn_toward_camera
+    nose_depth: float  # keypoints.nose_depth
+    hip: float  # hip_flexion_deg, smoothed (the channel analyze's verdicts read)
+    trunk: float  # trunk_inclination_deg, smoothed
+    knee: float  # knee_flexion_deg, smoothed
 
 
 @dataclass
@@ -95,10 +120,18 @@ class CameraAngles:
         self.window_s: tuple[float, float] | None = None
         self._filter = OneEuroFilter(self.settings.filter)
         self._prev_t = -math.inf
-        # the recent frames' back outlines (a rep's verdict reads them at its end) and the
-        # upright ones (the person's standing back, the verdict's reference): both bounded
-        self._backs: deque[tuple[float, BackShape, float]] = deque(maxlen=BACK_HISTORY)
+        # the recent frames (a rep's verdict reads them at its end), the upright ones'
+        # backs and trunk lengths (the person's standing back, the verdict's reference, and
+        # standing trunk length, the rep view's scale) and every frame's view numbers (the
+        # view so far): all bounded
+        self._backs: deque[KeptFrame] = deque(maxlen=BACK_HISTORY)
         self._upright: deque[BackShape] = deque(maxlen=BACK_HISTORY)
+        self._upright_px: deque[float] = deque(maxlen=BACK_HISTORY)
+        self._views: deque[tuple[float, float, float]] = deque(maxlen=VIEW_HISTORY)
+        self._knee_seen = [0, 0]  # frames with the knee angle (the ankles seen), frames emitted
+        # each rep's judgement by its start (s), as analyze's per-rep judgement (its kind
+        # live is only full or partial)
+        self.judgements: deque[tuple[float, RepJudgement]] = deque(maxlen=JUDGEMENT_HISTORY)
 
     @property
     def rounding_threshold_deg(self) -> float | None:
@@ -181,9 +214,13 @@ class CameraAngles:
 
     def _emit(self, m: FrameMeasure) -> None:
         back = m.back or NAN_SHAPE
-        self._backs.append((m.time_s, back, m.side_ratio))
-        if abs(m.hip) < UPRIGHT_HIP_DEG and abs(m.trunk) < UPRIGHT_TRUNK_DEG and math.isfinite(back.bow):
-            self._upright.append(back)
+        if abs(m.hip) < UPRIGHT_HIP_DEG and abs(m.trunk) < UPRIGHT_TRUNK_DEG:
+            self._upright_px.append(trunk_px(m.xy))
+            if math.isfinite(back.bow):
+                self._upright.append(back)
+        self._views.append((m.side_ratio, m.turn, m.nose_depth))
+        self._knee_seen[0] += math.isfinite(m.knee)
+        self._knee_seen[1] += 1
         curve = float(bow_angle_deg(m.bow - self.bow0)) if math.isfinite(m.bow) and math.isfinite(self.bow0) \
             else math.nan
         x = np.array([m.trunk, m.hip, m.knee, m.neck_raw - self.neck0, curve, curve])
@@ -191,35 +228,43 @@ class CameraAngles:
             self._filter = OneEuroFilter(self.settings.filter)
         self._prev_t = m.time_s
         y = self._filter.update(m.time_s, x)
+        self._backs.append(KeptFrame(m.time_s, back, m.side_ratio, separation_px(m.xy), m.turn, m.nose_depth,
+                                     float(y[1]), float(y[0]), float(y[2])))
         self.on_angles(m.time_s, dict(zip(CAMERA_CHANNELS, (float(v) for v in y), strict=True)))
 
+    def view_so_far(self) -> ViewClass:
+        """The view over the frames seen so far (offline: over the clip's frames)."""
+        r, turn, nose = zip(*self._views, strict=True) if self._views else ((), (), ())
+        return view_of(r, [], turn, nose)
+
     def judge_rep(self, m: RepMetrics) -> RepMetrics:
-        """``m`` with lumbar_rounding decided as ``analyze`` decides it on a video (with
-        ``rounding_rule`` "shape"): the back outline's shape at the rep's bottom
-        (``verdict.judge_rounding``) against the person's standing back so far, the bow's
-        verdict (``m``'s own, from the threshold) when the shape is too close to call but
-        the outline was seen; a rep not seen from the side, or whose back could not be
-        judged, keeps no fault that needs the side view (``judgement.SAGITTAL_FAULTS``)."""
-        if self.settings.rounding_rule != "shape":
-            return m
-        frames = [(t, b, r) for t, b, r in self._backs if m.start_s - 1e-9 <= t <= m.end_s + 1e-9]
+        """``m`` with lumbar_rounding and squatting decided as ``analyze`` decides them on a
+        video (``judgement.back_verdicts``, the same function) from the rep's frames: the
+        worse of the rep's view (over the standing trunk length so far) and the view so far,
+        the person's standing back so far as the reference; a rep that could not be judged
+        keeps no fault that needs the side view (``judgement.SAGITTAL_FAULTS``). The
+        judgement goes into ``judgements``; ``m`` itself when its faults stay."""
+        frames = [k for k in self._backs if m.start_s - 1e-9 <= k.time_s <= m.end_s + 1e-9]
         if not frames:
             return m
-        ts = [t for t, _, _ in frames]
-        shapes = [b for _, b, _ in frames]
-        view = classify_view([r for _, _, r in frames])
-        bottom = int(np.argmin(np.abs(np.asarray(ts) - m.bottom_s)))
+        ts = [k.time_s for k in frames]
+        rep = RepFrames(ts, [k.back for k in frames], [k.hip for k in frames], [k.trunk for k in frames],
+                        [k.knee for k in frames], int(np.argmin(np.abs(np.asarray(ts) - m.bottom_s))))
+        rep_view = view_of([k.side_ratio for k in frames], [k.separation_px for k in frames],
+                           [k.turn for k in frames], [k.nose_depth for k in frames],
+                           standing_length(list(self._upright_px)))
+        view = worse_view(rep_view, self.view_so_far())
         reference = back_reference(list(self._upright), [0.0] * len(self._upright), [0.0] * len(self._upright),
                                    source="upright frames so far")
-        rv = judge_rounding(shapes, bottom, reference, time_s=ts, side_ratio=view.side_ratio)
-        bows = np.array([sh.bow for sh in shapes])[list(bottom_window(len(shapes), bottom, ts))]
-        rounded: bool | None = None
-        if rv.judged:
-            rounded = rv.rounded
-        elif np.mean(np.isfinite(bows)) >= 0.5:  # the outline was seen: the bow decides
-            rounded = "lumbar_rounding" in m.faults
-        # lumbar_rounding goes first, as in the offline fault order
-        faults = ["lumbar_rounding"] * bool(rounded) + [f for f in m.faults if f != "lumbar_rounding"]
-        if not (view.judgeable and rounded is not None):
-            faults = [f for f in faults if f not in SAGITTAL_FAULTS]
-        return replace(m, faults=tuple(faults))
+        not_possible: dict[str, str] = {}
+        seen, n = self._knee_seen
+        if seen < max(2, MIN_CHANNEL_COVERAGE * n):  # as offline, the knee channel is not measured
+            not_possible["squatting"] = f"the ankles out of view or hidden in {n - seen} of {n} frames"
+        rounded, squatting, numbers = back_verdicts(rep, view, "lumbar_rounding" in m.faults, reference,
+                                                    not_possible, self.settings.rounding_rule)
+        judged = view.judgeable and rounded is not None
+        why = None if judged else (view.reason() if not view.judgeable else not_possible["lumbar_rounding"])
+        self.judgements.append((m.start_s, RepJudgement("full" if m.complete else "partial", view, judged, why,
+                                                        not_possible, math.nan, numbers)))
+        faults = camera_faults(m.faults, rounded, squatting, judged)
+        return m if faults == m.faults else replace(m, faults=faults)

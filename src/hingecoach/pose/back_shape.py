@@ -82,6 +82,12 @@ def _span(s: FloatArray, d: FloatArray, lo_hi: tuple[float, float]) -> FloatArra
     return np.asarray(d[sel & np.isfinite(d)])
 
 
+def _slope(x: FloatArray, y: FloatArray) -> float:
+    """The least-squares slope of y on x (``np.polyfit(x, y, 1)[0]``, without its cost)."""
+    dx = x - x.mean()
+    return float(np.dot(dx, y - y.mean()) / np.dot(dx, dx))
+
+
 def shape_from_profile(s: FloatArray, d: FloatArray, st: BackShapeSettings) -> tuple[float, float, float, float]:
     """(bow, hump, bend_deg, seen) from an outline profile d(s) in trunk-length units
     (NaN for what the outline does not show)."""
@@ -109,8 +115,8 @@ def shape_from_profile(s: FloatArray, d: FloatArray, st: BackShapeSettings) -> t
     up = np.isfinite(d) & (s >= st.upper_line[0] - 1e-9) & (s <= st.upper_line[1] + 1e-9)
     if np.count_nonzero(low) < 3 or np.count_nonzero(up) < 3:
         return bow, hump, NAN, seen
-    k_low = np.polyfit(s[low], d[low], 1)[0]
-    k_up = np.polyfit(s[up], d[up], 1)[0]
+    k_low = _slope(s[low], d[low])
+    k_up = _slope(s[up], d[up])
     # the lower half rising outwards and the upper half turning back in = folded forward
     bend = float(np.degrees(np.arctan(k_low) - np.arctan(k_up)))
     return bow, hump, bend, seen

@@ -17,7 +17,8 @@ the shoulders).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import itertools
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -40,6 +41,7 @@ from hingecoach.pose.keypoints import (
     missing_points,
     nose_depth,
     side_view_ratio,
+    trunk_px,
     turn_toward_camera,
 )
 
@@ -344,6 +346,93 @@ def _optional_channels(c: _Collected, raw: dict[str, FloatArray], ts: FloatArray
     return unavailable, warnings
 
 
+#: A jump of the followed pose: its hips move more than this many trunk lengths from one
+#: frame to the next (frames at most JUMP_MAX_STEP_S apart, or 1.5 frame steps of a slower
+#: video): 2.5 m/s for a 0.5 m trunk at 10 frames/s, beyond what hips do in a hinge or a
+#: swing (about 1 m/s at most); a cut in the video, or the pose model taking another
+#: person. The trunk length is at least the clip's median (a hinge's bottom shortens it).
+JUMP_TRUNKS = 0.5
+JUMP_MAX_STEP_S = 0.1
+#: A jump away and back within this long to where the pose left is an excursion (a
+#: glitch, or someone else taken for a moment): the lifter crop checks every 15 frames, 0.5
+#: s at 30 frames/s, and puts the pose back on the lifter at the next check.
+EXCURSION_S = 0.5
+#: With jumps, one person is followed when the frames on one track (the stretches between
+#: jumps, excursions left out) hold at least this share of the frames with a pose; else the
+#: clip is refused: no one lifter to analyse.
+MIN_FOLLOWED_SHARE = 0.5
+
+
+def _hips(m: FrameMeasure) -> FloatArray:
+    return np.asarray(0.5 * (m.xy[HIP["left"]] + m.xy[HIP["right"]]), dtype=np.float64)
+
+
+def _trunk_floor(measures: Sequence[FrameMeasure]) -> float:
+    lengths = np.array([trunk_px(m.xy) for m in measures], dtype=np.float64)
+    lengths = lengths[np.isfinite(lengths)]
+    return float(np.median(lengths)) if lengths.size else 0.0
+
+
+def pose_jumps(measures: Sequence[FrameMeasure]) -> list[int]:
+    """Indices k into ``measures`` where the pose jumped between measures[k-1] and [k]."""
+    if len(measures) < 2:
+        return []
+    t = np.array([m.time_s for m in measures], dtype=np.float64)
+    step = max(JUMP_MAX_STEP_S, 1.5 * float(np.median(np.diff(t))))
+    floor = _trunk_floor(measures)
+    out = []
+    for k in range(1, len(measures)):
+        a, b = measures[k - 1], measures[k]
+        if t[k] - t[k - 1] > step:
+            continue
+        trunk = max(trunk_px(a.xy), trunk_px(b.xy), floor)
+        if trunk > 0 and float(np.linalg.norm(_hips(b) - _hips(a))) > JUMP_TRUNKS * trunk:
+            out.append(k)
+    return out
+
+
+def followed_frames(measures: Sequence[FrameMeasure], jumps: Sequence[int]) -> int:
+    """The most frames on one track: the stretches between ``jumps``, where a stretch of
+    under EXCURSION_S after which the pose comes back to where it left is an excursion
+    (left out, and the stretches on either side of it are one track)."""
+    bounds = [0, *jumps, len(measures)]
+    segs = [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+    floor = _trunk_floor(measures)
+    tracks: list[int] = []
+    i = 0
+    while i < len(segs):
+        a, b = segs[i]
+        count = b - a
+        # the next stretches: excursions that return are skipped, their neighbour joins on
+        while i + 2 < len(segs):
+            ea, eb = segs[i + 1]
+            back = float(np.linalg.norm(_hips(measures[segs[i + 2][0]]) - _hips(measures[ea - 1])))
+            if measures[eb - 1].time_s - measures[ea].time_s < EXCURSION_S and back <= JUMP_TRUNKS * floor:
+                count += segs[i + 2][1] - segs[i + 2][0]
+                i += 2
+            else:
+                break
+        tracks.append(count)
+        i += 1
+    return max(tracks) if tracks else 0
+
+
+def _jump_warnings(measures: Sequence[FrameMeasure], source: str, name: str) -> list[str]:
+    """A warning per clip whose pose jumped; InputError when no one track holds
+    MIN_FOLLOWED_SHARE of the frames (no one person can be followed)."""
+    jumps = pose_jumps(measures)
+    if not jumps:
+        return []
+    followed = followed_frames(measures, jumps)
+    at = ", ".join(f"{measures[k].time_s:.2f} s" for k in jumps[:5]) + (", ..." if len(jumps) > 5 else "")
+    if followed < MIN_FOLLOWED_SHARE * len(measures):
+        raise InputError(source, f"one person followed through at least {MIN_FOLLOWED_SHARE:.0%} of the clip "
+                         "(the lifter)", f"the pose jumping between places {len(jumps)} times (at {at}); "
+                         f"{followed} of {len(measures)} frames on one person: film one lifter, without cuts")
+    return [f"{name}: the pose jumped {len(jumps)} time(s) (at {at}): a cut in the video or another person "
+            "taken for the lifter; check the skeleton in --overlay is on the lifter"]
+
+
 def video_angles(frames: Iterable[tuple[int, float, np.ndarray]], model: PoseModel, *,
                  source: str, settings: CameraSettings | None = None,
                  progress: Callable[[int], Any] | None = None) -> CameraResult:
@@ -357,6 +446,7 @@ def video_angles(frames: Iterable[tuple[int, float, np.ndarray]], model: PoseMod
         raise InputError(source, "a person in view", f"no person found in any of the {c.total} frames")
     measures = c.measures
     warnings = _view_warnings(c, name)
+    warnings += _jump_warnings(measures, source, name)
     if len(measures) < 10:
         raise InputError(source, "at least 10 frames with the back and hips in view (shoulders, hips "
                          "and knees)", f"{len(measures)} of {c.total}")

@@ -109,20 +109,17 @@ def back_offsets(mask: NDArray[np.floating[Any]], hip: FloatArray, shoulder: Flo
     inside_img = (px >= 0) & (px <= mask.shape[1] - 1) & (py >= 0) & (py <= mask.shape[0] - 1)
     v = np.where(inside_img, _bilinear(mask, px, py), 0.0)
     inside = v >= MASK_LEVEL
-    for k in range(s.size):
-        row = inside[k]
-        if not row.any():
-            continue
-        j0 = int(np.argmax(row))
-        if j0 * settings.step_px > 0.3 * length:  # the line is far outside the body
-            continue
-        outside = np.flatnonzero(~row[j0:])
-        if outside.size == 0:  # the body reaches the end of the ray or the image edge
-            continue
-        j = j0 + int(outside[0])
-        a, b = v[k, j - 1], v[k, j]
-        frac = (a - MASK_LEVEL) / (a - b) if a != b else 0.0
-        out[k] = (steps[j - 1] + frac * settings.step_px) / length
+    # per ray: the first step inside the body, then the first step out of it after that
+    j0 = np.argmax(inside, axis=1)
+    out_after = ~inside & (np.arange(steps.size)[None, :] >= j0[:, None])
+    j = np.argmax(out_after, axis=1)
+    # no body on the ray; the line far outside the body; the body reaching the end of the
+    # ray or the image edge: no edge
+    ok = inside.any(axis=1) & (j0 * settings.step_px <= 0.3 * length) & out_after.any(axis=1) & (j > 0)
+    k = np.flatnonzero(ok)
+    a, b = v[k, j[k] - 1], v[k, j[k]]
+    frac = np.where(a != b, (a - MASK_LEVEL) / np.where(a != b, a - b, 1.0), 0.0)
+    out[k] = (steps[j[k] - 1] + frac * settings.step_px) / length
     return out
 
 

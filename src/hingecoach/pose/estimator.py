@@ -34,6 +34,10 @@ from hingecoach.pose.lifter import (
 
 #: ``--pose-model`` names -> MediaPipe's model_complexity.
 POSE_MODELS = {"lite": 0, "full": 1, "heavy": 2}
+#: The people check's interval in time: 15 frames at 30 frames/s, the rate the lifter crop
+#: was built and measured at (benchmarks/camera_lifter.py); a 60 frames/s clip is checked
+#: every 30 frames, not twice as often for the same movement (``BlazePose.set_frame_rate``).
+PEOPLE_CHECK_S = 0.5
 
 
 def pose_model_path(name: str) -> str:
@@ -157,6 +161,12 @@ class BlazePose:
         self._last_box: tuple[float, float, float, float] | None = None  # the tracked person's
         self._last_xy: np.ndarray | None = None
         self._last_mask: np.ndarray | None = None  # the tracked person's mask, full frame
+
+    def set_frame_rate(self, fps: float) -> None:
+        """Check for other people every PEOPLE_CHECK_S of video at ``fps`` frames/s (when
+        the check is on); before this, every ``people_check_every`` frames."""
+        if self._every > 0 and np.isfinite(fps) and fps > 0:
+            self._every = max(1, round(PEOPLE_CHECK_S * fps))
 
     def _new_pose(self) -> Any:
         return self._mp.solutions.pose.Pose(

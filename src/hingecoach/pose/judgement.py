@@ -6,35 +6,39 @@ view (the outline of a back seen from the front is not the spine's profile, and 
 sagittal angle is foreshortened): a rep filmed otherwise carries ``judged: false`` and a
 reason that tells the person how to film. Verdicts that need a point the camera did not
 see (the ankles for squatting, the head for neck_craning) are listed as not possible,
-with the reason, instead of guessed.
+with the reason, instead of guessed. The view and its limits: ``pose.view``.
 
-View (``classify_view``), from the landmarks' own numbers, medians over the frames:
+Judged: side views with every rule; near-side and oblique views turned toward the camera
+(up to 0.55) with the back's shape rule alone (``verdict.judge_rounding``; the dowel's
+bow is not used there) and the squat rule, each only in the direction that the angle
+cannot fake (docs/references.md#camera-oblique-view):
 
-- how far the body is turned from the side: the left-right separation of the shoulders
-  and of the hips over the trunk length (``keypoints.side_view_ratio``), about 0 from the
-  side; a turn of theta separates them by about sin(theta) x (shoulder and hip width over
-  trunk length), 0.78 by the body's segment proportions
-  (docs/references.md#camera-view-angle), less for BlazePose's joint-centre
-  landmarks (facing views measure 0.5-0.7). Up to 0.35 is a side view (a turn of ~25 deg
-  by the proportions; the camera's angle errors are 4-17 deg,
-  docs/references.md#camera-angle-error); up to 0.45 near-side; up to 0.55 oblique;
-  beyond it the person faces the camera or turns their back to it.
-- which way: toward the camera (the chest) or away (the back), from two independent
-  cues that agree on every labelled and wild clip: the left-right order of the shoulders
-  and hips in the image (``keypoints.turn_toward_camera``: a person facing the camera
-  shows their left side on the image right) and whether the nose is nearer the camera
-  than the ears (``keypoints.nose_depth``). In a side view both are noise around 0; past
-  the side limit they are clear.
+- A turn about the vertical axis squeezes the picture along the image's x axis, about an
+  affine map. The shape rule's score is the signed angle between the lower and upper
+  back's lines: an affine map with a positive determinant keeps two lines' order, so
+  parallel stays parallel and a hollow stays a hollow; the squat rule compares two angles
+  from the vertical (shins, trunk) squeezed alike, tan -> cos(turn) x tan, so their order
+  is kept too. Only the sizes shrink, which makes a call harder, not wrong.
+- But at an angle the outline is no longer the spine's midline profile: the near flank
+  and shoulder blade stand in front of it, and where they are higher than the spine they
+  fill the lumbar hollow in the silhouette. They can only add, never dig a hollow: a back
+  whose outline keeps its hollow at an angle is not rounded, while an outline that reads
+  rounded may be a neutral back seen past its flank. So at an angle a "not rounded"
+  reading is a verdict, a "rounded" reading is not: the rep is not judged, with the
+  reason, and the clip cannot be called good while one rep reads so. The hollow must be
+  clear of the reading's error and of the drift the squeeze gives the rule's windows
+  (``AT_ANGLE_DRIFT_DEG``).
+- The labelled lifter's oblique takes (``0016X_2``, 0.44-0.45, their backs 46-59 px,
+  just under the shape rule's 60 px minimum) with the size minimum lifted: the rounded
+  take reads rounded on 10 of 10 reps (+12 to +23 deg: unconfirmed, the set not called
+  good); of the other 40 reps, 37 read below 0 (9 of them, the squat take's, clear of
+  the error and the drift: judged not rounded), 1 reads +4 against its +4 standing reference (too close),
+  and 2 read rounded (+7 and +8 deg, the first rep of the hip-first and the undocumented
+  takes, the pick-up from the floor): the direction the argument above says the angle can
+  fake, and the one that is not judged. The squat rule: 10 of 10 squatting on the
+  knee-dominant take, 0 of 40 on the others.
 
-Judged: side views, and near-side views turned toward the camera with the back's shape
-rule alone (``verdict.judge_rounding``; the dowel's bow is not used there). The limit
-0.45 is the most oblique view checked against labels, the oblique takes of the labelled
-lifter (``0016X_2``, 0.43-0.45), with the view gates lifted: the bow called all 10
-hip-first reps rounded (wrong), while the shape rule gave no wrong verdict: it judged the
-squat take's 10 reps (back not rounded, squatting: right) and abstained on the others (at
-the bottom the foreshortened back is under its 60 px minimum), so the evidence for it
-there is thin. A rep's own view counts too, and a hinge's bottom foreshortens the trunk
-and raises the ratio: the reps of those takes measure over 0.45 and are not judged. A
+A rep's own view counts too (its frames' ratios, over the same standing trunk length). A
 view turned away from the camera past the side limit (seen from behind) is never judged:
 the outline is then the far side of the back, and BlazePose's left/right and facing are
 least reliable from behind.
@@ -52,7 +56,15 @@ from hingecoach.core.pose_types import HIP, SHOULDER
 from hingecoach.core.timeseries import TimeSeries
 from hingecoach.pose.back_shape import BackShape
 from hingecoach.pose.camera import CameraResult
-from hingecoach.pose.verdict import BackReference, back_reference, bottom_window, judge_rounding, judge_squat
+from hingecoach.pose.verdict import (
+    BackReference,
+    RepBackVerdict,
+    back_reference,
+    bottom_window,
+    judge_rounding,
+    judge_squat,
+)
+from hingecoach.pose.view import FILM_HINT, ViewClass, frames_view, standing_trunk_px, worse_view
 
 
 class Rep(Protocol):
@@ -76,11 +88,6 @@ class RepMetrics(Protocol):
     @property
     def descent_s(self) -> float: ...
 
-SIDE_MAX_RATIO = 0.35
-NEAR_SIDE_MAX_RATIO = 0.45
-OBLIQUE_MAX_RATIO = 0.55
-FILM_HINT = "film from the side, at hip height, whole body in view"
-
 #: Camera too_fast: the 10-90 % of the hips' flexion on the way down in under 0.35 s, a
 #: lowering of about 0.65 s in all (10-90 % of a smooth movement is 53 % of it): under
 #: twice the ~0.35 s the weight would take to fall freely from the hips to the floor
@@ -100,94 +107,18 @@ CAMERA_TOO_FAST_S = 0.35
 #: more than 30 deg: standing, looking up is no hinge fault.
 CAMERA_GAZE_UP_DEG = 20.0
 GAZE_MIN_TRUNK_DEG = 30.0
-
-
-@dataclass(frozen=True)
-class ViewClass:
-    """The camera's view of the person: side, near-side, oblique or front/back, which way
-    the body is turned, with the numbers behind it."""
-
-    view: str
-    side_ratio: float  # median left-right separation / trunk length
-    side_frames_share: float  # share of the frames that look like a side view (ratio <= 0.35)
-    turned: str = "unknown"  # toward (the chest to the camera), away (the back), unclear, unknown
-    turn: float = float("nan")  # median keypoints.turn_toward_camera
-    nose_depth: float = float("nan")  # median keypoints.nose_depth
-
-    @property
-    def judgeable(self) -> bool:
-        """The back and knee verdicts need a side or near-side view."""
-        return self.view in ("side", "near-side")
-
-    def reason(self) -> str:
-        """Why the back and knees were not judged, and how to film instead."""
-        if self.view == "front/back":
-            seen = {"away": "from behind", "toward": "from the front"}.get(self.turned, "from the front or back")
-        elif self.turned == "away":
-            seen = "from behind at an angle"
-        else:
-            seen = "at an angle (oblique)"
-        return (f"the camera saw the lifter {seen}, not from the side (left and right shoulders and hips "
-                f"over {SIDE_MAX_RATIO:g} of the trunk length apart, or over {NEAR_SIDE_MAX_RATIO:g} turned "
-                f"toward the camera): {FILM_HINT}")
-
-    def to_json(self) -> dict[str, Any]:
-        """The view, with its numbers and the limits it was classified by."""
-        return {"view": self.view, "side_ratio": _num(self.side_ratio),
-                "side_frames_share": round(self.side_frames_share, 3), "turned": self.turned,
-                "turn": _num(self.turn), "nose_depth": _num(self.nose_depth),
-                "limits": {"side": SIDE_MAX_RATIO, "near-side": NEAR_SIDE_MAX_RATIO,
-                           "oblique": OBLIQUE_MAX_RATIO}}
-
-
-def _median(x: Sequence[float] | np.ndarray | None) -> float:
-    if x is None:
-        return float("nan")
-    a = np.asarray(x, dtype=np.float64)
-    a = a[np.isfinite(a)]
-    return float(np.median(a)) if a.size else float("nan")
-
-
-def turned_way(turn: float, nose: float) -> str:
-    """toward (the chest to the camera), away (the back) or unclear, from the medians of
-    ``keypoints.turn_toward_camera`` and ``keypoints.nose_depth`` (NaN: not seen); a cue
-    that is not seen does not vote, cues that disagree give unclear."""
-    votes = {float(np.sign(turn)) if np.isfinite(turn) else 0.0, float(-np.sign(nose)) if np.isfinite(nose) else 0.0}
-    votes.discard(0.0)
-    if len(votes) != 1:
-        return "unclear" if votes else "unknown"
-    return "toward" if votes.pop() > 0 else "away"
-
-
-def classify_view(ratios: Sequence[float] | np.ndarray, turns: Sequence[float] | np.ndarray | None = None,
-                  nose_depths: Sequence[float] | np.ndarray | None = None) -> ViewClass:
-    """The view from per-frame ``side_view_ratio`` values (NaN/inf ignored) and, when
-    given, per-frame ``turn_toward_camera`` and ``nose_depth``: beyond the side limit a
-    near-side view must be turned toward the camera (else it is oblique)."""
-    r = np.asarray(ratios, dtype=np.float64)
-    r = r[np.isfinite(r)]
-    turn, nose = _median(turns), _median(nose_depths)
-    way = turned_way(turn, nose) if turns is not None else "unknown"
-    if r.size == 0:
-        return ViewClass("front/back", float("nan"), 0.0, way, turn, nose)
-    med = float(np.median(r))
-    share = float(np.mean(r <= SIDE_MAX_RATIO))
-    if med <= SIDE_MAX_RATIO:
-        view = "side"
-    elif med <= NEAR_SIDE_MAX_RATIO and way in ("toward", "unknown"):
-        view = "near-side"
-    elif med <= OBLIQUE_MAX_RATIO:
-        view = "oblique"
-    else:
-        view = "front/back"
-    return ViewClass(view, med, share, way, turn, nose)
+#: ... held for at least this long: looking up to see ahead takes at least one visual
+#: fixation, 200-300 ms (docs/references.md#gaze-fixation), while BlazePose's face
+#: landmarks jitter from frame to frame; the highest gaze of single frames moved by up to
+#: 18 deg between a labelled clip and its mirror image (the robustness corpus).
+GAZE_HOLD_S = 0.2
 
 
 @dataclass(frozen=True)
 class RepJudgement:
     """What could be said about one rep."""
 
-    kind: str  # full, from_bottom, starts_mid_rep, partial
+    kind: str  # full, from_bottom, starts_mid_rep, starts_mid_lift, partial
     view: ViewClass
     judged: bool
     not_judged_because: str | None
@@ -195,13 +126,23 @@ class RepJudgement:
     gaze_up_deg: float = float("nan")
     numbers: dict[str, Any] = field(default_factory=dict)  # the scores behind the verdicts
 
+    def short_reason(self) -> str:
+        """Why the rep was not judged, in a few words for a table cell (the whole reason is
+        ``not_judged_because``)."""
+        if not self.view.judgeable:
+            return f"{self.view.view} view"
+        if self.numbers.get("rounding", {}).get("unconfirmed"):
+            return "reads rounded at an angle, unconfirmed"
+        return "the back could not be judged"
+
     def to_json(self) -> dict[str, Any]:
         """The rep's JSON fields added by the camera path."""
         none = {"measure": None, "score": None, "threshold": None}
         return {"kind": self.kind, "view": self.view.view, "side_ratio": _num(self.view.side_ratio),
                 "judged": self.judged, "not_judged_because": None if self.judged else self.not_judged_because,
                 "not_possible": dict(self.not_possible), "peak_gaze_up_deg": _num(self.gaze_up_deg),
-                "rounding": {**none, "decided_by": None, **self.numbers.get("rounding", {})},
+                "rounding": {**none, "error": None, "hollow_below": None, "decided_by": None, "unconfirmed": False,
+                             **self.numbers.get("rounding", {})},
                 "squat": {**none, **self.numbers.get("squat", {})}}
 
 
@@ -210,6 +151,7 @@ KIND_MEANING = {
     "from_bottom": "the clip starts at the bottom: bottom -> standing (the lift from the floor)",
     "starts_mid_rep": "the clip starts part-way down: the descent is not all in view",
     "partial": "the clip ends before the return to standing: a partial rep, not counted",
+    "starts_mid_lift": "the clip starts part-way up, the bottom not in view: a partial rep, not counted",
 }
 
 
@@ -221,9 +163,11 @@ def _num(x: float | None) -> float | None:
 
 def rep_kind(rep: Rep, signal: np.ndarray, enter_deg: float, standing_deg: float) -> str:
     """full, from_bottom (the clip starts bent, beyond the rep's entry level),
-    starts_mid_rep (it starts part-way down) or partial (no return to standing)."""
+    starts_mid_rep (it starts part-way down), starts_mid_lift (an incomplete rep at the
+    start: it starts part-way up, ``reps.partial_first_lift``) or partial (no return to
+    standing)."""
     if not rep.complete:
-        return "partial"
+        return "starts_mid_lift" if rep.start_i == 0 and signal[0] > enter_deg else "partial"
     if rep.start_i == 0 and signal[0] > enter_deg:
         return "from_bottom"
     if rep.start_i == 0 and signal[0] > standing_deg:
@@ -232,16 +176,31 @@ def rep_kind(rep: Rep, signal: np.ndarray, enter_deg: float, standing_deg: float
 
 
 def gaze_up_deg(angles: TimeSeries, rep: Rep) -> float:
-    """The largest lift of the gaze above the level standing gaze during the rep while the
-    trunk is tipped beyond GAZE_MIN_TRUNK_DEG: neck extension against the trunk minus
-    the trunk's inclination (degrees; NaN when the head was not seen)."""
+    """The highest lift of the gaze above the level standing gaze held for GAZE_HOLD_S
+    during the rep while the trunk is tipped beyond GAZE_MIN_TRUNK_DEG: neck extension
+    against the trunk minus the trunk's inclination (degrees; the largest value that the
+    gaze stays at or above through a stretch of GAZE_HOLD_S; NaN when the head was not
+    seen for that long)."""
     sl = slice(rep.start_i, rep.end_i + 1)
     neck = angles["neck_flexion_deg"][sl]
     trunk = angles["trunk_inclination_deg"][sl]
+    t = angles.time_s[sl]
     bent = (trunk > GAZE_MIN_TRUNK_DEG) & np.isfinite(neck)
     if not bent.any():
         return float("nan")
-    return float(np.max(-neck[bent] - trunk[bent]))
+    gaze = np.where(bent, -neck - trunk, np.nan)
+    # a stretch with a gap (frames without a pose) is not held: over 1.5 frame steps apart
+    max_step = 1.5 * float(np.median(np.diff(t))) if len(t) > 1 else np.inf
+    best = float("nan")
+    for i in np.flatnonzero(bent):
+        j = int(np.searchsorted(t, t[i] + GAZE_HOLD_S - 1e-9))
+        if j >= len(t):
+            break
+        held = gaze[i:j + 1]
+        if np.all(np.isfinite(held)) and np.all(np.diff(t[i:j + 1]) <= max_step):
+            low = float(held.min())
+            best = low if not np.isfinite(best) else max(best, low)
+    return best
 
 
 @dataclass
@@ -295,42 +254,65 @@ SAGITTAL_FAULTS = ("lumbar_rounding", "squatting", "neck_craning", "top_overexte
 NAN_SHAPE = BackShape(float("nan"), float("nan"), float("nan"), 0.0, float("nan"), np.empty((0, 2)))
 
 
-def _back_verdicts(result: CameraResult, rep: Rep, view: ViewClass, bow_rounded: bool,
-                   reference: BackReference | None, not_possible: dict[str, str], rule: str
-                   ) -> tuple[bool | None, bool | None, dict[str, Any]]:
-    """(rounded, squatting, the numbers behind both) for one rep; a verdict that cannot be
-    given goes into ``not_possible`` with its reason.
+@dataclass(frozen=True)
+class RepFrames:
+    """One rep's frames, its start to its end, as plain sequences: what its back and squat
+    verdicts read (``back_verdicts``); from a clip (``rep_frames``) or kept live."""
 
-    Rounding: the shape of the back's outline (``verdict.judge_rounding``: the lumbar
-    hollow lost); when the shape cannot decide (within its measuring error of the
-    threshold, the back under 60 px in the image, a near-side view) but the outline was
-    seen in at least half the bottom frames, the dowel's bow rule decides (the back bowed
-    beyond twice its standing distance from the hip-shoulder line, ``dowel``): it is
-    relative to the person's own standing shape, so it needs no resolution or margin of
-    its own. Squatting: ``verdict.judge_squat`` (the trunk no
-    more inclined than the shins)."""
+    time_s: Sequence[float]  # s
+    shapes: Sequence[BackShape]  # the back's outline (NAN_SHAPE where not seen)
+    hip: Sequence[float]  # hip_flexion_deg, the smoothed channel
+    trunk: Sequence[float]  # trunk_inclination_deg
+    knee: Sequence[float]  # knee_flexion_deg
+    bottom: int  # the rep's bottom, an index into these
+
+
+def rep_frames(result: CameraResult, rep: Rep) -> RepFrames:
+    """``rep``'s frames of a clip's result (its measured frames and smoothed angles)."""
     sl = slice(rep.start_i, rep.end_i + 1)
-    bottom = rep.bottom_i - rep.start_i
-    shapes = [m.back or NAN_SHAPE for m in result.frames[sl]]
-    ts = result.angles.time_s[sl]
+    a = result.angles
+    return RepFrames(a.time_s[sl].tolist(), [m.back or NAN_SHAPE for m in result.frames[sl]],
+                     a["hip_flexion_deg"][sl].tolist(), a["trunk_inclination_deg"][sl].tolist(),
+                     a["knee_flexion_deg"][sl].tolist(), rep.bottom_i - rep.start_i)
+
+
+def back_verdicts(rep: RepFrames, view: ViewClass, bow_rounded: bool, reference: BackReference | None,
+                  not_possible: dict[str, str], rule: str) -> tuple[bool | None, bool | None, dict[str, Any]]:
+    """(rounded, squatting, the numbers behind both) for one rep seen in ``view`` (the
+    worse of the rep's and the clip's, ``worse_view``), against the person's standing back
+    ``reference``; ``bow_rounded``: the bow's threshold flagged the rep; ``rule``: shape
+    or bow (``CameraSettings.rounding_rule``). A verdict that cannot be given goes into
+    ``not_possible`` with its reason. The one rule of ``judge_reps`` and of the live
+    camera (``live.camera.CameraAngles.judge_rep``).
+
+    Nothing is read from a view that cannot be judged (seen from behind, from the front).
+    Rounding: the shape of the back's outline (``verdict.judge_rounding``: the lumbar
+    hollow lost); at an angle only the readings the angle cannot fake (``_at_angle``;
+    the bow is not used there, whatever ``rule``);
+    from the side, when the shape cannot decide (within its measuring error of the
+    threshold, the back under 60 px in the image) but the outline was seen in at least
+    half the bottom frames, the dowel's bow rule decides (the back bowed beyond twice its
+    standing distance from the hip-shoulder line, ``dowel``): it is relative to the
+    person's own standing shape, so it needs no resolution or margin of its own.
+    Squatting: ``verdict.judge_squat`` (the trunk no more inclined than the shins)."""
+    shapes, bottom, ts, depth = list(rep.shapes), rep.bottom, list(rep.time_s), list(rep.hip)
     numbers: dict[str, Any] = {}
+    if not view.judgeable:  # nothing of the back or knees is read from this view (view.reason)
+        return None, None, numbers
     rounded: bool | None = None
-    if "lumbar_rounding" not in not_possible and rule == "bow":
+    if "lumbar_rounding" not in not_possible and rule == "bow" and not view.at_angle:
         rounded = bow_rounded
         numbers["rounding"] = {"measure": "back_curvature_deg", "score": None, "threshold": None,
                                "decided_by": "the bow"}
     elif "lumbar_rounding" not in not_possible:
-        depth = result.angles["hip_flexion_deg"][sl].tolist()
-        rv = judge_rounding(shapes, bottom, reference, time_s=ts.tolist(), side_ratio=view.side_ratio,
-                            depth_deg=depth)
+        rv = judge_rounding(shapes, bottom, reference, time_s=ts, side_ratio=view.side_ratio, depth_deg=depth)
         numbers["rounding"] = {"measure": rv.measure, "score": _num(rv.score), "threshold": _num(rv.threshold),
-                               "decided_by": "back shape"}
-        bows = np.array([sh.bow for sh in shapes])[list(bottom_window(len(shapes), bottom, ts.tolist(), depth))]
-        if rv.judged:
+                               "error": _num(rv.error), "decided_by": "back shape"}
+        bows = np.array([sh.bow for sh in shapes])[list(bottom_window(len(shapes), bottom, ts, depth))]
+        if view.at_angle:  # only the readings the angle cannot fake
+            rounded = _at_angle(rv, numbers["rounding"], not_possible)
+        elif rv.judged:
             rounded = rv.rounded
-        elif view.view == "near-side":  # the bow is not the back's profile at an angle
-            not_possible["lumbar_rounding"] = (f"{rv.not_judged_because} (a near-side view: only the back's "
-                                               "shape is used)")
         elif np.mean(np.isfinite(bows)) >= 0.5:  # the outline was seen: the bow decides
             rounded = bow_rounded
             numbers["rounding"]["decided_by"] = f"the bow ({rv.not_judged_because})"
@@ -338,9 +320,7 @@ def _back_verdicts(result: CameraResult, rep: Rep, view: ViewClass, bow_rounded:
             not_possible["lumbar_rounding"] = rv.not_judged_because or "not judged"
     squatting: bool | None = None
     if "squatting" not in not_possible:
-        a = result.angles
-        sq = judge_squat(a["trunk_inclination_deg"][sl].tolist(), a["hip_flexion_deg"][sl].tolist(),
-                         a["knee_flexion_deg"][sl].tolist(), None, bottom, side_ratio=view.side_ratio)
+        sq = judge_squat(list(rep.trunk), depth, list(rep.knee), None, bottom, side_ratio=view.side_ratio)
         numbers["squat"] = {"measure": sq.measure, "score": _num(sq.score), "threshold": _num(sq.threshold)}
         if sq.judged:
             squatting = sq.squatting
@@ -349,10 +329,55 @@ def _back_verdicts(result: CameraResult, rep: Rep, view: ViewClass, bow_rounded:
     return rounded, squatting, numbers
 
 
-def frames_view(frames: Sequence[Any]) -> ViewClass:
-    """``classify_view`` over measured frames (``camera.FrameMeasure``)."""
-    return classify_view([m.side_ratio for m in frames], [m.turn for m in frames],
-                         [m.nose_depth for m in frames])
+def camera_faults(faults: Sequence[str], rounded: bool | None, squatting: bool | None, judged: bool
+                  ) -> tuple[str, ...]:
+    """A rep's faults with lumbar_rounding and squatting as ``back_verdicts`` decided them,
+    none that needs the side view when the rep was not judged (``SAGITTAL_FAULTS``), in
+    the camera's fault order."""
+    kept = [f for f in faults if f not in ("lumbar_rounding", "squatting")]
+    kept += ["lumbar_rounding"] * bool(rounded) + ["squatting"] * bool(squatting)
+    if not judged:
+        kept = [f for f in kept if f not in SAGITTAL_FAULTS]
+    return tuple(f for f in _ORDER if f in kept)
+
+
+#: At an angle the shape rule's windows slide along the back: its rays are perpendicular to
+#: the trunk line in the image, not in the body, and a turn shears one against the other.
+#: In the planar camera simulator (``testing.camera_sim``) squeezed by cos(turn), the lowest
+#: reading of a back that reads rounded from the side is -3.1 deg at a 46 deg turn, -5.3
+#: at 53 deg and -6.0 at 60 deg (tests/pose/test_oblique.py); the oblique limit 0.55 is a
+#: turn of 45 deg by the body's proportions, about 58 deg by BlazePose's landmarks
+#: (docs/references.md#camera-oblique-view). A hollow at an angle must be below -(error +
+#: this), -7 deg at the least: clear of that drift up to a 60 deg turn.
+AT_ANGLE_DRIFT_DEG = 5.0
+
+
+def _at_angle(rv: RepBackVerdict, numbers: dict[str, Any], not_possible: dict[str, str]) -> bool | None:
+    """The back's verdict from the shape rule's reading at an angle (beyond the side
+    limit; see the module's docstring): not rounded only when the outline shows the lumbar
+    hollow (the bend below 0 by more than its error and AT_ANGLE_DRIFT_DEG, whatever the
+    standing reference); a
+    rounded reading is recorded as ``unconfirmed`` and not judged; anything between is not
+    judged. Returns False or None (never True)."""
+    numbers["decided_by"] = "back shape at an angle (a clear lumbar hollow only)"
+    if rv.judged and rv.rounded:
+        numbers["unconfirmed"] = True
+        not_possible["lumbar_rounding"] = (
+            f"the back's outline reads rounded (bend {rv.score:+.1f} deg, threshold {rv.threshold:+.1f}), "
+            "but at this angle a rounded back and a neutral one seen past its side can look alike: "
+            f"{FILM_HINT}, to check it")
+        return None
+    bound = -(rv.error + AT_ANGLE_DRIFT_DEG)
+    numbers["hollow_below"] = _num(bound)
+    if np.isfinite(rv.score) and rv.score < bound:
+        return False
+    if np.isfinite(rv.score):
+        why = (f"the back's outline shows no clear lumbar hollow (bend {rv.score:+.1f} deg; at an angle "
+               f"a hollow must be below {bound:+.1f}, its error and the angle's drift): {FILM_HINT}")
+    else:
+        why = f"{rv.not_judged_because} (seen at an angle: only the back's shape is used)"
+    not_possible["lumbar_rounding"] = why
+    return None
 
 
 def clip_back_reference(result: CameraResult, source: str = "upright frames in the clip"
@@ -370,11 +395,13 @@ def judge_reps(result: CameraResult, reps: Sequence[Rep], metrics: Sequence[RepM
                rounding_rule: str = "shape") -> tuple[list[tuple[tuple[str, ...], float]], list[RepJudgement]]:
     """Each rep's faults and descent time (NaN when the descent is not timed) with the
     camera's rounding, squat, timing and neck rules applied, and its judgement; a rep is
-    judged when the back's verdict could be given (a side view, the outline seen); faults
-    that need a side view are dropped from a rep that was not judged. ``reference``: the
+    judged when the back's verdict could be given (a judgeable view, ``view.ViewClass``,
+    the outline seen); faults that need the side view, squatting too, are dropped from a
+    rep that was not judged. ``reference``: the
     person's standing back (``--reference``), else their own upright frames in the clip."""
     angles = result.angles
     signal = angles[rep_channel]
+    trunk_px = standing_trunk_px(result.frames)
     clip_view = frames_view(result.frames)
     if reference is None:
         reference = clip_back_reference(result)
@@ -383,19 +410,14 @@ def judge_reps(result: CameraResult, reps: Sequence[Rep], metrics: Sequence[RepM
     rotated = rotated_picture(result)
     for rep, m in zip(reps, metrics, strict=True):
         kind = rep_kind(rep, signal, enter_deg, standing_deg)
-        view = frames_view(result.frames[rep.start_i:rep.end_i + 1])
-        if view.judgeable and not clip_view.judgeable:
-            # the camera and lifter stay put: one side-looking rep in a clip filmed from
-            # behind or at an angle (a hinge's bottom foreshortens the trunk) is not judged
-            view = clip_view
+        view = worse_view(frames_view(result.frames[rep.start_i:rep.end_i + 1], trunk_px), clip_view)
         not_possible = {verdict: result.unavailable[ch] for ch, (verdict, _) in _NEEDS.items()
                         if ch in result.unavailable}
         if rotated:
             not_possible["lumbar_rounding"] = not_possible["squatting"] = rotated
-        rounded, squatting, numbers = _back_verdicts(result, rep, view, "lumbar_rounding" in m.faults,
-                                                     reference, not_possible, rounding_rule)
-        faults = [f for f in m.faults if f not in ("too_fast", "neck_craning", "lumbar_rounding", "squatting")]
-        faults += ["lumbar_rounding"] * bool(rounded) + ["squatting"] * bool(squatting)
+        rounded, squatting, numbers = back_verdicts(rep_frames(result, rep), view, "lumbar_rounding" in m.faults,
+                                                    reference, not_possible, rounding_rule)
+        faults = [f for f in m.faults if f not in ("too_fast", "neck_craning")]
         descent_timed = kind == "full" and exercise != "deadlift"
         if exercise == "swing" or too_fast_s is None:
             not_possible["too_fast"] = "the descent is not timed (swings are ballistic, or the rule is off)"
@@ -409,11 +431,13 @@ def judge_reps(result: CameraResult, reps: Sequence[Rep], metrics: Sequence[RepM
         if "neck_craning" not in not_possible and np.isfinite(gaze) and gaze > gaze_up_max_deg:
             faults.append("neck_craning")
         judged = view.judgeable and rounded is not None
+        if not judged and squatting is not None:
+            not_possible["squatting"] = ("given only with the back's verdict, which was not possible "
+                                         "for this rep")
         why = None if judged else (rotated or (view.reason() if not view.judgeable
                                                else not_possible["lumbar_rounding"]))
-        if not judged:
-            faults = [f for f in faults if f not in SAGITTAL_FAULTS]
-        out_m.append((tuple(f for f in _ORDER if f in faults), m.descent_s if descent_timed else float("nan")))
+        out_m.append((camera_faults(faults, rounded, squatting, judged),
+                      m.descent_s if descent_timed else float("nan")))
         out_j.append(RepJudgement(kind, view, judged, why, not_possible, gaze, numbers))
     return out_m, out_j
 
@@ -460,10 +484,20 @@ def clip_verdict(result: CameraResult, reps: Sequence[RepMetrics], judgements: S
         reasons += sorted({j.not_judged_because or "" for j in judgements})
     else:
         verdict = "faults" if any(m.faults for m, _ in judged) else "good"
+        unconfirmed = [i for i, j in enumerate(judgements, 1) if j.numbers.get("rounding", {}).get("unconfirmed")]
+        if verdict == "good" and unconfirmed:
+            # a back that may be rounded is not called good
+            verdict = "cannot_judge"
+            which = (f"rep {unconfirmed[0]} reads" if len(unconfirmed) == 1 else
+                     f"reps {', '.join(map(str, unconfirmed[:-1]))} and {unconfirmed[-1]} read")
+            reasons.append(f"{which} rounded at an angle that cannot confirm it, so the set is not called "
+                           f"good: {FILM_HINT}")
         if len(judged) < len(reps):
             reasons.append(f"{len(reps) - len(judged)} of {len(reps)} reps not judged: "
                            + "; ".join(sorted({j.not_judged_because or "" for j in judgements if not j.judged})))
-    missing = sorted({f"{k}: {v}" for j in judgements for k, v in j.not_possible.items()})
+    # a verdict not possible for the reason its rep was not judged is said once, above
+    missing = sorted({f"{k}: {v}" for j in judgements for k, v in j.not_possible.items()
+                      if v != j.not_judged_because})
     reasons += [f"not possible: {x}" for x in missing]
     rules = {"too_fast_s": too_fast_s,
              "too_fast_source": "10-90 % of the hips' flexion on the way down under 0.35 s (about "
@@ -472,7 +506,12 @@ def clip_verdict(result: CameraResult, reps: Sequence[RepMetrics], judgements: S
                                 "--exercise deadlift",
              "gaze_up_deg": CAMERA_GAZE_UP_DEG,
              "gaze_up_source": "neck_craning: the gaze lifted more than 20 deg above the level standing "
-                               "gaze while the trunk is bent over 30 deg (camera angle errors 4-17 deg)",
+                               "gaze, held for 0.2 s (one visual fixation), while the trunk is bent over "
+                               "30 deg (camera angle errors 4-17 deg)",
+             "at_angle_hollow_margin_deg": AT_ANGLE_DRIFT_DEG,
+             "at_angle_source": "near-side and oblique views turned toward the camera: not rounded only when "
+                                "the outline shows the lumbar hollow (bend below -(its error + 5 deg)); a "
+                                "rounded reading is unconfirmed and keeps the set from being called good",
              "kinds": KIND_MEANING}
     return ClipVerdict(verdict, reasons, view, list(judgements), list(partial), result.reference_source, rules,
                        back_reference)

@@ -98,10 +98,16 @@ def keypoint_angles(f: PoseFrame, o: Orientation) -> KeypointAngles:
                           float(np.linalg.norm(sh - hp)))
 
 
+def trunk_px(xy: FloatArray) -> float:
+    """The shoulder-to-hip length (px) of landmarks ``xy``, the mean of the left and right
+    sides."""
+    return float(0.5 * (np.linalg.norm(xy[SHOULDER["left"]] - xy[HIP["left"]])
+                        + np.linalg.norm(xy[SHOULDER["right"]] - xy[HIP["right"]])))
+
+
 def _mean_trunk_px(f: PoseFrame) -> float:
     """The shoulder-to-hip length (px), the mean of the left and right sides."""
-    return float(0.5 * (np.linalg.norm(f.xy[SHOULDER["left"]] - f.xy[HIP["left"]])
-                        + np.linalg.norm(f.xy[SHOULDER["right"]] - f.xy[HIP["right"]])))
+    return trunk_px(f.xy)
 
 
 def side_view_ratio(f: PoseFrame) -> float:

@@ -39,6 +39,7 @@ class RepBackVerdict:
     not_judged_because: str | None
     measure: str
     margin: float  # score - threshold, NaN when not judged
+    error: float = NAN  # the score's measuring error (deg), NaN when no score
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,12 @@ class RepSquatVerdict:
     not_judged_because: str | None
     measure: str
     margin: float
+
+
+#: The most oblique view judged at all (``view.classify_view``: up to 0.55 oblique), turned
+#: toward the camera: about 45 deg by the body's proportions, 58 deg by BlazePose's
+#: landmarks (docs/references.md#camera-oblique-view).
+OBLIQUE_MAX_RATIO = 0.55
 
 
 class RoundingRule:
@@ -68,10 +75,11 @@ class RoundingRule:
     #: Under ~60 px from hip to shoulder the 21 rays along the back are under 3 px apart and
     #: the segmentation edge (a 256 px model output over the whole person) is too coarse.
     min_trunk_px = 60.0
-    #: The near-side limit of ``judgement.NEAR_SIDE_MAX_RATIO``: the most oblique view the
-    #: shape rule was checked at against labels (see there); beyond it the outline is not
-    #: the spine's profile.
-    side_view_max_ratio = 0.45
+    #: The oblique limit (``OBLIQUE_MAX_RATIO``): beyond it the person faces the camera (or
+    #: turns their back to it) and the outline is not the back's profile at all. Between
+    #: the side limit and this, ``judgement`` keeps only the readings the angle cannot
+    #: fake (see there).
+    side_view_max_ratio = OBLIQUE_MAX_RATIO
     min_seen_share = 0.5  # the outline must be found in at least half the bottom frames
 
 
@@ -84,6 +92,11 @@ BOTTOM_HALF_WINDOW_S = 0.15
 #: reach to the bar, the set-up, the pull): the back is judged over that whole bottom,
 #: not at the one frame where the hips happen to flex most.
 BOTTOM_DEPTH_DEG = 10.0
+#: A clip's first lift that starts in the bend with its deepest hip flexion more than this
+#: short of the other lifts' bottoms began part-way up (its bottom not filmed): twice the
+#: bottom's own band (BOTTOM_DEPTH_DEG, the camera's joint-angle error), so that reps of
+#: one set that differ in depth by the camera's error are still complete.
+PARTIAL_START_DEG = 2 * BOTTOM_DEPTH_DEG
 #: Squat: keypoint joint angles err by 4-17 deg (docs/references.md#camera-angle-error);
 #: a shin-trunk difference within 5 deg of parallel is not called.
 SQUAT_ERROR_DEG = 5.0
@@ -164,8 +177,9 @@ def judge_rounding(shapes: Sequence[BackShape], bottom: int, reference: BackRefe
     if not 0 <= bottom < len(shapes):
         return _not_judged("no bottom frame", measure, threshold)
     if side_ratio is not None and side_ratio > RoundingRule.side_view_max_ratio:
-        return _not_judged(f"not a side view (shoulders and hips {side_ratio:.2f} of the trunk length apart; "
-                           f"a side view is under {RoundingRule.side_view_max_ratio:g})", measure, threshold)
+        return _not_judged(f"turned too far from the side (shoulders and hips {side_ratio:.2f} of the trunk "
+                           f"length apart; judged up to {RoundingRule.side_view_max_ratio:g} turned toward the "
+                           "camera)", measure, threshold)
     win = bottom_window(len(shapes), bottom, time_s, depth_deg)
     bends = np.array([shapes[i].bend_deg for i in win], dtype=np.float64)
     seen = bends[np.isfinite(bends)]
@@ -182,8 +196,9 @@ def judge_rounding(shapes: Sequence[BackShape], bottom: int, reference: BackRefe
     if abs(score - threshold) < error:
         return RepBackVerdict(False, None, score, threshold,
                               f"too close to call (bend {score:+.1f} deg, threshold {threshold:+.1f}, "
-                              f"error +-{error:.1f})", measure, score - threshold)
-    return RepBackVerdict(True, bool(score > threshold), score, threshold, None, measure, score - threshold)
+                              f"error +-{error:.1f})", measure, score - threshold, error)
+    return RepBackVerdict(True, bool(score > threshold), score, threshold, None, measure, score - threshold,
+                          error)
 
 
 def judge_squat(trunk_inclination_deg: Sequence[float], hip_flexion_deg: Sequence[float],
@@ -208,7 +223,8 @@ def judge_squat(trunk_inclination_deg: Sequence[float], hip_flexion_deg: Sequenc
         return RepSquatVerdict(False, None, NAN, threshold, "hips, knees or ankles not seen at the bottom",
                                measure, NAN)
     if side_ratio is not None and side_ratio > RoundingRule.side_view_max_ratio:
-        return RepSquatVerdict(False, None, NAN, threshold, f"not a side view ({side_ratio:.2f})", measure, NAN)
+        return RepSquatVerdict(False, None, NAN, threshold, f"turned too far from the side ({side_ratio:.2f})",
+                               measure, NAN)
     if hip < SQUAT_MIN_HIP_DEG:
         return RepSquatVerdict(False, None, NAN, threshold,
                                f"hips flexed only {hip:.0f} deg at the bottom", measure, NAN)

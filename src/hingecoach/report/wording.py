@@ -33,7 +33,8 @@ FEET = ("left_heel", "right_heel", "left_ankle", "right_ankle", "left_foot_index
 #: A camera clip's verdict: (css class, the sentence), by the stored verdict's ``clip``.
 CLIP_VERDICTS = {"good": ("ok", "good: no form fault in the judged repetitions"),
                  "faults": ("bad", "faults: a judged repetition has a form fault"),
-                 "cannot_judge": ("bad", "cannot judge: the camera could not see what the verdicts need")}
+                 "cannot_judge": ("bad", "cannot judge: the camera could not see, or could not confirm, what "
+                                         "the verdicts need")}
 
 
 def clip_verdict_lines(verdict: Mapping[str, Any] | None) -> list[str]:
