@@ -46,9 +46,9 @@ from hingecoach.pose.dowel import bow_angle_deg, rounding_threshold_deg
 from hingecoach.pose.estimator import PoseModel
 from hingecoach.pose.filters import OneEuroFilter
 from hingecoach.pose.judgement import NAN_SHAPE, RepFrames, RepJudgement, back_verdicts, camera_faults
-from hingecoach.pose.keypoints import choose_orientation, trunk_px
+from hingecoach.pose.keypoints import choose_orientation, separation_px, trunk_px
 from hingecoach.pose.verdict import UPRIGHT_HIP_DEG, UPRIGHT_TRUNK_DEG, back_reference
-from hingecoach.pose.view import ViewClass, separation_px, standing_length, view_of, worse_view
+from hingecoach.pose.view import ViewClass, standing_length, view_of, worse_view
 
 
 @dataclass
@@ -87,7 +87,7 @@ class KeptFrame(NamedTuple):
     time_s: float
     back: BackShape
     side_ratio: float  # keypoints.side_view_ratio
-    separation_px: float  # view.separation_px: over the standing trunk length, the rep's view
+    separation_px: float  # keypoints.separation_px: over the standing trunk length, the rep's view
     turn: float  # keypoints.turn_toward_camera
     nose_depth: float  # keypoints.nose_depth
     hip: float  # hip_flexion_deg, smoothed (the channel analyze's verdicts read)

@@ -110,13 +110,18 @@ def _mean_trunk_px(f: PoseFrame) -> float:
     return trunk_px(f.xy)
 
 
+def separation_px(xy: FloatArray) -> float:
+    """The left-right separation of the shoulders and of the hips (px, their mean) of
+    landmarks ``xy``: ``side_view_ratio``'s numerator."""
+    return float(0.5 * (np.linalg.norm(xy[SHOULDER["left"]] - xy[SHOULDER["right"]])
+                        + np.linalg.norm(xy[HIP["left"]] - xy[HIP["right"]])))
+
+
 def side_view_ratio(f: PoseFrame) -> float:
     """Left-right separation of the shoulders and of the hips over the trunk length:
     about 0 in a true side view, 0.6-0.8 facing the camera."""
     trunk = _mean_trunk_px(f)
-    sep = 0.5 * (np.linalg.norm(f.xy[SHOULDER["left"]] - f.xy[SHOULDER["right"]])
-                 + np.linalg.norm(f.xy[HIP["left"]] - f.xy[HIP["right"]]))
-    return float(sep / trunk) if trunk > 1e-6 else float("inf")
+    return separation_px(f.xy) / trunk if trunk > 1e-6 else float("inf")
 
 
 def turn_toward_camera(f: PoseFrame) -> float:

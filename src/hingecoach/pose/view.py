@@ -38,9 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from hingecoach.core.pose_types import HIP, SHOULDER
-from hingecoach.core.timeseries import FloatArray
-from hingecoach.pose.keypoints import trunk_px
+from hingecoach.pose.keypoints import separation_px, trunk_px
 from hingecoach.pose.verdict import MIN_REFERENCE_FRAMES, OBLIQUE_MAX_RATIO, UPRIGHT_HIP_DEG, UPRIGHT_TRUNK_DEG
 
 SIDE_MAX_RATIO = 0.35
@@ -158,13 +156,6 @@ def standing_length(lengths: Sequence[float]) -> float:
     a = np.array(lengths, dtype=np.float64)
     a = a[np.isfinite(a) & (a > 0)]
     return float(np.median(a)) if a.size >= MIN_REFERENCE_FRAMES else float("nan")
-
-
-def separation_px(xy: FloatArray) -> float:
-    """The left-right separation of the shoulders and of the hips (px, their mean) from
-    (33, 2) landmarks in pixels: ``view_ratios``' numerator."""
-    return float(0.5 * (np.linalg.norm(xy[SHOULDER["left"]] - xy[SHOULDER["right"]])
-                        + np.linalg.norm(xy[HIP["left"]] - xy[HIP["right"]])))
 
 
 def view_ratios(frames: Sequence[Any], trunk_px: float) -> np.ndarray:
