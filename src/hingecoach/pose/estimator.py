@@ -126,15 +126,16 @@ class BlazePose:
     heavy (``POSE_MODELS``).
 
     Pose tracks one person and its mask shows only that person, so every
-    ``people_check_every`` frames MediaPipe's selfie segmentation (general model, all
-    people, bundled too; ~10 ms) counts the others: ``PoseFrame.other_people``; 0: never
-    (the live camera runs that check on a thread of its own, ``live.people``). At the
-    same frames, with ``follow_lifter`` (on for files, ``analysis``; off by default, so a
-    live camera does not pay the search's extra pose run every 15 frames unless it asks),
-    the pose model in single image mode looks for another person on the frame with the
-    tracked one blanked out; when there is one, the pose model is given a crop that
-    follows the lifter from then on (``pose.lifter``): another person in the background or
-    walking through cannot take the pose over."""
+    ``people_check_every`` frames (every PEOPLE_CHECK_S of video once ``set_frame_rate``
+    is called) MediaPipe's selfie segmentation (general model, all people, bundled too;
+    ~10 ms) counts the others: ``PoseFrame.other_people``; 0: never (the live camera runs
+    that check on a thread of its own, ``live.people``). At the same frames, with
+    ``follow_lifter`` (on for files, ``analysis``; off by default, so a live camera does
+    not pay the search's extra pose run per check unless it asks), the pose model in
+    single image mode looks for another person on the frame with the tracked one blanked
+    out, on a thread of its own while the tracking runs; when there is one, the pose model
+    is given a crop that follows the lifter from the next frame on (``pose.lifter``):
+    another person in the background or walking through cannot take the pose over."""
 
     def __init__(self, *, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5, people_check_every: int = 15,
