@@ -258,8 +258,8 @@ def video_back_reference(source: str | Path, settings: AnalysisSettings | None =
     st = settings or AnalysisSettings()
     model = _pose_model(model, st)
     try:
-        result = video_angles(read_ahead(VideoReader(Path(source))), model, source=str(source),
-                              settings=st.camera, progress=progress)
+        with contextlib.closing(read_ahead(VideoReader(Path(source)))) as frames:
+            result = video_angles(frames, model, source=str(source), settings=st.camera, progress=progress)
     finally:
         model.close()
     return clip_back_reference(result, source=f"reference clip {Path(source).name}")
@@ -284,8 +284,8 @@ def analyze_video(source: str | Path, settings: AnalysisSettings | None = None, 
         set_rate = getattr(model, "set_frame_rate", None)
         if set_rate is not None:  # the people check every half second of the video
             set_rate(vi.fps)
-        result = video_angles(read_ahead(reader), model, source=str(source), settings=st.camera,
-                              progress=progress)
+        with contextlib.closing(read_ahead(reader)) as frames:  # an error or Ctrl-C stops the decoding at once
+            result = video_angles(frames, model, source=str(source), settings=st.camera, progress=progress)
         result.warnings[:0] = reader.warnings
         return analyze_camera(result, st, reference=reference, info={
             "video": {"width": vi.width, "height": vi.height, "nominal_fps": round(vi.fps, 3),

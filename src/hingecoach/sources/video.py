@@ -15,7 +15,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -137,7 +137,7 @@ READ_AHEAD_FRAMES = 4
 _DONE = object()
 
 
-def read_ahead(frames: Iterable[T], depth: int = READ_AHEAD_FRAMES) -> Iterator[T]:
+def read_ahead(frames: Iterable[T], depth: int = READ_AHEAD_FRAMES) -> Generator[T, None, None]:
     """``frames`` decoded on a thread of its own, up to ``depth`` ahead of the consumer, in
     order: a file's decoding then runs on a second core while the pose model works (PyAV
     releases the GIL while FFmpeg decodes). An error in the decoding is raised here, at
