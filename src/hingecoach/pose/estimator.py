@@ -40,6 +40,9 @@ POSE_MODELS = {"lite": 0, "full": 1, "heavy": 2}
 #: was built and measured at (benchmarks/camera_lifter.py); a 60 frames/s clip is checked
 #: every 30 frames, not twice as often for the same movement (``BlazePose.set_frame_rate``).
 PEOPLE_CHECK_S = 0.5
+#: Checks at the next frame in a row when a fresh track in the lifter's crop finds someone
+#: else (each one more search and a fresh track; after these, the next regular check).
+MAX_RECHECKS = 2
 
 
 def pose_model_path(name: str) -> str:
@@ -120,6 +123,29 @@ def count_others(people_mask: np.ndarray, person_mask: np.ndarray) -> int:
     return others
 
 
+def _blank_others(image: np.ndarray, origin: tuple[int, int], others: list[tuple[float, float, float, float]],
+                  keep: tuple[float, float, float, float] | None) -> np.ndarray:
+    """A copy of ``image`` (a crop at ``origin`` of the frame) with the ``others``' boxes
+    (frame pixels, 10 % wider each way) blacked out, except within the lifter's box
+    ``keep`` (10 % wider), which stays whole where a box overlaps it."""
+    out = image.copy()
+    h, w = image.shape[:2]
+
+    def rows_cols(b: tuple[float, float, float, float]) -> tuple[slice, slice]:
+        bx0, by0, bx1, by1 = b
+        gx, gy = 0.1 * (bx1 - bx0), 0.1 * (by1 - by0)
+        xs = slice(max(0, int(bx0 - gx) - origin[0]), max(0, min(w, int(bx1 + gx) + 1 - origin[0])))
+        ys = slice(max(0, int(by0 - gy) - origin[1]), max(0, min(h, int(by1 + gy) + 1 - origin[1])))
+        return ys, xs
+
+    for b in others:
+        out[rows_cols(b)] = 0
+    if keep is not None:
+        k = rows_cols(keep)
+        out[k] = image[k]
+    return out
+
+
 class BlazePose:
     """``mediapipe.solutions.pose.Pose`` in video mode (landmarks tracked across frames,
     with MediaPipe's own landmark smoothing), segmentation on; ``model`` is lite, full or
@@ -159,6 +185,10 @@ class BlazePose:
         self._seen: list[Person] = []  # the people at the previous check
         self._checks = 0
         self._wrong = False  # the last pose was someone else's
+        self._fresh = False  # the pose graph was restarted and has not found anyone since
+        self._recheck = False  # check at the next frame: a fresh track found someone else
+        self._rechecks = 0  # such checks since the lifter's pose was last found
+        self._blank: list[tuple[float, float, float, float]] = []  # others' boxes, out of a fresh track's input
         self._wrong_checks = 0  # checks in a row that found the pose on someone else
         self._lost_checks = 0  # checks in a row with no pose in the crop
         self._anchor: tuple[float, float, float, float] | None = None  # the lifter's box at the last check
@@ -179,7 +209,10 @@ class BlazePose:
             min_detection_confidence=self._confidence[0], min_tracking_confidence=self._confidence[1])
 
     def _restart_pose(self) -> None:
-        """Track afresh: a new video-mode pose graph in place of the current one."""
+        """Track afresh: a new video-mode pose graph in place of the current one; until it
+        finds someone, the others the search found (``_blank``) are blanked out of its
+        input, so its fresh detection can only find the lifter."""
+        self._fresh = True
         self._pose.close()
         with quiet_stderr():
             self._pose = self._new_pose()
@@ -249,6 +282,7 @@ class BlazePose:
                 self._wrong_checks = 0
                 self.crop.engage(back.box, body_length(back.xy))
                 self._anchor = back.box
+                self._blank = [p.box for p in people if p.box != back.box]
             else:
                 self._wrong_checks += 1
                 if self._wrong_checks >= 2:  # nobody where the lifter was (a cut): choose again
@@ -270,6 +304,7 @@ class BlazePose:
         resized = self.crop.engage(lifter.box, body_length(lifter.xy))
         self._anchor = lifter.box
         if resized or not tracked or self._wrong:  # a new input, or another person: track afresh in the crop
+            self._blank = [p.box for p in people if p.box != lifter.box]
             self._restart_pose()
 
     def process(self, rgb: np.ndarray) -> PoseFrame | None:
@@ -282,7 +317,10 @@ class BlazePose:
         next frame."""
         h, w = rgb.shape[:2]
         # the second frame too: the tracked person is known then, so another can be looked for
-        check = self._every > 0 and (self._n % self._every == 0 or self._n == 1)
+        # and at once when a fresh track in the lifter's crop found someone else (whom the
+        # search then blanks out), rather than half a second later: at most twice in a row
+        check = self._every > 0 and (self._n % self._every == 0 or self._n == 1 or self._recheck)
+        self._recheck = False
         self._n += 1
         search = None
         blanked = self._last_box is not None
@@ -310,6 +348,8 @@ class BlazePose:
         box = self.crop.box if self.crop is not None and self.crop.engaged else None
         x0, y0, x1, y1 = box if box is not None else (0, 0, w, h)
         image = rgb if box is None else np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        if self._fresh and self._blank and box is not None:
+            image = _blank_others(image, (x0, y0), self._blank, self._anchor)
         if not self._started:  # the first frame starts the graph and its notes
             with quiet_stderr():
                 r = self._pose.process(image)
@@ -339,8 +379,16 @@ class BlazePose:
                 and not same_person(box_now, self._anchor):
             self._wrong = True  # someone else (walking through): not the lifter's pose, but
             self._last_box, self._last_xy, self._last_mask = box_now, xy, mask  # blanked at the check
+            if self._fresh and self.follow_lifter and self._rechecks < MAX_RECHECKS:
+                self._recheck = True
+                self._rechecks += 1
+            self._fresh = False
+            self._blank = []
             return None, None
         self._wrong = False
+        self._fresh = False
+        self._blank = []
+        self._rechecks = 0
         self._wrong_checks = 0
         self._last_box, self._last_xy, self._last_mask = box_now, xy, mask
         if self.crop is not None:
