@@ -33,7 +33,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	@bash .ci/test-deps
-	HINGECOACH_REQUIRE_CAMERA=1 $(BIN)/python -m pytest -q
+	HINGECOACH_REQUIRE_CAMERA=1 $(BIN)/python -m pytest -q --durations=15
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports

@@ -51,7 +51,7 @@ from hingecoach.pose.judgement import CAMERA_TOO_FAST_S, ClipVerdict, clip_back_
 from hingecoach.pose.verdict import PARTIAL_START_DEG, BackReference
 from hingecoach.reps import RepSettings, detect_reps, partial_first_lift
 from hingecoach.sources.detect import detect_format, read_recording
-from hingecoach.sources.video import VideoReader, iter_webcam, parse_webcam
+from hingecoach.sources.video import VideoReader, iter_webcam, parse_webcam, read_ahead
 
 DISCLAIMER = ("hingecoach gives exercise guidance, not a diagnosis. If back pain persists, or "
               "you notice numbness, weakness or bladder or bowel changes, see a doctor or "
@@ -258,8 +258,8 @@ def video_back_reference(source: str | Path, settings: AnalysisSettings | None =
     st = settings or AnalysisSettings()
     model = _pose_model(model, st)
     try:
-        result = video_angles(VideoReader(Path(source)), model, source=str(source), settings=st.camera,
-                              progress=progress)
+        with contextlib.closing(read_ahead(VideoReader(Path(source)))) as frames:
+            result = video_angles(frames, model, source=str(source), settings=st.camera, progress=progress)
     finally:
         model.close()
     return clip_back_reference(result, source=f"reference clip {Path(source).name}")
@@ -284,7 +284,8 @@ def analyze_video(source: str | Path, settings: AnalysisSettings | None = None, 
         set_rate = getattr(model, "set_frame_rate", None)
         if set_rate is not None:  # the people check every half second of the video
             set_rate(vi.fps)
-        result = video_angles(reader, model, source=str(source), settings=st.camera, progress=progress)
+        with contextlib.closing(read_ahead(reader)) as frames:  # an error or Ctrl-C stops the decoding at once
+            result = video_angles(frames, model, source=str(source), settings=st.camera, progress=progress)
         result.warnings[:0] = reader.warnings
         return analyze_camera(result, st, reference=reference, info={
             "video": {"width": vi.width, "height": vi.height, "nominal_fps": round(vi.fps, 3),

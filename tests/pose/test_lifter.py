@@ -92,3 +92,24 @@ def test_the_crop_holds_the_lifter_keeps_its_size_and_moves_only_near_an_edge():
     tall = LifterCrop(300, 400)
     tall.engage((100.0, 0.0, 200.0, 400.0), 380.0)
     assert tall.box == (0, 0, 300, 400)
+
+
+def test_a_fresh_track_sees_the_others_blanked_but_the_lifter_whole():
+    """After a restart in the lifter's crop, the others the search found are blacked out
+    of the pose model's input (boxes 10 % wider, in frame pixels, the crop at its origin),
+    but never where they overlap the lifter's own box."""
+    from hingecoach.pose.estimator import _blank_others
+
+    crop = np.full((100, 200, 3), 200, np.uint8)  # the crop at (50, 20) of the frame
+    other = (60.0, 30.0, 100.0, 80.0)  # frame pixels: crop x 10-50, y 10-60
+    lifter = (140.0, 30.0, 200.0, 110.0)
+    out = _blank_others(crop, (50, 20), [other], lifter)
+    assert out is not crop and crop.min() == 200  # the input is not touched
+    assert (out[10:61, 10:51] == 0).all()  # the other, blanked
+    assert out[5, 5].min() == 200 and out[50, 120].min() == 200  # the rest kept
+    assert (out[20:90, 90:155] == 200).all()  # the lifter whole
+    overlapping = (120.0, 30.0, 170.0, 110.0)  # a person half behind the lifter
+    out = _blank_others(crop, (50, 20), [overlapping], lifter)
+    assert (out[20:90, 90:155] == 200).all()  # the lifter's box is never blanked
+    assert (out[20:90, 65:80] == 0).all()  # the rest of the other is
+    assert (_blank_others(crop, (50, 20), [(400.0, 0.0, 500.0, 50.0)], None) == 200).all()  # outside the crop

@@ -18,7 +18,9 @@ the shoulders).
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -221,8 +223,16 @@ class _Collected:
     total: int = 0
 
 
+#: Poses waiting for the measuring thread at most (each holds its frame's mask).
+MEASURE_QUEUE = 8
+
+
 def _collect(frames: Iterable[tuple[int, float, np.ndarray]], model: PoseModel, s: CameraSettings,
              progress: Callable[[int], Any] | None) -> _Collected:
+    """The pose model over the frames; each pose is measured (the back's outline, the
+    angles) on a thread of its own, in order, while the model works on the next frames:
+    MediaPipe releases the GIL and uses about one of the cores, so the measuring costs
+    next to no time on a second core. The result is the same as measuring in line."""
     c = _Collected()
     pending: list[tuple[int, float, PoseFrame]] = []
 
@@ -242,27 +252,41 @@ def _collect(frames: Iterable[tuple[int, float, np.ndarray]], model: PoseModel, 
             m = replace(m, neck_raw=float("nan"))
         c.measures.append(m)
 
-    for i, t, rgb in frames:
-        c.total += 1
-        c.times[i] = t
-        pose = model.process(rgb)
-        if progress is not None:
-            progress(i)
-        if pose is None:
-            c.no_person.append(i)
-            continue
-        if pose.other_people is not None:
-            c.crowd_checks.append((i, pose.other_people > 0))
+    def see(i: int, t: float, pose: PoseFrame) -> None:  # on the measuring thread, in frame order
+        nonlocal pending
         if c.measurer is None:
             pending.append((i, t, pose))
             if len(pending) < s.orientation_frames:
-                continue
+                return
             c.measurer = CameraMeasurer(choose_orientation([p for _, _, p in pending]), s, both_facings=True)
             for item in pending:
                 take(*item)
             pending = []
         else:
             take(i, t, pose)
+
+    queued: deque[Future[None]] = deque()
+    with ThreadPoolExecutor(1, thread_name_prefix="hingecoach-measure") as measuring:
+        try:
+            for i, t, rgb in frames:
+                c.total += 1
+                c.times[i] = t
+                pose = model.process(rgb)
+                if progress is not None:
+                    progress(i)
+                if pose is None:
+                    c.no_person.append(i)
+                    continue
+                if pose.other_people is not None:
+                    c.crowd_checks.append((i, pose.other_people > 0))
+                queued.append(measuring.submit(see, i, t, pose))
+                while len(queued) > MEASURE_QUEUE or (queued and queued[0].done()):
+                    queued.popleft().result()  # a measuring error is raised here
+            while queued:
+                queued.popleft().result()
+        finally:
+            for f in queued:  # stopped part-way (an error, Ctrl-C): nothing more to measure
+                f.cancel()
     if c.measurer is None and pending:  # a short clip: decide on what there is
         c.measurer = CameraMeasurer(choose_orientation([p for _, _, p in pending]), s, both_facings=True)
         for item in pending:

@@ -14,6 +14,8 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -38,6 +40,9 @@ POSE_MODELS = {"lite": 0, "full": 1, "heavy": 2}
 #: was built and measured at (benchmarks/camera_lifter.py); a 60 frames/s clip is checked
 #: every 30 frames, not twice as often for the same movement (``BlazePose.set_frame_rate``).
 PEOPLE_CHECK_S = 0.5
+#: Checks at the next frame in a row when a fresh track in the lifter's crop finds someone
+#: else (each one more search and a fresh track; after these, the next regular check).
+MAX_RECHECKS = 2
 
 
 def pose_model_path(name: str) -> str:
@@ -118,21 +123,45 @@ def count_others(people_mask: np.ndarray, person_mask: np.ndarray) -> int:
     return others
 
 
+def _blank_others(image: np.ndarray, origin: tuple[int, int], others: list[tuple[float, float, float, float]],
+                  keep: tuple[float, float, float, float] | None) -> np.ndarray:
+    """A copy of ``image`` (a crop at ``origin`` of the frame) with the ``others``' boxes
+    (frame pixels, 10 % wider each way) blacked out, except within the lifter's box
+    ``keep`` (10 % wider), which stays whole where a box overlaps it."""
+    out = image.copy()
+    h, w = image.shape[:2]
+
+    def rows_cols(b: tuple[float, float, float, float]) -> tuple[slice, slice]:
+        bx0, by0, bx1, by1 = b
+        gx, gy = 0.1 * (bx1 - bx0), 0.1 * (by1 - by0)
+        xs = slice(max(0, int(bx0 - gx) - origin[0]), max(0, min(w, int(bx1 + gx) + 1 - origin[0])))
+        ys = slice(max(0, int(by0 - gy) - origin[1]), max(0, min(h, int(by1 + gy) + 1 - origin[1])))
+        return ys, xs
+
+    for b in others:
+        out[rows_cols(b)] = 0
+    if keep is not None:
+        k = rows_cols(keep)
+        out[k] = image[k]
+    return out
+
+
 class BlazePose:
     """``mediapipe.solutions.pose.Pose`` in video mode (landmarks tracked across frames,
     with MediaPipe's own landmark smoothing), segmentation on; ``model`` is lite, full or
     heavy (``POSE_MODELS``).
 
     Pose tracks one person and its mask shows only that person, so every
-    ``people_check_every`` frames MediaPipe's selfie segmentation (general model, all
-    people, bundled too; ~10 ms) counts the others: ``PoseFrame.other_people``; 0: never
-    (the live camera runs that check on a thread of its own, ``live.people``). At the
-    same frames, with ``follow_lifter`` (on for files, ``analysis``; off by default, so a
-    live camera does not pay the search's extra pose run every 15 frames unless it asks),
-    the pose model in single image mode looks for another person on the frame with the
-    tracked one blanked out; when there is one, the pose model is given a crop that
-    follows the lifter from then on (``pose.lifter``): another person in the background or
-    walking through cannot take the pose over."""
+    ``people_check_every`` frames (every PEOPLE_CHECK_S of video once ``set_frame_rate``
+    is called) MediaPipe's selfie segmentation (general model, all people, bundled too;
+    ~10 ms) counts the others: ``PoseFrame.other_people``; 0: never (the live camera runs
+    that check on a thread of its own, ``live.people``). At the same frames, with
+    ``follow_lifter`` (on for files, ``analysis``; off by default, so a live camera does
+    not pay the search's extra pose run per check unless it asks), the pose model in
+    single image mode looks for another person on the frame with the tracked one blanked
+    out, on a thread of its own while the tracking runs; when there is one, the pose model
+    is given a crop that follows the lifter from the next frame on (``pose.lifter``):
+    another person in the background or walking through cannot take the pose over."""
 
     def __init__(self, *, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5, people_check_every: int = 15,
@@ -152,9 +181,14 @@ class BlazePose:
         self._n = 0
         self.crop: LifterCrop | None = None
         self._finder: Any = None  # the pose model in single image mode, for other people
+        self._search: ThreadPoolExecutor | None = None  # the thread _finder runs on
         self._seen: list[Person] = []  # the people at the previous check
         self._checks = 0
         self._wrong = False  # the last pose was someone else's
+        self._fresh = False  # the pose graph was restarted and has not found anyone since
+        self._recheck = False  # check at the next frame: a fresh track found someone else
+        self._rechecks = 0  # such checks since the lifter's pose was last found
+        self._blank: list[tuple[float, float, float, float]] = []  # others' boxes, out of a fresh track's input
         self._wrong_checks = 0  # checks in a row that found the pose on someone else
         self._lost_checks = 0  # checks in a row with no pose in the crop
         self._anchor: tuple[float, float, float, float] | None = None  # the lifter's box at the last check
@@ -175,14 +209,20 @@ class BlazePose:
             min_detection_confidence=self._confidence[0], min_tracking_confidence=self._confidence[1])
 
     def _restart_pose(self) -> None:
-        """Track afresh: a new video-mode pose graph in place of the current one."""
+        """Track afresh: a new video-mode pose graph in place of the current one; until it
+        finds someone, the others the search found (``_blank``) are blanked out of its
+        input, so its fresh detection can only find the lifter."""
+        self._fresh = True
         self._pose.close()
         with quiet_stderr():
             self._pose = self._new_pose()
 
-    def _others(self, rgb: np.ndarray) -> list[Person]:
+    def _others(self, rgb: np.ndarray, last_box: tuple[float, float, float, float] | None,
+                last_mask: np.ndarray | None) -> list[Person]:
         """Another person than the tracked one: the pose model (single image mode) on the
-        frame with the tracked person's box blanked out."""
+        frame with the tracked person's box (``last_box``, the previous frame's) and outline
+        (``last_mask``) blanked out. Runs on the search thread: it reads only its arguments
+        and the finder graph, which nothing else uses."""
         if self._finder is None:
             with quiet_stderr():
                 self._finder = self._mp.solutions.pose.Pose(
@@ -190,13 +230,13 @@ class BlazePose:
                     min_detection_confidence=self._confidence[0])
         image = rgb
         h, w = rgb.shape[:2]
-        if self._last_box is not None:
-            x0, y0, x1, y1 = self._last_box
+        if last_box is not None:
+            x0, y0, x1, y1 = last_box
             gx, gy = 0.1 * (x1 - x0), 0.1 * (y1 - y0)
             image = rgb.copy()
             image[max(0, int(y0 - gy)):int(y1 + gy) + 1, max(0, int(x0 - gx)):int(x1 + gx) + 1] = 0
-            if self._last_mask is not None and self._last_mask.shape == (h, w):
-                image[self._last_mask > 0.2] = 0  # and their whole outline (hair, a weight, a loose limb)
+            if last_mask is not None and last_mask.shape == (h, w):
+                image[last_mask > 0.2] = 0  # and their whole outline (hair, a weight, a loose limb)
         r = self._finder.process(image)
         if r.pose_landmarks is None:
             return []
@@ -207,18 +247,20 @@ class BlazePose:
             return []
         xy = lm[:, :2] * (w, h)
         found = Person(landmark_box(xy, lm[:, 2]), xy)
-        if self._last_box is not None and same_person(found.box, self._last_box):
+        if last_box is not None and same_person(found.box, last_box):
             return []  # a part of the tracked person outside the blanked box
         return [found]
 
-    def _follow(self, rgb: np.ndarray) -> None:
-        """At a check: look for other people; when there are, choose the lifter and crop
-        the pose model's input to them (``pose.lifter``)."""
-        h, w = rgb.shape[:2]
+    def _follow(self, others: list[Person], blanked: bool, w: int, h: int) -> None:
+        """After a check's frame: ``others``, the people the search found on it besides the
+        tracked one (``blanked``: the tracked person was blanked out for the search; when
+        nobody was tracked yet, what it found may be the tracked person, who is then not
+        added again); when there are others, choose the lifter and crop the pose model's
+        input to them (``pose.lifter``) from the next frame on."""
         if self.crop is None or (self.crop.width, self.crop.height) != (w, h):
             self.crop = LifterCrop(w, h)
-        people = self._others(rgb)
-        if self._last_box is not None and self._last_xy is not None:
+        people = list(others)
+        if blanked and self._last_box is not None and self._last_xy is not None:
             people.insert(0, Person(self._last_box, self._last_xy))
         people = with_movement(people, self._seen)
         self._seen = people
@@ -240,6 +282,7 @@ class BlazePose:
                 self._wrong_checks = 0
                 self.crop.engage(back.box, body_length(back.xy))
                 self._anchor = back.box
+                self._blank = [p.box for p in people if p.box != back.box]
             else:
                 self._wrong_checks += 1
                 if self._wrong_checks >= 2:  # nobody where the lifter was (a cut): choose again
@@ -261,19 +304,52 @@ class BlazePose:
         resized = self.crop.engage(lifter.box, body_length(lifter.xy))
         self._anchor = lifter.box
         if resized or not tracked or self._wrong:  # a new input, or another person: track afresh in the crop
+            self._blank = [p.box for p in people if p.box != lifter.box]
             self._restart_pose()
 
     def process(self, rgb: np.ndarray) -> PoseFrame | None:
-        """One RGB frame -> the lifter's pose in frame pixels (None when no person)."""
+        """One RGB frame -> the lifter's pose in frame pixels (None when no person).
+
+        At a check with ``follow_lifter`` the search for other people runs on a thread of
+        its own while the pose model tracks the frame (two MediaPipe graphs, each releasing
+        the GIL: the search costs next to no time on a second core); what it finds is
+        acted on once the frame is tracked, so a new crop or a fresh track starts with the
+        next frame."""
         h, w = rgb.shape[:2]
         # the second frame too: the tracked person is known then, so another can be looked for
-        check = self._every > 0 and (self._n % self._every == 0 or self._n == 1)
+        # and at once when a fresh track in the lifter's crop found someone else (whom the
+        # search then blanks out), rather than half a second later: at most twice in a row
+        check = self._every > 0 and (self._n % self._every == 0 or self._n == 1 or self._recheck)
+        self._recheck = False
         self._n += 1
+        search = None
+        blanked = self._last_box is not None
         if check and self.follow_lifter:
-            self._follow(rgb)
+            if self._search is None:
+                self._search = ThreadPoolExecutor(1, thread_name_prefix="hingecoach-people")
+            search = self._search.submit(self._others, rgb, self._last_box, self._last_mask)
+        try:
+            pose, seen_by_mask = self._track(rgb, check)
+        finally:
+            found = search.result() if search is not None else None
+        if found is not None:
+            self._follow(found, blanked, w, h)
+        if pose is not None and seen_by_mask is not None:
+            others = seen_by_mask
+            if self.follow_lifter:  # the pose model's own search sees people the segmentation misses
+                others = max(others, len(self._seen) - 1)
+            pose = replace(pose, other_people=others)
+        return pose
+
+    def _track(self, rgb: np.ndarray, check: bool) -> tuple[PoseFrame | None, int | None]:
+        """The pose model on one frame (in the lifter's crop when engaged): the pose, and
+        at a check the other people the all-people segmentation counts."""
+        h, w = rgb.shape[:2]
         box = self.crop.box if self.crop is not None and self.crop.engaged else None
         x0, y0, x1, y1 = box if box is not None else (0, 0, w, h)
         image = rgb if box is None else np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        if self._fresh and self._blank and box is not None:
+            image = _blank_others(image, (x0, y0), self._blank, self._anchor)
         if not self._started:  # the first frame starts the graph and its notes
             with quiet_stderr():
                 r = self._pose.process(image)
@@ -282,10 +358,10 @@ class BlazePose:
             r = self._pose.process(image)
         if r.pose_landmarks is None:
             self._last_box = self._last_xy = self._last_mask = None
-            return None
+            return None, None
         lm = np.array([(p.x, p.y, p.z, p.visibility) for p in r.pose_landmarks.landmark])
         if lm.shape[0] != N_LANDMARKS:
-            return None
+            return None, None
         cw, ch = x1 - x0, y1 - y0
         xy = np.asarray(lm[:, :2] * (cw, ch) + (x0, y0), dtype=np.float64)
         mask = None
@@ -298,25 +374,34 @@ class BlazePose:
         others = None
         if mask is not None and check and self._people is not None:
             others = count_others(self._people.process(rgb).segmentation_mask, mask)
-            if self.follow_lifter:  # the pose model's own search sees people the segmentation misses
-                others = max(others, len(self._seen) - 1)
         box_now = landmark_box(xy, lm[:, 3])
         if self.crop is not None and self.crop.engaged and self._checks > CHOOSE_CHECKS \
                 and not same_person(box_now, self._anchor):
             self._wrong = True  # someone else (walking through): not the lifter's pose, but
             self._last_box, self._last_xy, self._last_mask = box_now, xy, mask  # blanked at the check
-            return None
+            if self._fresh and self.follow_lifter and self._rechecks < MAX_RECHECKS:
+                self._recheck = True
+                self._rechecks += 1
+            self._fresh = False
+            self._blank = []
+            return None, None
         self._wrong = False
+        self._fresh = False
+        self._blank = []
+        self._rechecks = 0
         self._wrong_checks = 0
         self._last_box, self._last_xy, self._last_mask = box_now, xy, mask
         if self.crop is not None:
             self.crop.follow(self._last_box)
         # MediaPipe's z is scaled like x, by the width of the image it was given
         return PoseFrame(xy=xy, z=lm[:, 2] * (cw / w), visibility=lm[:, 3], mask=mask,
-                         width=w, height=h, other_people=others)
+                         width=w, height=h, other_people=others), others
 
     def close(self) -> None:
-        """Release the MediaPipe graphs."""
+        """Release the MediaPipe graphs (and the search thread)."""
+        if self._search is not None:
+            self._search.shutdown(wait=True)
+            self._search = None
         self._pose.close()
         if self._people is not None:
             self._people.close()

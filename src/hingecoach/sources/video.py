@@ -12,17 +12,20 @@ damage, and ``VideoReader.warnings`` names where it stopped.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from hingecoach.core.errors import InputError
 from hingecoach.core.extras import require
+
+T = TypeVar("T")
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".webm", ".mkv", ".m4v")
 
@@ -126,6 +129,59 @@ def probe_video(path: Path) -> VideoInfo:
             w, h = h, w
         return VideoInfo(str(path), int(w), int(h), float(rate) if rate else float("nan"),
                          int(s.frames) if s.frames else None, rotation % 360, s.codec_context.name)
+
+
+#: Frames decoded ahead at most by ``read_ahead`` (each a whole RGB frame).
+READ_AHEAD_FRAMES = 4
+
+_DONE = object()
+
+
+def read_ahead(frames: Iterable[T], depth: int = READ_AHEAD_FRAMES) -> Generator[T, None, None]:
+    """``frames`` decoded on a thread of its own, up to ``depth`` ahead of the consumer, in
+    order: a file's decoding then runs on a second core while the pose model works (PyAV
+    releases the GIL while FFmpeg decodes). An error in the decoding is raised here, at
+    the frame it happened; when the consumer stops early (an error, Ctrl-C) the decoding
+    stops and its file is closed."""
+    q: queue.Queue[object] = queue.Queue(max(1, depth))
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        it = iter(frames)
+        try:
+            for x in it:
+                if not put(x):
+                    return
+            put(_DONE)
+        except BaseException as e:  # handed to the consumer, raised there
+            put(e)
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=run, name="hingecoach-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            x = q.get()
+            if x is _DONE:
+                return
+            if isinstance(x, BaseException):
+                raise x
+            yield x  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join()
 
 
 def parse_webcam(spec: str) -> int | None:
