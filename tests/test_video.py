@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from hingecoach.cli import app
 from hingecoach.core.errors import InputError
-from hingecoach.sources.video import VideoReader, iter_webcam, parse_webcam, probe_video
+from hingecoach.sources.video import VideoReader, iter_webcam, parse_webcam, probe_video, read_ahead
 
 pytestmark = pytest.mark.camera
 runner = CliRunner()
@@ -104,6 +104,19 @@ def test_truncated_file_gives_the_frames_before_the_damage(tmp_path):
     n = sum(1 for _ in r)
     assert 20 < n < 200
     assert r.warnings and f"declares 200 frames but only {n} could be decoded" in r.warnings[0]
+
+
+def test_a_truncated_file_decoded_ahead_gives_the_same_frames_and_warning(tmp_path):
+    """``read_ahead`` (analyze's decoding on a thread) over a damaged file: the frames
+    before the damage, and the reader's warning is there once the frames are consumed."""
+    full = write_video(tmp_path / "full.mp4", pattern(200, 240, 160), faststart=True)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(full.read_bytes()[: len(full.read_bytes()) // 2])
+    direct = [i for i, _, _ in VideoReader(cut)]
+    r = VideoReader(cut)
+    ahead = [i for i, _, _ in read_ahead(r)]
+    assert ahead == direct and 20 < len(ahead) < 200
+    assert r.warnings and f"only {len(ahead)} could be decoded" in r.warnings[0]
 
 
 def test_truncated_file_without_its_index_is_an_error(tmp_path):

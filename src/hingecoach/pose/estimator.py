@@ -123,25 +123,28 @@ def count_others(people_mask: np.ndarray, person_mask: np.ndarray) -> int:
     return others
 
 
+def _box_slices(box: tuple[float, float, float, float], origin: tuple[int, int], shape: tuple[int, ...]
+                ) -> tuple[slice, slice]:
+    """The rows and columns of ``box`` (frame pixels), 10 % wider each way, in an image of
+    ``shape`` placed at ``origin`` of the frame (a crop; (0, 0): the frame itself)."""
+    bx0, by0, bx1, by1 = box
+    gx, gy = 0.1 * (bx1 - bx0), 0.1 * (by1 - by0)
+    h, w = shape[:2]
+    xs = slice(max(0, int(bx0 - gx) - origin[0]), max(0, min(w, int(bx1 + gx) + 1 - origin[0])))
+    ys = slice(max(0, int(by0 - gy) - origin[1]), max(0, min(h, int(by1 + gy) + 1 - origin[1])))
+    return ys, xs
+
+
 def _blank_others(image: np.ndarray, origin: tuple[int, int], others: list[tuple[float, float, float, float]],
                   keep: tuple[float, float, float, float] | None) -> np.ndarray:
     """A copy of ``image`` (a crop at ``origin`` of the frame) with the ``others``' boxes
     (frame pixels, 10 % wider each way) blacked out, except within the lifter's box
     ``keep`` (10 % wider), which stays whole where a box overlaps it."""
     out = image.copy()
-    h, w = image.shape[:2]
-
-    def rows_cols(b: tuple[float, float, float, float]) -> tuple[slice, slice]:
-        bx0, by0, bx1, by1 = b
-        gx, gy = 0.1 * (bx1 - bx0), 0.1 * (by1 - by0)
-        xs = slice(max(0, int(bx0 - gx) - origin[0]), max(0, min(w, int(bx1 + gx) + 1 - origin[0])))
-        ys = slice(max(0, int(by0 - gy) - origin[1]), max(0, min(h, int(by1 + gy) + 1 - origin[1])))
-        return ys, xs
-
     for b in others:
-        out[rows_cols(b)] = 0
+        out[_box_slices(b, origin, image.shape[:2])] = 0
     if keep is not None:
-        k = rows_cols(keep)
+        k = _box_slices(keep, origin, image.shape[:2])
         out[k] = image[k]
     return out
 
@@ -208,11 +211,12 @@ class BlazePose:
             enable_segmentation=True, smooth_segmentation=True,
             min_detection_confidence=self._confidence[0], min_tracking_confidence=self._confidence[1])
 
-    def _restart_pose(self) -> None:
-        """Track afresh: a new video-mode pose graph in place of the current one; until it
-        finds someone, the others the search found (``_blank``) are blanked out of its
-        input, so its fresh detection can only find the lifter."""
+    def _restart_pose(self, lifter: Person | None = None, people: list[Person] | None = None) -> None:
+        """Track afresh: a new video-mode pose graph in place of the current one. With the
+        ``lifter`` chosen among ``people``: until the fresh track finds someone, the others'
+        boxes are blanked out of its input, so its fresh detection can only find the lifter."""
         self._fresh = True
+        self._blank = [p.box for p in people or [] if lifter is not None and p.box != lifter.box]
         self._pose.close()
         with quiet_stderr():
             self._pose = self._new_pose()
@@ -231,10 +235,8 @@ class BlazePose:
         image = rgb
         h, w = rgb.shape[:2]
         if last_box is not None:
-            x0, y0, x1, y1 = last_box
-            gx, gy = 0.1 * (x1 - x0), 0.1 * (y1 - y0)
             image = rgb.copy()
-            image[max(0, int(y0 - gy)):int(y1 + gy) + 1, max(0, int(x0 - gx)):int(x1 + gx) + 1] = 0
+            image[_box_slices(last_box, (0, 0), (h, w))] = 0
             if last_mask is not None and last_mask.shape == (h, w):
                 image[last_mask > 0.2] = 0  # and their whole outline (hair, a weight, a loose limb)
         r = self._finder.process(image)
@@ -282,14 +284,13 @@ class BlazePose:
                 self._wrong_checks = 0
                 self.crop.engage(back.box, body_length(back.xy))
                 self._anchor = back.box
-                self._blank = [p.box for p in people if p.box != back.box]
             else:
                 self._wrong_checks += 1
                 if self._wrong_checks >= 2:  # nobody where the lifter was (a cut): choose again
                     self.crop.lifter = self._anchor = None
                     self._checks = 1
                     self._wrong_checks = 0
-            self._restart_pose()
+            self._restart_pose(back, people)
             return
         if len(people) < 2 and (not self.crop.engaged or self._last_box is not None):
             return
@@ -304,8 +305,7 @@ class BlazePose:
         resized = self.crop.engage(lifter.box, body_length(lifter.xy))
         self._anchor = lifter.box
         if resized or not tracked or self._wrong:  # a new input, or another person: track afresh in the crop
-            self._blank = [p.box for p in people if p.box != lifter.box]
-            self._restart_pose()
+            self._restart_pose(lifter, people)
 
     def process(self, rgb: np.ndarray) -> PoseFrame | None:
         """One RGB frame -> the lifter's pose in frame pixels (None when no person).
