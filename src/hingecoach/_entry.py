@@ -20,12 +20,27 @@ def caused_by_interrupt(e: BaseException) -> bool:
 
 
 def main() -> None:
-    """The console script: import the CLI inside the Ctrl-C guard, then run it."""
+    """The console script: import the CLI inside the Ctrl-C guard, then run it. A Ctrl-C
+    during the imports is held until they end (NumPy prints the traceback of an interrupt
+    inside its C-extension import itself, and raises an ImportError with no trace of it),
+    then ends the command quietly."""
+    import signal
+
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
     try:
         from hingecoach.cli import main as cli_main
     except BaseException as e:
-        if not caused_by_interrupt(e):
+        if not (held or caused_by_interrupt(e)):
             raise
-        sys.stderr.write("interrupted\n")
-        raise SystemExit(130) from None
+        _interrupted()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        _interrupted()
     cli_main()
+
+
+def _interrupted() -> None:
+    sys.stderr.write("interrupted\n")
+    raise SystemExit(130) from None
